@@ -1,0 +1,126 @@
+"""Champion files: a self-contained, strict-JSON record of one evolved individual.
+
+A champion file replays with no other file: it carries the schema version, the fully resolved
+experiment (agent inlined), the controller spec, the genome at full precision, the decoded
+parameters by name, the fitness of every trial, the generation, the individual's index and the run
+seed (which, with the generation, regenerate the trial conditions).
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import evorobot
+from evorobot._types import FloatArray
+from evorobot.config import experiment_from_dict
+from evorobot.evolution.evaluate import mean_fitness
+from evorobot.errors import ChampionFileError, ConfigError
+from evorobot.seeding import conditions_rng
+from evorobot.setup import Setup, build
+from evorobot.store import decode_float, encode_float, read_json
+
+SCHEMA = "evorobot.champion"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Champion:
+    """A loaded champion."""
+
+    setup: Setup
+    genome: FloatArray  # (G,)
+    trials: FloatArray  # (T,) stored per-trial fitness
+    fitness: float
+    generation: int
+    individual: int
+    seed: int
+    path: str = ""
+
+    def conditions(self) -> FloatArray:
+        """The trial conditions the champion was evaluated on."""
+        return self.setup.task.conditions(conditions_rng(self.seed, self.generation))
+
+
+def champion_dict(
+    setup: Setup,
+    genome: FloatArray,
+    trials: FloatArray,
+    failed: int,
+    generation: int,
+    individual: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The JSON-ready champion record."""
+    exp = setup.experiment.to_dict()
+    params = setup.controller.decode(np.asarray(genome, dtype=np.float64)[None, :])
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "evorobot_version": evorobot.__version__,
+        "python": platform.python_version(),
+        "seed": seed,
+        "generation": generation,
+        "individual": individual,
+        "fitness": encode_float(mean_fitness(trials)),
+        "trials": [encode_float(x) for x in trials],
+        "failed_trials": int(failed),
+        "controller": {**exp["controller"], "genome_size": setup.genome_size,
+                       "parameters": setup.controller.describe(params, 0)},
+        "genome": [float(g) for g in genome],
+        "experiment": exp,
+    }
+
+
+def _field(d: dict[str, Any], key: str, kind: type | tuple[type, ...], path: str) -> Any:
+    if key not in d:
+        raise ChampionFileError(f"{path}: missing key `{key}`")
+    v = d[key]
+    if not isinstance(v, kind) or isinstance(v, bool) and kind is not bool:
+        raise ChampionFileError(f"{path}: `{key}` has the wrong type ({type(v).__name__})")
+    return v
+
+
+def load_champion(path: str | Path) -> Champion:
+    """Read and validate a champion file; every problem is a one-line ChampionFileError."""
+    p = str(path)
+    d = read_json(path, "champion file")
+    if not isinstance(d, dict) or d.get("schema") != SCHEMA:
+        raise ChampionFileError(f"{p}: not an evorobot champion file (no \"schema\": \"{SCHEMA}\")")
+    version = d.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ChampionFileError(
+            f"{p}: unknown champion schema_version {version!r} (this evorobot reads {SCHEMA_VERSION})"
+        )
+    try:
+        exp = experiment_from_dict(_field(d, "experiment", dict, p), f"{p} experiment")
+    except ConfigError as exc:
+        raise ChampionFileError(str(exc)) from None
+    setup = build(exp)
+    genes = _field(d, "genome", list, p)
+    genome = np.array([decode_float(g, f"{p} genome") for g in genes], dtype=np.float64)
+    if genome.shape[0] != setup.genome_size:
+        raise ChampionFileError(
+            f"{p}: `genome` has {genome.shape[0]} genes, the controller needs {setup.genome_size}"
+        )
+    if not np.all(np.isfinite(genome)) or np.any(np.abs(genome) > 1.0):
+        raise ChampionFileError(f"{p}: `genome` values must be finite and within [-1, 1]")
+    trials = np.array([decode_float(x, f"{p} trials") for x in _field(d, "trials", list, p)])
+    if trials.shape[0] != setup.task.n_trials:
+        raise ChampionFileError(
+            f"{p}: `trials` has {trials.shape[0]} entries, the task has {setup.task.n_trials} trials"
+        )
+    return Champion(
+        setup=setup,
+        genome=genome,
+        trials=trials,
+        fitness=decode_float(_field(d, "fitness", (int, float, str), p), f"{p} fitness"),
+        generation=_field(d, "generation", int, p),
+        individual=_field(d, "individual", int, p),
+        seed=_field(d, "seed", int, p),
+        path=p,
+    )

@@ -1,0 +1,213 @@
+"""World files (TOML) -> a resolved, validated, frozen :class:`Experiment`.
+
+A world file has the tables ``[experiment]``, ``[simulation]``, ``[agent]``, ``[task]``,
+``[controller]``, ``[optimizer]`` and ``[evolution]``. ``[agent] file`` names an agent file
+relative to the world file; its tables may be overridden in ``[agent.body]``, ``[agent.eye]`` and
+``[agent.motor]``. ``[task]``, ``[controller]`` and ``[optimizer]`` carry a ``type`` that selects
+a registry entry whose settings dataclass validates the rest of the table.
+
+Everything is checked before the first tick; every error is one line naming the file, the table,
+the key and the value. :meth:`Experiment.to_dict` gives the fully resolved experiment (agent
+inlined), which :func:`experiment_from_dict` reads back with the same validation; champion files
+carry it so that they replay with no other file.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evorobot.agent import AGENT_TABLES, AgentSpec
+from evorobot.errors import ConfigError
+from evorobot.spec import did_you_mean, parse, setting, to_dict
+
+TOP_TABLES = ("experiment", "simulation", "agent", "task", "controller", "optimizer", "evolution")
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """``[experiment]``: names and the run seed."""
+
+    name: str = setting("experiment", doc="run name (default output folder runs/NAME)")
+    description: str = setting("", doc="free text")
+    seed: int = setting(1, ge=0, doc="root of every random stream of the run")
+
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """``[simulation]``: time step shared by body and network (Beer: forward Euler, dt = 0.1)."""
+
+    dt: float = setting(0.1, gt=0, doc="integration step of network and physics")
+
+
+@dataclass(frozen=True)
+class EvolutionSpec:
+    """``[evolution]``: the generation loop."""
+
+    generations: int = setting(300, ge=1, doc="number of generations")
+    chunk_size: int = setting(8, ge=1, doc="individuals per work unit (results never depend on it)")
+    checkpoint_every: int = setting(1, ge=1, doc="generations between checkpoints")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A fully resolved experiment."""
+
+    experiment: ExperimentSpec
+    simulation: SimulationSpec
+    agent: AgentSpec
+    task_type: str
+    task: Any
+    controller_type: str
+    controller: Any
+    optimizer_type: str
+    optimizer: Any
+    evolution: EvolutionSpec
+    source: str = "<dict>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the whole resolved experiment (no file references)."""
+        return {
+            "experiment": to_dict(self.experiment),
+            "simulation": to_dict(self.simulation),
+            "agent": {k: to_dict(getattr(self.agent, k)) for k in AGENT_TABLES},
+            "task": {"type": self.task_type, **to_dict(self.task)},
+            "controller": {"type": self.controller_type, **to_dict(self.controller)},
+            "optimizer": {"type": self.optimizer_type, **to_dict(self.optimizer)},
+            "evolution": to_dict(self.evolution),
+        }
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: {what} is a directory, not a TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: malformed TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Split ``table.key=value``; the value is read as a TOML value, else as a bare string."""
+    key, sep, raw = text.partition("=")
+    path = key.strip().split(".")
+    if not sep or not all(path) or len(path) < 2:
+        raise ConfigError(f"--set: expected TABLE.KEY=VALUE, got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return path, value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with every ``--set TABLE.KEY=VALUE`` applied."""
+    out = copy.deepcopy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = out
+        for part in path[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"--set {text}: `{part}` is not a table")
+            node = nxt
+        node[path[-1]] = value
+    return out
+
+
+def _typed(raw: dict[str, Any], table: str, registry: dict[str, type], source: str) -> tuple[str, Any]:
+    where = f"{source} [{table}]"
+    body = raw.get(table)
+    if not isinstance(body, dict):
+        raise ConfigError(f"{source}: missing table [{table}]")
+    name = body.get("type")
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: missing required key `type` (one of {', '.join(sorted(registry))})")
+    if name not in registry:
+        raise ConfigError(
+            f"{where}: unknown {table} type `{name}`{did_you_mean(name, registry)}; "
+            f"valid: {', '.join(sorted(registry))}"
+        )
+    return name, parse(registry[name].Spec, body, where, ignore=("type",))
+
+
+def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
+    where = f"{source} [agent]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: missing table [agent]")
+    tables: dict[str, dict[str, Any]] = {}
+    agent_src = source
+    for key in raw:
+        if key != "file" and key not in AGENT_TABLES:
+            raise ConfigError(f"{where}: unknown key `{key}`{did_you_mean(key, ['file', *AGENT_TABLES])}")
+    if "file" in raw:
+        if base is None or not isinstance(raw["file"], str):
+            raise ConfigError(f"{where}: `file` must be a path relative to the world file, got {raw['file']!r}")
+        path = base / raw["file"]
+        if not path.is_file():
+            raise ConfigError(f"{where}: `file` = {raw['file']!r}: agent file {path} not found")
+        tables = _read_toml(path, "agent file")
+        agent_src = str(path)
+        for key in tables:
+            if key not in AGENT_TABLES:
+                raise ConfigError(f"{agent_src}: unknown table [{key}]{did_you_mean(key, AGENT_TABLES)}")
+    parts = {}
+    for key, cls in AGENT_TABLES.items():
+        merged = dict(tables.get(key, {}))
+        override = raw.get(key, {})
+        if not isinstance(override, dict):
+            raise ConfigError(f"{where}: `{key}` must be a table")
+        merged.update(override)
+        label = f"{source} [agent.{key}]" if override else f"{agent_src} [{key}]"
+        parts[key] = parse(cls, merged, label)
+    return AgentSpec(**parts)
+
+
+def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = None) -> Experiment:
+    """Validate a world-file dict (or a resolved experiment from a champion) into an Experiment."""
+    from evorobot.controllers import CONTROLLERS
+    from evorobot.evolution import OPTIMIZERS
+    from evorobot.tasks import TASKS
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a table of tables")
+    for key in raw:
+        if key not in TOP_TABLES:
+            raise ConfigError(f"{source}: unknown table [{key}]{did_you_mean(key, TOP_TABLES)}")
+    task_type, task = _typed(raw, "task", TASKS, source)
+    ctrl_type, ctrl = _typed(raw, "controller", CONTROLLERS, source)
+    opt_type, opt = _typed(raw, "optimizer", OPTIMIZERS, source)
+    exp = Experiment(
+        experiment=parse(ExperimentSpec, raw.get("experiment", {}), f"{source} [experiment]"),
+        simulation=parse(SimulationSpec, raw.get("simulation", {}), f"{source} [simulation]"),
+        agent=_agent(raw.get("agent"), source, base),
+        task_type=task_type,
+        task=task,
+        controller_type=ctrl_type,
+        controller=ctrl,
+        optimizer_type=opt_type,
+        optimizer=opt,
+        evolution=parse(EvolutionSpec, raw.get("evolution", {}), f"{source} [evolution]"),
+        source=source,
+    )
+    # Cross-table checks (sizes, step limits) happen where the objects are built.
+    from evorobot.setup import build
+
+    build(exp)
+    return exp
+
+
+def load_world(path: str | Path, overrides: list[str] | None = None) -> Experiment:
+    """Load and validate a world file, applying ``--set`` overrides first."""
+    p = Path(path)
+    raw = _read_toml(p, "world file")
+    raw = apply_overrides(raw, overrides or [])
+    return experiment_from_dict(raw, str(path), p.parent)

@@ -1,0 +1,64 @@
+"""The controller contract.
+
+A controller type is a small Python class plus module-private ``@njit(cache=True)`` kernels over
+plain arrays (the kernel-and-shell split of QuantEcon). The class validates, lays out genes and
+allocates; the kernels trust their inputs and write into caller-supplied ``out`` arrays.
+
+A controller type must provide:
+
+1. ``name``: its registry key, and ``Spec``: a frozen settings dataclass parsed from the world
+   file's ``[controller]`` table with :func:`evorobot.spec.parse` (the ``type`` key is the
+   registry's).
+2. ``__init__(spec, n_inputs, n_outputs, dt)``: validate the spec against the agent's sizes and the
+   simulation step, raising :class:`~evorobot.errors.ConfigError` with ``where`` in the message.
+3. ``genome_size``: the number of genes; every gene lies in [-1, 1].
+4. ``decode(genomes)``: ``(B, G)`` genes -> parameters (a NamedTuple of batched arrays whose first
+   axis is B). Pure numpy; called once per evaluation, never per tick.
+5. ``init_state(params)``: fresh state for the B networks (called at the start of every trial:
+   nothing may leak from an earlier trial or from another network of the batch).
+6. ``step(params, state, inputs, dt, out)``: advance all B networks by one tick, ``inputs`` of shape
+   ``(B, n_inputs)``, writing motor commands in [0, 1] to ``out`` of shape ``(B, n_outputs)``.
+   One kernel call for the whole batch.
+7. ``describe(params, i)``: the decoded parameters of network ``i`` by name (JSON-ready lists), for
+   champion files.
+8. ``trace(state)``: ``{column prefix: (B, k) array}`` of internal quantities (neuron states,
+   outputs) for ``replay --trace`` and the viewer.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from evorobot._types import FloatArray
+
+
+class Controller(ABC):
+    """Abstract base of every controller type (see the module docstring for the contract)."""
+
+    name: ClassVar[str]
+    Spec: ClassVar[type]
+
+    n_inputs: int
+    n_outputs: int
+    genome_size: int
+
+    @abstractmethod
+    def decode(self, genomes: FloatArray) -> Any:
+        """Map ``(B, G)`` genes in [-1, 1] to batched parameters."""
+
+    @abstractmethod
+    def init_state(self, params: Any) -> Any:
+        """Return a fresh state for the ``B`` networks described by ``params``."""
+
+    @abstractmethod
+    def step(self, params: Any, state: Any, inputs: FloatArray, dt: float, out: FloatArray) -> None:
+        """Advance every network one tick; write motor commands into ``out``."""
+
+    @abstractmethod
+    def describe(self, params: Any, i: int) -> dict[str, Any]:
+        """Decoded parameters of network ``i`` by name, as JSON-ready nested lists."""
+
+    @abstractmethod
+    def trace(self, state: Any) -> dict[str, FloatArray]:
+        """Internal quantities to record per tick, each of shape ``(B, k)``."""

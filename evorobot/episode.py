@@ -1,0 +1,137 @@
+"""THE step loop: sense -> think -> act -> physics -> score, for a whole batch of trials.
+
+An :class:`Episode` holds every trial of a few individuals: one pymunk Space per individual, one
+trial world per (individual, trial), agent ``b = individual * n_trials + trial``. Each
+:meth:`Episode.tick` makes exactly one call per stage for the whole batch (one numba kernel each
+for sensing, the controller, the motors and the score; one ``pymunk.batch`` call per Space to
+read and write bodies). The Python loop runs over time only.
+
+Evolution, ``evorobot replay`` (and its ``--trace``) and the viewer all drive this same loop; they
+observe it, they never re-implement it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from evorobot._types import BoolArray, FloatArray
+from evorobot.setup import Setup
+from evorobot.sim import motors, rays
+from evorobot.sim.world import World
+
+
+class EpisodeResult(NamedTuple):
+    """Per-trial outcome of every individual of an episode."""
+
+    fitness: FloatArray  # (n_individuals, n_trials)
+    failed: BoolArray  # (n_individuals, n_trials)
+    steps: int
+
+
+class Episode:
+    """All trials of ``genomes`` (n, G) under ``conditions`` (T, k), ready to tick."""
+
+    def __init__(self, setup: Setup, genomes: FloatArray, conditions: FloatArray) -> None:
+        genomes = np.ascontiguousarray(genomes, dtype=np.float64)
+        if genomes.ndim != 2 or genomes.shape[1] != setup.genome_size:
+            raise ValueError(f"genomes must have shape (n, {setup.genome_size}), got {genomes.shape}")
+        self.setup = setup
+        self.task, self.controller = setup.task, setup.controller
+        self.agent = setup.experiment.agent
+        self.dt = setup.experiment.simulation.dt
+        self.n_individuals, self.n_trials = genomes.shape[0], conditions.shape[0]
+        self.conditions = np.tile(conditions, (self.n_individuals, 1))
+        self.params = self.controller.decode(np.repeat(genomes, self.n_trials, axis=0))
+        self._angles = np.ascontiguousarray(self.agent.eye.angles(), dtype=np.float64)
+        self._build(conditions)
+        self.reset()
+
+    def _build(self, conditions: FloatArray) -> None:
+        world = World()
+        rows, objects, origins = [], [], []
+        radius = self.agent.body.radius
+        for _ in range(self.n_individuals):
+            space = world.new_space()
+            for cond in conditions:
+                origins.append(world.new_world(space))
+                x, y, heading = self.task.agent_start(cond)
+                row = world.add_body(space, (x, y), angle=heading)
+                world.add_circle(row, radius)
+                rows.append(row)
+                objects.append(self.task.build(world, space, cond))
+        self.world = world
+        self.geometry = world.finish()
+        self.agent_body = np.array(rows, dtype=np.int64)
+        self.agent_world = np.arange(len(rows), dtype=np.int64)
+        self.origins = np.array(origins, dtype=np.float64).reshape(-1, 2)
+        width = max((len(o) for o in objects), default=0)
+        self.objects = np.full((len(rows), max(width, 1)), -1, dtype=np.int64)
+        for b, objs in enumerate(objects):
+            self.objects[b, : len(objs)] = objs
+        self._initial = [(tuple(body.position), body.angle, tuple(body.velocity)) for body in world.bodies]
+
+    @property
+    def n_agents(self) -> int:
+        return self.agent_body.shape[0]
+
+    def reset(self) -> None:
+        """Put every body back at its start and reset controller state and scores."""
+        for body, (pos, angle, vel) in zip(self.world.bodies, self._initial):
+            body.position, body.angle, body.velocity = pos, angle, vel
+        nb, n = self.world.n_bodies, self.n_agents
+        self.poses = np.empty((nb, 3))
+        self.velocities = np.array([v for _, _, v in self._initial], dtype=np.float64).reshape(nb, 2)
+        self.distances = np.empty((n, self._angles.shape[0]))
+        self.inputs = np.empty((n, self.agent.n_inputs))
+        self.outputs = np.zeros((n, self.agent.n_outputs))
+        self.state = self.controller.init_state(self.params)
+        self.scores = self.task.new_scores(n)
+        self.step_count = 0
+        self.world.read(self.poses)
+
+    @property
+    def time(self) -> float:
+        return self.step_count * self.dt
+
+    @property
+    def running(self) -> bool:
+        """Whether any trial is still going and the step limit is not reached."""
+        live = ~(self.scores.done | self.scores.failed)
+        return bool(live.any()) and self.step_count < self.task.max_steps
+
+    def tick(self) -> None:
+        """Advance every trial by one step (finished trials keep moving but no longer score)."""
+        eye, motor = self.agent.eye, self.agent.motor
+        rays.cast(self.poses, self.geometry, self.agent_body, self.agent_world, self._angles,
+                  self.agent.body.radius, eye.range, eye.gain, self.distances, self.inputs)
+        self.controller.step(self.params, self.state, self.inputs, self.dt, self.outputs)
+        motors.horizontal(self.outputs, motor.gain, self.agent_body, self.origins[:, 0],
+                          self.task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
+        self.world.write_velocities(self.velocities)
+        self.world.step(self.dt)
+        self.world.read(self.poses)
+        self.task.score(self.poses, self.agent_body, self.objects, self.step_count, self.scores)
+        self.step_count += 1
+
+    def result(self) -> EpisodeResult:
+        """Fitness of every trial so far (unfinished trials count as failed)."""
+        failed = self.scores.failed | ~self.scores.done
+        fit = self.task.fitness(self.scores, self.conditions)
+        shape = (self.n_individuals, self.n_trials)
+        return EpisodeResult(fit.reshape(shape), failed.reshape(shape), self.step_count)
+
+    def run(self, observer: Callable[["Episode"], Any] | None = None) -> EpisodeResult:
+        """Tick until every trial has ended; call ``observer(self)`` after each tick."""
+        while self.running:
+            self.tick()
+            if observer is not None:
+                observer(self)
+        return self.result()
+
+
+def evaluate_individuals(setup: Setup, genomes: FloatArray, conditions: FloatArray) -> EpisodeResult:
+    """Run every trial of ``genomes`` in one episode."""
+    return Episode(setup, genomes, conditions).run()

@@ -1,0 +1,28 @@
+"""Optimizers (ask/tell) by name; see ARCHITECTURE.md section 3.
+
+``OPTIMIZERS`` maps the ``type`` of a world file's ``[optimizer]`` table to its class; each class
+carries its settings dataclass as ``Spec`` and is built as ``cls(spec, genome_size, seed)``.
+Optimizers know nothing of robots: they see genomes in [-1, 1] and fitness to maximise.
+"""
+
+from __future__ import annotations
+
+from evorobot.errors import UnknownNameError
+from evorobot.evolution.ga import GA, GASpec
+from evorobot.spec import did_you_mean
+
+OPTIMIZERS: dict[str, type[GA]] = {"ga": GA}
+
+__all__ = ["GA", "OPTIMIZERS", "GASpec", "get_optimizer"]
+
+
+def get_optimizer(name: str, where: str) -> type[GA]:
+    """The optimizer class registered as ``name``; ``where`` names the file and table for errors."""
+    try:
+        return OPTIMIZERS[name]
+    except (KeyError, TypeError):
+        valid = ", ".join(f"`{n}`" for n in OPTIMIZERS)
+        raise UnknownNameError(
+            f"{where}: unknown optimizer `{name}`{did_you_mean(str(name), OPTIMIZERS)};"
+            f" valid names: {valid}"
+        ) from None

@@ -1,0 +1,89 @@
+"""The task contract.
+
+A task declares what its worlds contain, how trials differ and what fitness is. Every task module's
+docstring has the sections Description, Sensors, Motors, Fitness, Trials, Termination, References
+(with what was adapted and why) and Version.
+
+A task type provides:
+
+1. ``name`` (registry key), ``Spec`` (settings dataclass of the ``[task]`` table), ``version``.
+2. ``__init__(spec, agent, dt, where)``: validate against the agent and the time step.
+3. ``n_trials`` and ``conditions(rng) -> (n_trials, k)``: the per-trial set-up, deterministic given
+   ``rng`` (a fixed grid ignores it); ``condition_names`` labels its columns.
+4. ``agent_start(cond) -> (x, y, heading)`` and ``build(world, space, cond) -> list[int]``: the
+   agent's start pose and the object bodies of one trial world (their rows in the pose array).
+5. ``max_steps``: a hard limit on a trial's length (a trial still running then has failed).
+6. ``new_scores(B)`` and ``score(poses, agent_body, objects, step, scores)``: per-tick accumulation
+   in one numba call, setting ``scores.done``; ``fitness(scores, conditions) -> (B,)`` finalizes
+   each trial (``conditions`` holds each trial's row).
+   A failed trial scores ``worst``.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from evorobot._types import BoolArray, FloatArray, IntArray
+from evorobot.agent import AgentSpec
+from evorobot.sim.world import World
+
+
+class Scores(NamedTuple):
+    """Per-trial accumulators: ``done`` and ``failed`` flags, and task-specific ``values``."""
+
+    done: BoolArray  # (B,)
+    failed: BoolArray  # (B,)
+    values: FloatArray  # (B, k)
+
+
+class Task(ABC):
+    """Abstract base of every task (see the module docstring for the contract)."""
+
+    name: ClassVar[str]
+    Spec: ClassVar[type]
+    version: ClassVar[int] = 1
+    worst: ClassVar[float] = 0.0
+    condition_names: ClassVar[tuple[str, ...]] = ()
+    x_limit: float = math.inf
+    """Limit of the agent's |x| in its world (horizontal motors)."""
+
+    def __init__(self, spec: Any, agent: AgentSpec, dt: float, where: str) -> None:
+        self.spec, self.agent, self.dt = spec, agent, dt
+
+    @property
+    @abstractmethod
+    def n_trials(self) -> int:
+        """Number of evaluation trials per individual."""
+
+    @abstractmethod
+    def conditions(self, rng: np.random.Generator) -> FloatArray:
+        """Per-trial set-up, one row per trial."""
+
+    @abstractmethod
+    def agent_start(self, cond: FloatArray) -> tuple[float, float, float]:
+        """The agent's start pose (x, y, heading) in its world's frame."""
+
+    @abstractmethod
+    def build(self, world: World, space: int, cond: FloatArray) -> list[int]:
+        """Add the trial's objects to the current world of ``space``; return their body rows."""
+
+    @property
+    @abstractmethod
+    def max_steps(self) -> int:
+        """Upper bound on a trial's number of ticks."""
+
+    @abstractmethod
+    def new_scores(self, n: int) -> Scores:
+        """Fresh accumulators for ``n`` trials."""
+
+    @abstractmethod
+    def score(self, poses: FloatArray, agent_body: IntArray, objects: IntArray, step: int, scores: Scores) -> None:
+        """Accumulate one tick for every trial (one numba call)."""
+
+    @abstractmethod
+    def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
+        """Final fitness of every trial; failed trials score ``worst``."""
