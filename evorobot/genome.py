@@ -186,10 +186,10 @@ class GeneLayout:
             fill = self._fill[block.name]
             has = gene >= 0
             if not has.any():
-                out[block.name] = np.ascontiguousarray(np.broadcast_to(fill, (n, *fill.shape)))
+                out[block.name] = np.array(np.broadcast_to(fill, (n, *fill.shape)))
                 continue
             vals = p[:, np.where(has, gene, 0).reshape(-1)].reshape(n, *gene.shape)
-            out[block.name] = np.where(has, vals, fill)
+            out[block.name] = np.ascontiguousarray(np.where(has, vals, fill))
         return out
 
     def encode(self, params: Mapping[str, npt.ArrayLike]) -> FloatArray:

@@ -62,7 +62,7 @@ class TraceRecorder:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(self.header or [])
-        w.writerows([[repr(v) if isinstance(v, float) else v for v in r] for r in self.rows])
+        w.writerows([[repr(float(v)) if isinstance(v, float) else v for v in r] for r in self.rows])
         write_text(path, buf.getvalue())
 
 

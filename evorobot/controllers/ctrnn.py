@@ -29,9 +29,9 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from evorobot._types import BoolArray, FloatArray
-from evorobot.controllers import _ctrnn_kernels as _k
 from evorobot.controllers.base import Controller
 from evorobot.errors import ConfigError
 from evorobot.genome import Block, GeneLayout, axis_mirror
@@ -91,7 +91,125 @@ class CTRNNState(NamedTuple):
     o: FloatArray
 
 
-_KERNELS = {"euler": _k.euler_step, "rk4": _k.rk4_step, "exp_euler": _k.exp_euler_step}
+# ---------------------------------------------------------------------------------------------
+# Kernels: plain arrays and scalars only; loop over the batch inside; write in place.
+# Sums run sequentially over sources (input weights first, then recurrent weights), four target
+# neurons at a time for instruction-level parallelism; no fastmath, so the result is the same as
+# a plain loop's.
+
+
+@njit(cache=True, inline="always")
+def _matvec_add(a, x, acc):
+    """acc[i] += sum_j a[i, j] * x[j], summed in order of j."""
+    n, m = a.shape
+    i = 0
+    while i + 4 <= n:
+        s0, s1, s2, s3 = acc[i], acc[i + 1], acc[i + 2], acc[i + 3]
+        for j in range(m):
+            xj = x[j]
+            s0 += a[i, j] * xj
+            s1 += a[i + 1, j] * xj
+            s2 += a[i + 2, j] * xj
+            s3 += a[i + 3, j] * xj
+        acc[i], acc[i + 1], acc[i + 2], acc[i + 3] = s0, s1, s2, s3
+        i += 4
+    while i < n:
+        s = acc[i]
+        for j in range(m):
+            s += a[i, j] * x[j]
+        acc[i] = s
+        i += 1
+
+
+@njit(cache=True, inline="always")
+def _sigma_row(gain, bias, y, o):
+    for i in range(y.shape[0]):
+        o[i] = 1.0 / (1.0 + np.exp(-gain[i] * (y[i] + bias[i])))
+
+
+@njit(cache=True)
+def _outputs(gain, bias, y, o):
+    for b in range(y.shape[0]):
+        _sigma_row(gain[b], bias[b], y[b], o[b])
+
+
+@njit(cache=True, inline="always")
+def _drive(w, w_in, x, o, acc):
+    """acc = W_in x + W o (input part summed first)."""
+    acc[:] = 0.0
+    _matvec_add(w_in, x, acc)
+    _matvec_add(w, o, acc)
+
+
+@njit(cache=True)
+def _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+    n_b, n = y.shape
+    acc = np.empty(n)
+    for b in range(n_b):
+        yb, ob = y[b], o[b]
+        _drive(w[b], w_in[b], x[b], ob, acc)
+        for i in range(n):  # all states from the previous outputs (Beer's EulerStep) ...
+            yb[i] += dt / tau[b, i] * (acc[i] - yb[i])
+        _sigma_row(gain[b], bias[b], yb, ob)  # ... then all outputs
+        for k in range(out.shape[1]):
+            out[b, k] = ob[first + k]
+
+
+@njit(cache=True)
+def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+    n_b, n = y.shape
+    acc = np.empty(n)
+    for b in range(n_b):
+        yb, ob = y[b], o[b]
+        _drive(w[b], w_in[b], x[b], ob, acc)
+        for i in range(n):
+            a = acc[i]
+            yb[i] = a + (yb[i] - a) * np.exp(-dt / tau[b, i])
+        _sigma_row(gain[b], bias[b], yb, ob)
+        for k in range(out.shape[1]):
+            out[b, k] = ob[first + k]
+
+
+@njit(cache=True, inline="always")
+def _rk4_stage(w, gain, bias, tau, ext, ys, os, acc, k):
+    """k = f(ys) = (-ys + W sigma(g (ys + theta)) + ext) / tau."""
+    _sigma_row(gain, bias, ys, os)
+    acc[:] = ext
+    _matvec_add(w, os, acc)
+    for i in range(ys.shape[0]):
+        k[i] = (acc[i] - ys[i]) / tau[i]
+
+
+@njit(cache=True)
+def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+    n_b, n = y.shape
+    ext, acc, ys, os, k, ksum = (np.empty(n) for _ in range(6))
+    for b in range(n_b):
+        yb, ob, tb, wb = y[b], o[b], tau[b], w[b]
+        ext[:] = 0.0
+        _matvec_add(w_in[b], x[b], ext)
+        acc[:] = ext
+        _matvec_add(wb, ob, acc)  # k1 = f(y), from the current outputs
+        for i in range(n):
+            ksum[i] = (acc[i] - yb[i]) / tb[i]
+            ys[i] = yb[i] + 0.5 * dt * ksum[i]
+        _rk4_stage(wb, gain[b], bias[b], tb, ext, ys, os, acc, k)  # k2
+        for i in range(n):
+            ksum[i] += 2.0 * k[i]
+            ys[i] = yb[i] + 0.5 * dt * k[i]
+        _rk4_stage(wb, gain[b], bias[b], tb, ext, ys, os, acc, k)  # k3
+        for i in range(n):
+            ksum[i] += 2.0 * k[i]
+            ys[i] = yb[i] + dt * k[i]
+        _rk4_stage(wb, gain[b], bias[b], tb, ext, ys, os, acc, k)  # k4
+        for i in range(n):
+            yb[i] += dt / 6.0 * (ksum[i] + k[i])
+        _sigma_row(gain[b], bias[b], yb, ob)
+        for i in range(out.shape[1]):
+            out[b, i] = ob[first + i]
+
+
+_KERNELS = {"euler": _euler_step, "rk4": _rk4_step, "exp_euler": _exp_euler_step}
 
 
 def connectivity(topology: str, hidden: int, n_outputs: int, n_inputs: int) -> tuple[BoolArray, BoolArray]:
@@ -192,7 +310,7 @@ class CTRNN(Controller):
         """Fresh state: ``y = 0`` (B, N) and ``o = sigma(g theta)`` (B, N); new arrays every call."""
         y = np.zeros(params.tau.shape)
         o = np.empty(params.tau.shape)
-        _k.outputs(params.gain, params.bias, y, o)
+        _outputs(params.gain, params.bias, y, o)
         return CTRNNState(y, o)
 
     def step(self, params: CTRNNParams, state: CTRNNState, inputs: FloatArray, dt: float, out: FloatArray) -> None:

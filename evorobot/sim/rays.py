@@ -78,48 +78,57 @@ def _kernel(
     out: FloatArray,
 ) -> None:
     n_agents, n_rays = dist.shape
+    ca, sa = np.cos(angles), np.sin(angles)
+    ux, uy = np.empty(n_rays), np.empty(n_rays)
+    ox, oy = np.empty(n_rays), np.empty(n_rays)
+    wv = np.empty((max(g_verts.shape[0], 1), 2))  # shape vertices in world coordinates
     for b in range(n_agents):
         me = agent_body[b]
-        px, py, heading = poses[me, 0], poses[me, 1], poses[me, 2]
-        w = agent_world[b]
+        px, py = poses[me, 0], poses[me, 1]
+        hc, hs = math.cos(poses[me, 2]), math.sin(poses[me, 2])
         for r in range(n_rays):
-            a = heading + angles[r]
-            ux, uy = math.cos(a), math.sin(a)
-            ox, oy = px + start * ux, py + start * uy
-            best = max_range
-            for s in range(world_start[w], world_start[w + 1]):
-                body = g_body[s]
-                if body == me or not g_visible[s]:
-                    continue
-                bx, by, th = poses[body, 0], poses[body, 1], poses[body, 2]
-                co, si = math.cos(th), math.sin(th)
-                cx = bx + co * g_centre[s, 0] - si * g_centre[s, 1]
-                cy = by + si * g_centre[s, 0] + co * g_centre[s, 1]
-                t = _circle_hit(ox, oy, ux, uy, cx, cy, g_radius[s])
-                if t >= best:
-                    continue  # missed the (bounding) circle, or nothing nearer possible
-                if g_kind[s] != CIRCLE:
-                    v0, n = g_vstart[s], g_vcount[s]
-                    n_edges = n if g_kind[s] == POLYGON else 1
-                    inside = g_kind[s] == POLYGON
+            ux[r] = hc * ca[r] - hs * sa[r]
+            uy[r] = hs * ca[r] + hc * sa[r]
+            ox[r] = px + start * ux[r]
+            oy[r] = py + start * uy[r]
+            dist[b, r] = max_range
+        w = agent_world[b]
+        for s in range(world_start[w], world_start[w + 1]):
+            body = g_body[s]
+            if body == me or not g_visible[s]:
+                continue
+            bx, by = poses[body, 0], poses[body, 1]
+            co, si = math.cos(poses[body, 2]), math.sin(poses[body, 2])
+            cx = bx + co * g_centre[s, 0] - si * g_centre[s, 1]
+            cy = by + si * g_centre[s, 0] + co * g_centre[s, 1]
+            kind = g_kind[s]
+            v0, n = g_vstart[s], g_vcount[s]
+            if kind != CIRCLE:
+                for k in range(n):
+                    wv[k, 0] = bx + co * g_verts[v0 + k, 0] - si * g_verts[v0 + k, 1]
+                    wv[k, 1] = by + si * g_verts[v0 + k, 0] + co * g_verts[v0 + k, 1]
+            n_edges = n if kind == POLYGON else 1
+            for r in range(n_rays):
+                t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
+                if t >= dist[b, r]:
+                    continue  # missed the (bounding) circle, or something nearer is already hit
+                if kind != CIRCLE:
+                    inside = kind == POLYGON
                     t = math.inf
                     for k in range(n_edges):
-                        i, j = v0 + k, v0 + (k + 1) % n
-                        ax = bx + co * g_verts[i, 0] - si * g_verts[i, 1]
-                        ay = by + si * g_verts[i, 0] + co * g_verts[i, 1]
-                        qx = bx + co * g_verts[j, 0] - si * g_verts[j, 1]
-                        qy = by + si * g_verts[j, 0] + co * g_verts[j, 1]
-                        if _cross(qx - ax, qy - ay, ox - ax, oy - ay) < 0.0:
+                        j = (k + 1) % n
+                        ax, ay, qx, qy = wv[k, 0], wv[k, 1], wv[j, 0], wv[j, 1]
+                        if _cross(qx - ax, qy - ay, ox[r] - ax, oy[r] - ay) < 0.0:
                             inside = False  # origin right of a counter-clockwise edge
-                        te = _edge_hit(ox, oy, ux, uy, ax, ay, qx, qy)
+                        te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
                         if te < t:
                             t = te
                     if inside:
                         t = 0.0
-                if t < best:
-                    best = t
-            dist[b, r] = best
-            out[b, r] = gain * (max_range - best) / max_range
+                if t < dist[b, r]:
+                    dist[b, r] = t
+        for r in range(n_rays):
+            out[b, r] = gain * (max_range - dist[b, r]) / max_range
 
 
 def cast(

@@ -4,7 +4,9 @@ Each *individual* gets a :class:`pymunk.Space` of its own holding all of its tri
 far apart. An individual's Space therefore has the same composition whether it is evaluated
 alone (replay, viewer) or beside others in a population chunk, which is what makes its fitness
 bitwise identical in both (ARCHITECTURE.md §4): pymunk's solver order and the rounding of tiled
-coordinates depend only on what is in the Space.
+coordinates depend only on what is in the Space. (A trial's tile slot is part of that
+composition: the same trial run in another slot rounds differently in the last bits, so a trial
+always keeps its slot, ``trial index * TILE``.)
 
 Bodies and shapes are mirrored into flat arrays (:class:`Geometry`) once, at build time, so that the
 numba sensor kernels see plain arrays: body poses are refreshed every tick by :meth:`World.read`
@@ -144,7 +146,10 @@ class World:
             visible=np.ones(s, dtype=np.bool_),
             world_start=np.array(self._world_start + [s], dtype=np.int64),
         )
+        # Separate buffers for reading and writing: a read reallocates pymunk's own array, which
+        # must never be one that ``set_float_buf`` pointed at numpy memory.
         self._buffers = [pb.Buffer() for _ in self.spaces]
+        self._write_buffers = [pb.Buffer() for _ in self.spaces]
         self._slices = []
         for space, rows, buf in zip(self.spaces, self._space_rows, self._buffers):
             if rows != list(range(rows[0], rows[0] + len(rows))):
@@ -172,7 +177,7 @@ class World:
 
     def write_velocities(self, velocities: FloatArray) -> None:
         """Set every body's linear velocity from ``velocities`` (n_bodies, 2), C-contiguous."""
-        for space, buf, sl in zip(self.spaces, self._buffers, self._slices):
+        for space, buf, sl in zip(self.spaces, self._write_buffers, self._slices):
             buf.set_float_buf(velocities[sl].reshape(-1))
             pb.set_space_bodies(space, _VEL, buf)
 

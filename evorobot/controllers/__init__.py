@@ -1,0 +1,30 @@
+"""Controller registry: the world file's ``[controller] type`` names one of :data:`CONTROLLERS`."""
+
+from __future__ import annotations
+
+from evorobot.controllers.base import Controller
+from evorobot.controllers.ctrnn import CTRNN
+from evorobot.errors import UnknownNameError
+from evorobot.spec import did_you_mean
+
+__all__ = ["CONTROLLERS", "Controller", "get_controller"]
+
+CONTROLLERS: dict[str, type[Controller]] = {"ctrnn": CTRNN}
+
+
+def get_controller(name: str, where: str) -> type[Controller]:
+    """Return the controller class registered as ``name``.
+
+    Raises
+    ------
+    UnknownNameError
+        ``name`` is not registered; the message names ``where``, suggests the closest name and
+        lists the valid ones.
+    """
+    try:
+        return CONTROLLERS[name]
+    except KeyError:
+        valid = ", ".join(f"`{k}`" for k in sorted(CONTROLLERS))
+        raise UnknownNameError(
+            f"{where}: unknown controller type `{name}`{did_you_mean(name, CONTROLLERS)}; valid: {valid}"
+        ) from None
