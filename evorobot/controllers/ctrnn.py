@@ -12,8 +12,10 @@ zeros in the dense matrices (the kernels take any mask, so the MTRNN and hierarc
 reuse them). Integrators, all with the external input held constant over the tick:
 
 - ``euler``: the order of Beer's ``EulerStep`` (CTRNN.cpp): every state is advanced from the
-  previous outputs, and only then are all outputs recomputed. Stable for dt <= tau only.
-- ``rk4``: classic fourth-order Runge-Kutta.
+  previous outputs, and only then are all outputs recomputed. Accurate only for dt << tau; the
+  constructor rejects tau < dt.
+- ``rk4``: classic fourth-order Runge-Kutta (its first stage reads the current outputs ``o``); the
+  constructor rejects dt > 2.785 tau, beyond its stability limit for the leak.
 - ``exp_euler``: exponential Euler, exact for the leak: ``y <- A + (y - A) exp(-dt / tau)`` with
   ``A = sum_j w_ij o_j + I_i`` from the previous outputs.
 
@@ -170,41 +172,40 @@ def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
             out[b, k] = ob[first + k]
 
 
-@njit(cache=True, inline="always")
-def _rk4_stage(w, gain, bias, tau, ext, ys, os, acc, k):
-    """k = f(ys) = (-ys + W sigma(g (ys + theta)) + ext) / tau."""
-    _sigma_row(gain, bias, ys, os)
-    acc[:] = ext
-    _matvec_add(w, os, acc)
-    for i in range(ys.shape[0]):
-        k[i] = (acc[i] - ys[i]) / tau[i]
-
-
 @njit(cache=True)
 def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
     n_b, n = y.shape
-    ext, acc, ys, os, k, ksum = (np.empty(n) for _ in range(6))
+    # separate allocations (not rows of one array) let LLVM see that they do not alias
+    ext, acc, ys, os = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    rtau, ksum = np.empty(n), np.empty(n)
     for b in range(n_b):
-        yb, ob, tb, wb = y[b], o[b], tau[b], w[b]
-        ext[:] = 0.0
+        yb, ob, wb, gb, bb = y[b], o[b], w[b], gain[b], bias[b]
+        for i in range(n):
+            ext[i] = 0.0
+            rtau[i] = 1.0 / tau[b, i]
         _matvec_add(w_in[b], x[b], ext)
-        acc[:] = ext
+        for i in range(n):
+            acc[i] = ext[i]
         _matvec_add(wb, ob, acc)  # k1 = f(y), from the current outputs
         for i in range(n):
-            ksum[i] = (acc[i] - yb[i]) / tb[i]
-            ys[i] = yb[i] + 0.5 * dt * ksum[i]
-        _rk4_stage(wb, gain[b], bias[b], tb, ext, ys, os, acc, k)  # k2
+            k = (acc[i] - yb[i]) * rtau[i]
+            ksum[i] = k
+            ys[i] = yb[i] + 0.5 * dt * k
+        for stage in range(3):  # k2, k3, k4 from the staged states ys
+            _sigma_row(gb, bb, ys, os)
+            for i in range(n):
+                acc[i] = ext[i]
+            _matvec_add(wb, os, acc)
+            for i in range(n):
+                k = (acc[i] - ys[i]) * rtau[i]
+                if stage < 2:
+                    ksum[i] += 2.0 * k
+                    ys[i] = yb[i] + (0.5 * dt if stage == 0 else dt) * k
+                else:
+                    ksum[i] += k
         for i in range(n):
-            ksum[i] += 2.0 * k[i]
-            ys[i] = yb[i] + 0.5 * dt * k[i]
-        _rk4_stage(wb, gain[b], bias[b], tb, ext, ys, os, acc, k)  # k3
-        for i in range(n):
-            ksum[i] += 2.0 * k[i]
-            ys[i] = yb[i] + dt * k[i]
-        _rk4_stage(wb, gain[b], bias[b], tb, ext, ys, os, acc, k)  # k4
-        for i in range(n):
-            yb[i] += dt / 6.0 * (ksum[i] + k[i])
-        _sigma_row(gain[b], bias[b], yb, ob)
+            yb[i] += dt / 6.0 * ksum[i]
+        _sigma_row(gb, bb, yb, ob)
         for i in range(out.shape[1]):
             out[b, i] = ob[first + i]
 
@@ -247,9 +248,13 @@ class CTRNN(Controller):
     name: ClassVar[str] = "ctrnn"
     Spec: ClassVar[type] = CTRNNSpec
 
-    def __init__(self, spec: CTRNNSpec, n_inputs: int, n_outputs: int, dt: float, where: str = "[controller]") -> None:
+    def __init__(
+        self, spec: CTRNNSpec, n_inputs: int, n_outputs: int, dt: float, where: str = "[controller]"
+    ) -> None:
         if n_inputs < 0 or n_outputs < 1:
-            raise ConfigError(f"{where}: a CTRNN needs n_inputs >= 0 and n_outputs >= 1, got {n_inputs}, {n_outputs}")
+            raise ConfigError(
+                f"{where}: a CTRNN needs n_inputs >= 0 and n_outputs >= 1, got {n_inputs}, {n_outputs}"
+            )
         if not dt > 0:
             raise ConfigError(f"{where}: dt must be > 0, got {dt}")
         lo = spec.tau_range[0]
@@ -313,7 +318,9 @@ class CTRNN(Controller):
         _outputs(params.gain, params.bias, y, o)
         return CTRNNState(y, o)
 
-    def step(self, params: CTRNNParams, state: CTRNNState, inputs: FloatArray, dt: float, out: FloatArray) -> None:
+    def step(
+        self, params: CTRNNParams, state: CTRNNState, inputs: FloatArray, dt: float, out: FloatArray
+    ) -> None:
         """Advance every network one tick in place (one kernel call for the whole batch).
 
         Parameters

@@ -1,0 +1,305 @@
+"""CTRNN controller: integrators against references, masks, symmetry, state isolation."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+from evorobot.controllers import CONTROLLERS, get_controller
+from evorobot.controllers.base import Controller
+from evorobot.controllers.ctrnn import CTRNN, CTRNNParams, CTRNNSpec, CTRNNState
+from evorobot.errors import ConfigError, UnknownNameError
+from evorobot.spec import parse
+
+INTEGRATORS = ("euler", "rk4", "exp_euler")
+
+
+def make(n_in: int = 7, n_out: int = 2, dt: float = 0.1, **kw: object) -> CTRNN:
+    return CTRNN(CTRNNSpec(**kw), n_in, n_out, dt)  # type: ignore[arg-type]
+
+
+def random_params(ctrl: CTRNN, batch: int, seed: int) -> CTRNNParams:
+    return ctrl.decode(np.random.default_rng(seed).uniform(-1, 1, (batch, ctrl.genome_size)))
+
+
+def run(ctrl: CTRNN, params: CTRNNParams, inputs: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Step through ``inputs`` (B, T, n_in); return states (T, B, N) and motor outputs (T, B, n_out)."""
+    state = ctrl.init_state(params)
+    out = np.empty((inputs.shape[0], ctrl.n_outputs))
+    ys, outs = [], []
+    for t in range(inputs.shape[1]):
+        ctrl.step(params, state, np.ascontiguousarray(inputs[:, t]), dt, out)
+        ys.append(state.y.copy())
+        outs.append(out.copy())
+    return np.array(ys), np.array(outs)
+
+
+def sigma(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def beer_euler_step(
+    p: CTRNNParams, b: int, y: list[float], o: list[float], x: list[float], dt: float
+) -> None:
+    """Beer's CTRNN::EulerStep, in plain Python: all states from the previous outputs, then outputs."""
+    n = len(y)
+    for i in range(n):
+        s = 0.0
+        for k in range(len(x)):
+            s += p.w_in[b, i, k] * x[k]
+        for j in range(n):
+            s += p.w[b, i, j] * o[j]
+        y[i] += dt / p.tau[b, i] * (s - y[i])
+    for i in range(n):
+        o[i] = sigma(p.gain[b, i] * (y[i] + p.bias[b, i]))
+
+
+@pytest.mark.parametrize("topology", ["layered", "full"])
+def test_euler_matches_beers_euler_step(topology: str) -> None:
+    ctrl = make(topology=topology, gain_range=(0.5, 3.0), tau_range=(0.5, 3.0))
+    p = random_params(ctrl, 3, seed=1)
+    rng = np.random.default_rng(2)
+    state = ctrl.init_state(p)
+    out = np.empty((3, 2))
+    ref_y = [[0.0] * ctrl.n_neurons for _ in range(3)]
+    ref_o = [[sigma(p.gain[b, i] * p.bias[b, i]) for i in range(ctrl.n_neurons)] for b in range(3)]
+    for _ in range(500):
+        x = rng.uniform(-1, 10, (3, 7))
+        ctrl.step(p, state, x, 0.1, out)
+        for b in range(3):
+            beer_euler_step(p, b, ref_y[b], ref_o[b], list(x[b]), 0.1)
+        np.testing.assert_allclose(state.y, ref_y, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(state.o, ref_o, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(out, state.o[:, 5:])
+
+
+def reference(p: CTRNNParams, x: np.ndarray, t_end: float) -> np.ndarray:
+    """y(t_end) from y(0) = 0 under constant inputs ``x`` (B, n_in), by DOP853 at 1e-12."""
+    shape = p.tau.shape
+    ext = np.einsum("bik,bk->bi", p.w_in, x)
+
+    def rhs(_t: float, yf: np.ndarray) -> np.ndarray:
+        y = yf.reshape(shape)
+        o = 1.0 / (1.0 + np.exp(-p.gain * (y + p.bias)))
+        return ((-y + np.einsum("bij,bj->bi", p.w, o) + ext) / p.tau).ravel()
+
+    sol = solve_ivp(rhs, (0.0, t_end), np.zeros(p.tau.size), method="DOP853", rtol=1e-12, atol=1e-12)
+    assert sol.success
+    return sol.y[:, -1].reshape(shape)
+
+
+def integrate(integrator: str, p: CTRNNParams, x: np.ndarray, dt: float, t_end: float) -> np.ndarray:
+    ctrl = make(n_in=x.shape[1], n_out=2, dt=dt, hidden=3, topology="full", integrator=integrator,
+                gain_range=(0.5, 2.0))
+    state = ctrl.init_state(p)
+    out = np.empty((x.shape[0], 2))
+    for _ in range(round(t_end / dt)):
+        ctrl.step(p, state, x, dt, out)
+    return state.y
+
+
+@pytest.fixture(scope="module")
+def ode_problem() -> tuple[CTRNNParams, np.ndarray, np.ndarray]:
+    ctrl = make(n_in=3, hidden=3, topology="full", gain_range=(0.5, 2.0))
+    p = random_params(ctrl, 4, seed=7)
+    x = np.random.default_rng(8).uniform(-1, 1, (4, 3))
+    return p, x, reference(p, x, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("integrator", "dt", "tol"), [("rk4", 0.01, 1e-8), ("exp_euler", 0.001, 2e-3), ("euler", 0.001, 2e-3)]
+)
+def test_integrators_agree_with_solve_ivp(ode_problem, integrator: str, dt: float, tol: float) -> None:
+    p, x, y_ref = ode_problem
+    err = np.max(np.abs(integrate(integrator, p, x, dt, 2.0) - y_ref))
+    assert err < tol
+    assert err > 1e-15  # the comparison is not vacuous
+
+
+@pytest.mark.parametrize(("integrator", "order", "dts"), [
+    ("euler", 1, [0.04, 0.02, 0.01, 0.005]),
+    ("exp_euler", 1, [0.04, 0.02, 0.01, 0.005]),
+    ("rk4", 4, [0.2, 0.1, 0.05, 0.025]),
+])
+def test_measured_convergence_order(ode_problem, integrator: str, order: int, dts: list[float]) -> None:
+    p, x, y_ref = ode_problem
+    errs = [np.max(np.abs(integrate(integrator, p, x, dt, 2.0) - y_ref)) for dt in dts]
+    slope = np.polyfit(np.log(dts), np.log(errs), 1)[0]
+    print(f"{integrator}: errors {errs}, slope {slope:.3f}")
+    assert abs(slope - order) < 0.3
+
+
+def test_lone_neuron_decays_exactly_with_exp_euler() -> None:
+    ctrl = make(n_in=1, n_out=1, dt=0.05, hidden=0, topology="full", integrator="exp_euler")
+    p = ctrl.decode(np.array([[-1.0, 0, 0, 0], [0.0, 0, 0, 0], [1.0, 0, 0, 0]]))
+    p.w[:] = 0.0
+    p.w_in[:] = 0.0
+    np.testing.assert_array_equal(p.tau[:, 0], [1.0, 1.5, 2.0])
+    y0 = np.array([3.0, -2.0, 0.5])
+    state = CTRNNState(y0[:, None].copy(), np.full((3, 1), 0.5))
+    out = np.empty((3, 1))
+    for n in range(1, 101):
+        ctrl.step(p, state, np.ones((3, 1)), 0.05, out)
+        np.testing.assert_allclose(state.y[:, 0], y0 * np.exp(-n * 0.05 / p.tau[:, 0]), rtol=2e-14, atol=0)
+
+
+def test_layered_masks_are_absent_from_the_genome_and_inert() -> None:
+    h, m, k = 5, 2, 7
+    ctrl = make(hidden=h, gain_range=(1.0, 3.0))
+    assert ctrl.genome_size == 3 * (h + m) + h * k + h * h + m * h
+    assert make(hidden=h).genome_size == 2 * (h + m) + h * k + h * h + m * h  # constant gain: no genes
+    assert make(hidden=h, topology="full").genome_size == 2 * (h + m) + (h + m) * (k + h + m)
+    assert make(hidden=0).genome_size == 2 * m + m * k
+    p = random_params(ctrl, 6, seed=3)
+    assert np.all(p.w[:, :, h:] == 0.0) and np.all(p.w_in[:, h:, :] == 0.0)
+    assert np.all(p.w[:, :, :h] != 0.0) and np.all(p.w_in[:, :h, :] != 0.0)
+    # motor neurons are masked as sources and as input targets: disturbing them leaves the
+    # interneurons' trajectories bitwise unchanged, and inputs act only through the interneurons
+    rng = np.random.default_rng(4)
+    xs = rng.uniform(0, 10, (6, 200, k))
+    a, b = ctrl.init_state(p), ctrl.init_state(p)
+    b.y[:, h:] = rng.normal(0, 50, (6, m))
+    b.o[:, h:] = rng.uniform(0, 1, (6, m))
+    out = np.empty((6, m))
+    for t in range(200):
+        ctrl.step(p, a, xs[:, t], 0.1, out)
+        ctrl.step(p, b, xs[:, t], 0.1, out)
+        np.testing.assert_array_equal(a.y[:, :h], b.y[:, :h])
+    hidden0 = make(hidden=0)
+    p0 = random_params(hidden0, 2, seed=5)
+    assert np.all(p0.w == 0.0) and np.all(p0.w_in != 0.0)
+
+
+def test_symmetric_genome_sizes() -> None:
+    assert make(hidden=5, symmetric=True).genome_size == 2 * 4 + 18 + 13 + 5  # 44
+    assert make(hidden=5).genome_size == 84
+    assert make(hidden=4, symmetric=True).genome_size == 2 * 3 + 14 + 8 + 4  # 32
+    assert make(hidden=4).genome_size == 64
+    assert make(hidden=4, n_in=8, topology="full", symmetric=True).genome_size == 2 * 3 + 24 + 18
+
+
+@pytest.mark.parametrize(
+    ("hidden", "topology", "integrator"),
+    [(5, "layered", "euler"), (4, "layered", "rk4"), (5, "full", "exp_euler")],
+)
+def test_mirrored_inputs_give_mirrored_outputs(hidden: int, topology: str, integrator: str) -> None:
+    ctrl = make(
+        hidden=hidden, topology=topology, integrator=integrator, symmetric=True, gain_range=(0.5, 2.0)
+    )
+    p = random_params(ctrl, 4, seed=11)
+    xs = np.random.default_rng(12).uniform(0, 5, (4, 300, 7))
+    ys, outs = run(ctrl, p, xs, 0.1)
+    ys_m, outs_m = run(ctrl, p, xs[:, :, ::-1], 0.1)
+    perm = list(range(hidden))[::-1] + [hidden + 1, hidden]
+    np.testing.assert_allclose(outs_m, outs[:, :, ::-1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ys_m, ys[:, :, perm], rtol=0, atol=1e-12)
+    assert np.max(np.abs(outs[:, :, 0] - outs[:, :, 1])) > 0.01  # the inputs did break the symmetry
+
+
+@pytest.mark.parametrize("integrator", INTEGRATORS)
+def test_state_is_isolated_across_the_batch_and_across_trials(integrator: str) -> None:
+    ctrl = make(hidden=5, topology="full", integrator=integrator, gain_range=(0.5, 3.0))
+    rng = np.random.default_rng(21)
+    genomes = rng.uniform(-1, 1, (51, ctrl.genome_size))
+    xs = rng.uniform(0, 10, (51, 200, 7))
+    p = ctrl.decode(genomes)
+    ys, outs = run(ctrl, p, xs, 0.1)
+    i = 17
+    ys1, outs1 = run(ctrl, ctrl.decode(genomes[i : i + 1]), xs[i : i + 1], 0.1)
+    assert np.array_equal(ys1[:, 0], ys[:, i]) and np.array_equal(outs1[:, 0], outs[:, i])
+    # a new trial starts afresh: same trajectory, fresh arrays, parameters untouched
+    ys2, outs2 = run(ctrl, p, xs, 0.1)
+    assert np.array_equal(ys2, ys) and np.array_equal(outs2, outs)
+    s1, s2 = ctrl.init_state(p), ctrl.init_state(p)
+    assert not np.shares_memory(s1.y, s2.y) and not np.shares_memory(s1.o, s2.o)
+    for a, b in zip(p, ctrl.decode(genomes)):
+        assert np.array_equal(a, b)
+
+
+def test_euler_rejects_tau_below_dt() -> None:
+    with pytest.raises(ConfigError, match=r"\[controller\]: `tau_range` minimum 0.05 is below dt = 0.1") as e:
+        make(tau_range=(0.05, 1.0))
+    assert "exp_euler" in str(e.value) and "rk4" in str(e.value)
+    make(tau_range=(0.1, 1.0))  # tau == dt is still stable
+    make(tau_range=(0.05, 1.0), integrator="exp_euler")
+    make(tau_range=(0.05, 1.0), integrator="rk4")
+    with pytest.raises(ConfigError, match="RK4 is unstable"):
+        make(tau_range=(0.03, 1.0), integrator="rk4")
+
+
+def test_spec_parses_from_a_table() -> None:
+    where = "worlds/x.toml [controller]"
+    spec = parse(CTRNNSpec, {"type": "ctrnn", "hidden": 3, "tau_range": [1, 3]}, where, ignore=("type",))
+    assert spec.hidden == 3 and spec.tau_range == (1.0, 3.0) and spec.integrator == "euler"
+    with pytest.raises(ConfigError, match="did you mean `exp_euler`"):
+        parse(CTRNNSpec, {"integrator": "exp_eular"}, where)
+    with pytest.raises(ConfigError, match="tau_range"):
+        parse(CTRNNSpec, {"tau_range": [0.0, 1.0]}, where)
+
+
+def test_registry() -> None:
+    assert CONTROLLERS["ctrnn"] is CTRNN and get_controller("ctrnn", "[controller]") is CTRNN
+    assert issubclass(CTRNN, Controller) and CTRNN.Spec is CTRNNSpec and CTRNN.name == "ctrnn"
+    msg = r"w.toml \[controller\]: unknown controller type `ctrn` \(did you mean `ctrnn`\?\); valid: `ctrnn`"
+    with pytest.raises(UnknownNameError, match=msg):
+        get_controller("ctrn", "w.toml [controller]")
+
+
+def test_describe_and_trace() -> None:
+    ctrl = make(symmetric=True)
+    p = random_params(ctrl, 2, seed=0)
+    d = ctrl.describe(p, 1)
+    json.dumps(d, allow_nan=False)
+    assert d["neurons"] == ["h0", "h1", "h2", "h3", "h4", "m0", "m1"]
+    assert d["weights"][5][2] == p.w[1, 5, 2] and type(d["weights"][5][2]) is float
+    assert np.shape(d["weights"]) == (7, 7) and np.shape(d["input_weights"]) == (7, 7)
+    assert d["tau"] == p.tau[1].tolist() and d["gain"] == [1.0] * 7
+    state = ctrl.init_state(p)
+    tr = ctrl.trace(state)
+    assert tr["y"] is state.y and tr["o"] is state.o and tr["o"].shape == (2, 7)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    integrator=st.sampled_from(INTEGRATORS),
+    hidden=st.integers(0, 6),
+    n_in=st.integers(0, 8),
+    n_out=st.integers(1, 3),
+    topology=st.sampled_from(["layered", "full"]),
+    symmetric=st.booleans(),
+    w_max=st.floats(0.1, 20.0),
+    tau_lo=st.floats(0.01, 3.0),
+    tau_span=st.floats(0.0, 10.0),
+    gain_hi=st.floats(0.1, 10.0),
+    dt_frac=st.floats(0.01, 1.0),
+    extreme=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_states_stay_finite(integrator, hidden, n_in, n_out, topology, symmetric, w_max, tau_lo, tau_span,
+                            gain_hi, dt_frac, extreme, seed) -> None:
+    limit = {"euler": 1.0, "rk4": 2.785, "exp_euler": 50.0}[integrator]
+    dt = tau_lo * limit * dt_frac
+    spec = CTRNNSpec(hidden=hidden, integrator=integrator, topology=topology, symmetric=symmetric,
+                     weight_range=(-w_max, w_max), bias_range=(-w_max, w_max),
+                     tau_range=(tau_lo, tau_lo + tau_span), gain_range=(0.1, gain_hi))
+    try:
+        ctrl = CTRNN(spec, n_in, n_out, dt)
+    except ConfigError:
+        assume(False)
+    rng = np.random.default_rng(seed)
+    genes = rng.uniform(-1, 1, (4, ctrl.genome_size))
+    if extreme:
+        genes = np.sign(genes)
+    p = ctrl.decode(genes)
+    state = ctrl.init_state(p)
+    out = np.empty((4, n_out))
+    for _ in range(200):
+        ctrl.step(p, state, rng.uniform(-10, 10, (4, n_in)), dt, out)
+    assert np.all(np.isfinite(state.y)) and np.all(np.isfinite(state.o))
+    assert np.all((out >= 0.0) & (out <= 1.0))
