@@ -48,7 +48,7 @@ class EvolutionSpec:
     """``[evolution]``: the generation loop."""
 
     generations: int = setting(300, ge=1, doc="number of generations")
-    chunk_size: int = setting(8, ge=1, doc="individuals per work unit (results never depend on it)")
+    chunk_size: int = setting(16, ge=1, doc="individuals per work unit (results never depend on it)")
     checkpoint_every: int = setting(1, ge=1, doc="generations between checkpoints")
 
 

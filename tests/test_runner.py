@@ -35,7 +35,7 @@ def small_world_module(tmp_path_factory):
     text = CP_WORLD.read_text().replace('file = "../agents/beer_agent.toml"',
                                         f'file = "{(ROOT / "agents" / "beer_agent.toml").as_posix()}"')
     text = text.replace("offsets = 12", "offsets = 2").replace("population = 96", "population = 6")
-    text = text.replace("chunk_size = 8", "chunk_size = 4")
+    text = text.replace("chunk_size = 16", "chunk_size = 4")
     p = tmp_path_factory.mktemp("worlds") / "small.toml"
     p.write_text(text)
     return p

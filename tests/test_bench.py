@@ -1,0 +1,145 @@
+"""`evorobot bench`: its baselines compute what the fast code computes, and its output is well formed.
+
+No timing is asserted here (ARCHITECTURE.md §5): speed is reported by `evorobot bench`, never tested.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from evorobot import cli
+from evorobot.bench import format_table
+from evorobot.bench.measure import numpy_euler_step, row
+from evorobot.bench.naive import NaiveEye, NaiveTrial, run_naive, sense
+from evorobot.config import load_world
+from evorobot.controllers.ctrnn import CTRNN, CTRNNSpec
+from evorobot.episode import Episode
+from evorobot.seeding import conditions_rng
+from evorobot.setup import build
+from evorobot.sim import rays
+from evorobot.sim.world import World
+from evorobot.tasks.categorical_perception import add_falling_object
+
+from conftest import CP_WORLD
+
+EXPECTED = {
+    f"ctrnn.{what}.{tag}{suffix}"
+    for tag in ("n7", "n50")
+    for what, suffixes in (("euler", ("", ".ns", ".per_network")), ("rk4", ("", ".cost")), ("exp_euler", ("", ".cost")))
+    for suffix in suffixes
+} | {"episode.cp", "episode.cp.us", "episode.cp.build", "evolve.peak_rss"}
+
+TRIALS = [1, 5, 10, 13, 16, 22]
+"""A few trials of Beer's grid: circles and diamonds, left and right, near and far."""
+
+
+@pytest.mark.parametrize("overrides", [[], ["controller.symmetric=false"]], ids=["symmetric", "asymmetric"])
+def test_naive_baseline_computes_the_batched_fitness(overrides):
+    setup = build(load_world(CP_WORLD, overrides))
+    cond = setup.task.conditions(conditions_rng(1, 0))[TRIALS]
+    genomes = np.random.default_rng(11).uniform(-1, 1, (2, setup.genome_size))
+    batched = Episode(setup, genomes, cond).run()
+    naive = run_naive(setup, genomes, cond)
+    assert not batched.failed.any() and not naive.failed.any()
+    assert naive.agent_steps == genomes.shape[0] * len(TRIALS) * batched.steps
+    np.testing.assert_allclose(naive.fitness, batched.fitness, rtol=0, atol=1e-6)
+    # Not vacuous: the agents moved and ended within the clip distance of the object in some
+    # trials, where the fitness depends on exactly where they stopped.
+    still = Episode(setup, np.zeros((1, setup.genome_size)), cond).run().fitness[0]
+    moved = np.abs(naive.fitness - still) > 1e-3
+    graded = (naive.fitness > 1e-3) & (naive.fitness < 1 - 1e-3)
+    assert (moved & graded).sum() >= 3
+
+
+@pytest.mark.parametrize("avoid_shape", ["diamond", "line"])
+def test_naive_rays_read_what_the_ray_kernel_reads(avoid_shape):
+    """pymunk segment queries (plus the inside test) against the numba kernel, objects near the agent:
+    close enough that ray origins often lie inside a circle or diamond (the kernel reads 0 there,
+    pymunk reports no hit), which random genomes seldom reach in whole trials."""
+    setup = build(load_world(CP_WORLD, [f"task.avoid_shape={avoid_shape}"]))
+    spec, eye = setup.task.spec, NaiveEye.of(setup)
+    angles = setup.experiment.agent.eye.angles()
+    rng = np.random.default_rng(5)
+    inside = 0
+    for k in range(120):
+        avoid = k % 2
+        ax, heading = rng.uniform(-20, 20), (0.0 if k % 3 else rng.uniform(-0.3, 0.3))
+        ox, oy = ax + rng.uniform(-25, 25), rng.uniform(15, 60)
+        trial = NaiveTrial(setup, np.array([0.0, float(avoid)]))
+        trial.agent.position, trial.agent.angle, trial.obj.position = (ax, 0.0), heading, (ox, oy)
+        for body in (trial.agent, trial.obj):
+            trial.space.reindex_shapes_for_body(body)
+        naive = np.empty(len(angles))
+        sense(trial, eye, trial.agent.position, trial.agent.angle, naive)
+
+        world = World()
+        space = world.new_space()
+        world.new_world(space)
+        a = world.add_body(space, (ax, 0.0), angle=heading)
+        world.add_circle(a, eye.start)
+        add_falling_object(world, space, avoid_shape if avoid else "circle", spec.object_size, ox, oy, -3.0)
+        world.finish()
+        poses = np.empty((world.n_bodies, 3))
+        world.read(poses)
+        dist, kernel = np.empty((1, len(angles))), np.empty((1, len(angles)))
+        rays.cast(poses, world.geometry, np.array([a]), np.array([0]), angles, eye.start, eye.range, eye.gain,
+                  dist, kernel)
+        np.testing.assert_allclose(naive, kernel[0], rtol=0, atol=1e-7)
+        inside += int((dist == 0.0).sum())
+    assert inside > 20  # the inside case was exercised
+
+
+def test_naive_rejects_what_it_does_not_implement():
+    setup = build(load_world(CP_WORLD, ["controller.integrator=rk4"]))
+    with pytest.raises(ValueError, match="Euler CTRNN"):
+        run_naive(setup, np.zeros((1, setup.genome_size)), setup.task.conditions(conditions_rng(1, 0))[:1])
+
+
+@pytest.mark.parametrize("hidden", [5, 48])
+def test_numpy_baseline_steps_like_the_kernel(hidden):
+    net = CTRNN(CTRNNSpec(hidden=hidden, topology="full"), 7, 2, 0.1)
+    rng = np.random.default_rng(hidden)
+    p = net.decode(rng.uniform(-1, 1, (16, net.genome_size)))
+    x = rng.uniform(0, 10, (16, 7))
+    state = net.init_state(p)
+    y, o = state.y.copy(), state.o.copy()
+    out = np.empty((16, 2))
+    for _ in range(30):
+        net.step(p, state, x, 0.1, out)
+        numpy_euler_step(p.tau, p.bias, p.gain, p.w, p.w_in, y, o, x, 0.1)
+    np.testing.assert_allclose(y, state.y, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(o[:, hidden:], out, rtol=0, atol=1e-12)
+
+
+def test_quick_bench_prints_json_rows(capsys):
+    assert cli.main(["bench", "--json", "--quick"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert isinstance(rows, list)
+    assert [r["name"] for r in rows if r["name"] not in EXPECTED] == []
+    assert {r["name"] for r in rows} == EXPECTED and len(rows) == len(EXPECTED)
+    for r in rows:
+        assert set(r) == {"name", "value", "unit", "baseline", "ratio"}
+        assert isinstance(r["unit"], str) and r["unit"]
+        for key in ("value", "baseline", "ratio"):
+            v = r[key]
+            if key == "value" or v is not None:
+                assert isinstance(v, float) and math.isfinite(v) and v > 0, (r["name"], key, v)
+        assert (r["baseline"] is None) == (r["ratio"] is None)
+    by_name = {r["name"]: r for r in rows}
+    ep = by_name["episode.cp"]
+    assert ep["ratio"] == pytest.approx(ep["value"] / ep["baseline"])
+    ns = by_name["ctrnn.euler.n7.ns"]
+    assert ns["ratio"] == pytest.approx(ns["baseline"] / ns["value"])  # a ratio is always a speed-up
+    assert 10 < by_name["evolve.peak_rss"]["value"] < 100_000  # MB, read from a real child process
+
+
+def test_table_lists_rows_and_targets():
+    rows = [row("episode.cp", 2e6, "agent-steps/s", 5e4, 40.0), row("evolve.peak_rss", 512.0, "MB")]
+    text = format_table(rows)
+    assert text.splitlines()[0].split() == ["name", "value", "unit", "baseline", "ratio"]
+    assert "40.00x" in text and "512.0" in text
+    assert "target episode.cp ratio >= 20: met" in text
+    assert "target evolve.peak_rss value < 400: MISSED" in text
+    assert "target ctrnn.euler.n7.per_network ratio >= 30: not measured" in text
