@@ -1,0 +1,1 @@
+"""The pygame viewer and offscreen recorder: the only package that imports pygame."""

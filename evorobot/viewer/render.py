@@ -1,0 +1,202 @@
+"""Drawing one trial of an :class:`~evorobot.episode.Episode` onto a pygame Surface.
+
+The renderer is a pure observer: it reads poses, sensor distances, controller state and scores
+from the episode and never changes them. The world is drawn to scale (one transform from world
+coordinates to pixels, y up); a side panel shows every neuron's state and output as bars with a
+scrolling trace of the outputs; a status line shows trial, time, fitness, generation and seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import pygame
+
+from evorobot.episode import Episode
+from evorobot.sim.world import CIRCLE, POLYGON
+
+BACKGROUND = (18, 20, 26)
+GROUND = (60, 64, 74)
+AGENT = (70, 160, 255)
+OBJECT = (235, 235, 235)
+HIDDEN_OBJECT = (90, 90, 90)
+RAY_OFF = (90, 70, 40)
+RAY_ON = (255, 200, 60)
+TEXT = (220, 220, 220)
+PANEL = (30, 33, 42)
+BAR_POS = (110, 200, 120)
+BAR_NEG = (220, 100, 90)
+PANEL_WIDTH = 220
+STATUS_HEIGHT = 24
+
+
+@dataclass
+class Transform:
+    """World (local to a trial) -> screen pixels, uniform scale, y pointing up."""
+
+    scale: float
+    x0: float
+    y0: float
+    height: int
+
+    def __call__(self, x: float, y: float) -> tuple[int, int]:
+        return (round((x - self.x0) * self.scale), round(self.height - (y - self.y0) * self.scale))
+
+    def inverse(self, px: float, py: float) -> tuple[float, float]:
+        return (px / self.scale + self.x0, (self.height - py) / self.scale + self.y0)
+
+
+def world_bounds(ep: Episode, b: int) -> tuple[float, float, float, float]:
+    """Bounds (xmin, xmax, ymin, ymax) of trial ``b``'s world, from its bodies and ray reach."""
+    ox, oy = ep.origins[b]
+    rows = [ep.agent_body[b], *[o for o in ep.objects[b] if o >= 0]]
+    xs = [ep.world.bodies[r].position.x - ox for r in rows]
+    ys = [ep.world.bodies[r].position.y - oy for r in rows]
+    reach = ep.agent.body.radius + ep.agent.eye.range
+    limit = ep.task.x_limit
+    xmin = min(min(xs) - reach / 2, -limit - ep.agent.body.radius if math.isfinite(limit) else math.inf)
+    xmax = max(max(xs) + reach / 2, limit + ep.agent.body.radius if math.isfinite(limit) else -math.inf)
+    ymin = min(ys) - 2 * ep.agent.body.radius
+    ymax = max(max(ys) + 2 * ep.agent.body.radius, ymin + reach)
+    return xmin, xmax, ymin, ymax
+
+
+class Renderer:
+    """Draws trial ``trial`` of ``episode``; call :meth:`draw` after every tick."""
+
+    def __init__(self, episode: Episode, trial: int = 0, info: dict[str, str] | None = None) -> None:
+        self.episode = episode
+        self.trial = trial
+        self.info = dict(info or {})
+        self.bounds = world_bounds(episode, trial)
+        self.history: deque[np.ndarray] = deque(maxlen=PANEL_WIDTH - 20)
+        self.font: pygame.font.Font | None = None
+        self.transform: Transform | None = None
+
+    def reset_history(self) -> None:
+        self.history.clear()
+
+    def _fit(self, width: int, height: int) -> Transform:
+        xmin, xmax, ymin, ymax = self.bounds
+        scale = min(width / (xmax - xmin), height / (ymax - ymin))
+        # centre the world in the available area
+        x0 = xmin - (width / scale - (xmax - xmin)) / 2
+        y0 = ymin - (height / scale - (ymax - ymin)) / 2
+        return Transform(scale, x0, y0, height)
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Render world, panel and status line onto ``surface``."""
+        if self.font is None:
+            pygame.font.init()
+            self.font = pygame.font.Font(None, 18)
+        w, h = surface.get_size()
+        surface.fill(BACKGROUND)
+        world_area = pygame.Rect(0, 0, max(w - PANEL_WIDTH, 50), max(h - STATUS_HEIGHT, 50))
+        self.transform = self._fit(world_area.width, world_area.height)
+        self._draw_world(surface.subsurface(world_area))
+        self._draw_panel(surface, pygame.Rect(world_area.right, 0, w - world_area.right, world_area.height))
+        self._draw_status(surface, pygame.Rect(0, world_area.bottom, w, h - world_area.bottom))
+
+    # -- pieces ----------------------------------------------------------------------------------
+    def _local(self, row: int) -> tuple[float, float, float]:
+        ep, b = self.episode, self.trial
+        x, y, a = ep.poses[row]
+        return x - ep.origins[b, 0], y - ep.origins[b, 1], a
+
+    def _draw_world(self, surf: pygame.Surface) -> None:
+        ep, b, tf = self.episode, self.trial, self.transform
+        assert tf is not None
+        g = ep.geometry
+        limit = ep.task.x_limit
+        if math.isfinite(limit):
+            y_ground = -ep.agent.body.radius
+            pygame.draw.line(surf, GROUND, tf(-limit, y_ground), tf(limit, y_ground), 2)
+        # rays first, so bodies are drawn over them
+        ax, ay, heading = self._local(ep.agent_body[b])
+        r0 = ep.agent.body.radius
+        for r, ang in enumerate(ep.agent.eye.angles()):
+            u = (math.cos(heading + ang), math.sin(heading + ang))
+            d = float(ep.distances[b, r])
+            d = min(max(d, 0.0), ep.agent.eye.range) if math.isfinite(d) else ep.agent.eye.range
+            act = 1.0 - d / ep.agent.eye.range
+            colour = tuple(int(c0 + (c1 - c0) * act) for c0, c1 in zip(RAY_OFF, RAY_ON))
+            p0 = (ax + r0 * u[0], ay + r0 * u[1])
+            p1 = (p0[0] + d * u[0], p0[1] + d * u[1])
+            pygame.draw.line(surf, colour, tf(*p0), tf(*p1), 1)
+        for s in range(g.world_start[ep.agent_world[b]], g.world_start[ep.agent_world[b] + 1]):
+            row = g.body[s]
+            x, y, a = self._local(row)
+            is_agent = row == ep.agent_body[b]
+            colour = AGENT if is_agent else (OBJECT if g.visible[s] else HIDDEN_OBJECT)
+            co, si = math.cos(a), math.sin(a)
+            if g.kind[s] == CIRCLE:
+                pygame.draw.circle(surf, colour, tf(x, y), max(1, round(g.radius[s] * tf.scale)))
+            else:
+                v = g.verts[g.vert_start[s] : g.vert_start[s] + g.vert_count[s]]
+                pts = [tf(x + co * vx - si * vy, y + si * vx + co * vy) for vx, vy in v]
+                if g.kind[s] == POLYGON:
+                    pygame.draw.polygon(surf, colour, pts)
+                else:
+                    pygame.draw.line(surf, colour, pts[0], pts[1], 3)
+            if is_agent:
+                tip = (x + r0 * math.cos(a), y + r0 * math.sin(a))
+                pygame.draw.line(surf, BACKGROUND, tf(x, y), tf(*tip), 2)
+
+    def _draw_panel(self, surf: pygame.Surface, rect: pygame.Rect) -> None:
+        ep, b = self.episode, self.trial
+        pygame.draw.rect(surf, PANEL, rect)
+        font = self.font
+        assert font is not None
+        inner = ep.controller.trace(ep.state)
+        y = rect.top + 6
+        labels = getattr(ep.controller, "neurons", None)
+        for name, arr in inner.items():
+            surf.blit(font.render(name, True, TEXT), (rect.left + 6, y))
+            y += 14
+            values = arr[b]
+            lo = 0.0 if name == "o" else -max(1.0, float(np.max(np.abs(values))))
+            for i, v in enumerate(values):
+                label = labels[i] if labels and i < len(labels) else str(i)
+                surf.blit(font.render(label, True, TEXT), (rect.left + 6, y))
+                bar = pygame.Rect(rect.left + 36, y + 2, rect.width - 46, 8)
+                pygame.draw.rect(surf, BACKGROUND, bar)
+                frac = (v - lo) / (1.0 - lo) if name == "o" else v / -lo
+                if name == "o":
+                    pygame.draw.rect(surf, BAR_POS, (bar.left, bar.top, round(bar.width * min(max(frac, 0), 1)), 8))
+                else:
+                    mid = bar.centerx
+                    length = round(bar.width / 2 * min(abs(frac), 1.0))
+                    pygame.draw.rect(surf, BAR_POS if v >= 0 else BAR_NEG,
+                                     (mid if v >= 0 else mid - length, bar.top, length, 8))
+                y += 12
+            y += 6
+        # scrolling trace of the motor outputs
+        self.history.append(ep.outputs[b].copy())
+        top, height = y + 4, max(rect.bottom - y - 10, 20)
+        pygame.draw.rect(surf, BACKGROUND, (rect.left + 6, top, rect.width - 12, height))
+        hist = np.array(self.history)
+        colours = [AGENT, RAY_ON, BAR_POS, BAR_NEG]
+        for k in range(hist.shape[1] if hist.size else 0):
+            pts = [(rect.left + 6 + i, top + height - 1 - round(v * (height - 2))) for i, v in enumerate(hist[:, k])]
+            if len(pts) > 1:
+                pygame.draw.lines(surf, colours[k % len(colours)], False, pts, 1)
+
+    def status_text(self) -> str:
+        ep, b = self.episode, self.trial
+        done, failed = ep.scores.done[b], ep.scores.failed[b]
+        if done or failed:
+            fit = f"fitness {ep.task.fitness(ep.scores, ep.conditions)[b]:.4f}" + (" FAILED" if failed else "")
+        else:
+            fit = "running"
+        parts = [f"trial {b % ep.n_trials}/{ep.n_trials}", f"t {ep.time:7.2f}", fit]
+        parts += [f"{k} {v}" for k, v in self.info.items()]
+        return "   ".join(parts)
+
+    def _draw_status(self, surf: pygame.Surface, rect: pygame.Rect) -> None:
+        font = self.font
+        assert font is not None
+        pygame.draw.rect(surf, PANEL, rect)
+        surf.blit(font.render(self.status_text(), True, TEXT), (rect.left + 6, rect.top + 5))

@@ -1,0 +1,140 @@
+"""The viewer under SDL's dummy driver: pixels where the simulation says, scripted keys and drags,
+and the fitness of an unperturbed trial equal to replay's."""
+
+import os
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+from evorobot.evolution.runner import evolve
+from evorobot.config import load_world
+from evorobot.viewer import render
+from evorobot.viewer.app import Viewer
+from evorobot.viewer.record import record_trial
+from evorobot.viewer.source import ChampionSource, WorldSource
+
+from conftest import CP_WORLD
+
+
+@pytest.fixture(scope="module")
+def champion(tmp_path_factory):
+    exp = load_world(CP_WORLD, ["task.offsets=2", "optimizer.population=4", "evolution.generations=1"])
+    out = tmp_path_factory.mktemp("run") / "r"
+    evolve(exp, out, stream=None)
+    return out / "champion.json"
+
+
+def _key(k):
+    return pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode="", scancode=0)
+
+
+def _colour_near(surface, xy, colour, radius=1):
+    x0, y0 = xy
+    for dx in range(-radius, radius + 1):
+        for dy in range(-radius, radius + 1):
+            if tuple(surface.get_at((x0 + dx, y0 + dy)))[:3] == colour:
+                return True
+    return False
+
+
+def test_agent_object_and_ray_ends_are_drawn_where_the_simulation_says(champion):
+    v = Viewer(ChampionSource(champion))
+    v.step(400)
+    surface = pygame.Surface((900, 560))
+    v.draw(surface)
+    ep, b, tf = v.episode, v.state.trial, v.renderer.transform
+    ox, oy = ep.origins[b]
+    a = ep.agent_body[b]
+    ax, ay = ep.poses[a, 0] - ox, ep.poses[a, 1] - oy
+    assert tuple(surface.get_at(tf(ax + 5, ay - 5)))[:3] == render.AGENT  # inside the body, off the heading line
+    o = ep.objects[b, 0]
+    px, py = tf(ep.poses[o, 0] - ox, ep.poses[o, 1] - oy)
+    assert tuple(surface.get_at((px, py)))[:3] == render.OBJECT
+    # a ray ends at its hit: the pixel just past the end along the ray is not ray-coloured
+    hits = np.flatnonzero(ep.distances[b] < ep.agent.eye.range)
+    assert hits.size, "the object should be in view half-way down"
+    r = int(hits[0])
+    ang = ep.agent.eye.angles()[r]
+    u = (math.cos(ang), math.sin(ang))
+    start = (ax + ep.agent.body.radius * u[0], ay + ep.agent.body.radius * u[1])
+    d = ep.distances[b, r]
+    before = tf(start[0] + (d - 4) * u[0], start[1] + (d - 4) * u[1])
+    px = surface.get_at(before)[:3]
+    assert px not in (render.BACKGROUND, render.OBJECT, render.AGENT)  # ray colour just before the hit
+    # and the far part of a missing ray's path is background: move far beyond the hit
+    beyond = tf(start[0] + (d + 60) * u[0], start[1] + (d + 60) * u[1])
+    assert tuple(surface.get_at(beyond))[:3] != px
+
+
+def test_scripted_keys_pause_step_restart_next(champion):
+    v = Viewer(ChampionSource(champion))
+    v.run(events=[[], [], [_key(pygame.K_SPACE)]], max_frames=3)
+    assert v.state.paused and v.episode.step_count == 2
+    steps = v.episode.step_count
+    v.handle(_key(pygame.K_RIGHT))
+    assert v.episode.step_count == steps + 1
+    v.handle(_key(pygame.K_r))
+    assert v.episode.step_count == 0
+    v.handle(_key(pygame.K_n))
+    assert v.state.trial == 1 and v.episode.step_count == 0
+    v.handle(_key(pygame.K_p))
+    v.handle(_key(pygame.K_p))
+    assert v.state.trial == v.episode.n_trials - 1
+    v.handle(_key(pygame.K_UP))
+    assert v.state.speed_index == 4
+    v.handle(_key(pygame.K_q))
+    assert v.state.quit
+
+
+def test_unperturbed_trial_fitness_equals_replay(champion):
+    from evorobot.champion import load_champion
+
+    stored = load_champion(champion).trials
+    v = Viewer(ChampionSource(champion))
+    for t in range(v.episode.n_trials):
+        v.state.trial = t
+        v.restart()
+        v.step(10_000)
+        assert v.episode.task.fitness(v.episode.scores, v.episode.conditions)[t] == stored[t]
+
+
+def test_dragging_a_body_is_a_perturbation(champion):
+    v = Viewer(ChampionSource(champion))
+    surface = pygame.Surface((900, 560))
+    v.draw(surface)
+    ep, b, tf = v.episode, v.state.trial, v.renderer.transform
+    o = ep.objects[b, 0]
+    grab = tf(ep.poses[o, 0] - ep.origins[b, 0], ep.poses[o, 1] - ep.origins[b, 1])
+    v.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=grab))
+    assert v.state.dragging == o
+    target = (grab[0] + 40, grab[1])
+    v.handle(pygame.event.Event(pygame.MOUSEMOTION, pos=target, rel=(40, 0), buttons=(1, 0, 0)))
+    x, _ = tf.inverse(*target)
+    assert ep.poses[o, 0] - ep.origins[b, 0] == pytest.approx(x)
+    assert v.state.perturbed
+
+
+def test_record_writes_every_frame_of_a_trial_headless(champion, tmp_path):
+    from evorobot.episode import Episode
+
+    src = ChampionSource(champion)
+    ep = Episode(src.setup, src.genome[None, :], src.conditions)
+    out = tmp_path / "frames"
+    n = record_trial(ep, 0, out, every=10)
+    files = sorted(out.glob("frame_*.png"))
+    assert len(files) == n and n == 817 // 10 + 2
+    assert pygame.image.load(str(files[0])).get_size() == (640, 400)
+
+
+def test_world_source_random_controller():
+    src = WorldSource(CP_WORLD, ["task.offsets=2"], seed=3)
+    v = Viewer(src)
+    v.step(5)
+    assert v.episode.step_count == 5 and np.all(np.abs(src.genome) <= 1)
