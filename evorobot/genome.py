@@ -6,17 +6,22 @@ Every gene lies in [-1, 1] and maps linearly onto its parameter's closed range [
 
 (evaluated as ``lo * (1 - t) + hi * t`` with ``t = (g + 1) / 2``, so that -1 and 1 give ``lo`` and
 ``hi`` exactly), the convention of Beer's TSearch and of Beer (1995, 2003). A :class:`GeneLayout`
-is built from named parameter blocks (:class:`Block`), each with a shape, a range, and optionally
+is built from named parameter blocks (:class:`Block`), each with a shape, a range (one for the
+whole block, or one per entry: per-group ranges), and optionally
 
 - a boolean ``mask``: masked-out entries (absent connections) take no gene and decode to exactly
   0.0;
 - a ``mirror``: an involution on the block's flat entries (bilateral symmetry, Beer 2003). Each
-  orbit ``{k, mirror[k]}`` shares one gene; an entry that maps onto itself has its own gene.
+  orbit ``{k, mirror[k]}`` shares one gene; an entry that maps onto itself has its own gene;
+- a ``tie``: one label per entry; entries with equal labels share one gene (one time constant for
+  a whole group of neurons, say). Ties and the mirror combine: an orbit is a connected set of
+  entries under both, and all its entries must agree in mask and range.
 
-A block whose range is a single point (``lo == hi``) is constant: it takes no gene and decodes
-to ``lo`` (0.0 where masked). Genes are numbered block by block, and within a block in the order
-of each orbit's first flat (C-order) entry. Decoding is pure, vectorised numpy (one gather per
-block); values outside [-1, 1] saturate at the range ends.
+An entry whose range is a single point (``lo == hi``) is constant: it takes no gene and decodes
+to ``lo`` (0.0 where masked); a block whose ranges are all single points takes no genes. Genes are
+numbered block by block, and within a block in the order of each orbit's first flat (C-order)
+entry. Decoding is pure, vectorised numpy (one gather per block); values outside [-1, 1]
+saturate at the range ends.
 """
 
 from __future__ import annotations
@@ -43,20 +48,24 @@ class Block:
         Key of the decoded array.
     shape : tuple of int
         Shape of one network's parameter array (the decoded array is ``(B, *shape)``).
-    lo, hi : float
-        Closed range the genes map onto; ``lo == hi`` makes the block constant (no genes).
+    lo, hi : float or float array broadcastable to ``shape``
+        Closed range the genes map onto, for the whole block or per entry; an entry with
+        ``lo == hi`` is constant (no gene).
     mask : bool array of ``shape``, optional
         False marks absent entries: no gene, decoded to exactly 0.0.
     mirror : int array of ``prod(shape)`` flat indices, optional
         Symmetry map ``entry -> mirrored entry``; must be an involution that respects ``mask``.
+    tie : int array of ``prod(shape)`` labels, optional
+        Entries with equal labels share one gene.
     """
 
     name: str
     shape: tuple[int, ...]
-    lo: float
-    hi: float
+    lo: float | FloatArray
+    hi: float | FloatArray
     mask: BoolArray | None = None
     mirror: IntArray | None = None
+    tie: IntArray | None = None
 
 
 def axis_mirror(*perms: npt.ArrayLike) -> IntArray:
@@ -78,6 +87,26 @@ def axis_mirror(*perms: npt.ArrayLike) -> IntArray:
     shape = tuple(len(p) for p in ps)
     grids = np.meshgrid(*ps, indexing="ij")
     return np.ravel_multi_index(tuple(grids), shape).reshape(-1).astype(np.int64)
+
+
+def _orbit_representatives(block: Block, mirror: IntArray, size: int) -> IntArray:
+    """Smallest flat entry of each entry's orbit under the mirror and the ties."""
+    rep = np.arange(size, dtype=np.int64)
+    labels = None
+    if block.tie is not None:
+        tie = np.asarray(block.tie, dtype=np.int64).reshape(-1)
+        if tie.shape != (size,):
+            raise ValueError(f"block `{block.name}`: tie must hold {size} labels")
+        labels = np.unique(tie, return_inverse=True)[1].reshape(-1)
+    while True:  # a few rounds: each joins orbits along mirror pairs, then along ties
+        new = np.minimum(rep, rep[mirror])
+        if labels is not None:
+            least = np.full(int(labels.max()) + 1 if size else 0, size, dtype=np.int64)
+            np.minimum.at(least, labels, new)
+            new = least[labels]
+        if np.array_equal(new, rep):
+            return rep
+        rep = new
 
 
 class GeneLayout:
@@ -108,8 +137,14 @@ class GeneLayout:
         for block in self.blocks:
             shape = tuple(int(s) for s in block.shape)
             size = math.prod(shape)
-            if not block.lo <= block.hi:
-                raise ValueError(f"block `{block.name}`: range [{block.lo}, {block.hi}] is empty")
+            try:
+                b_lo = np.broadcast_to(np.asarray(block.lo, dtype=np.float64), shape).reshape(-1)
+                b_hi = np.broadcast_to(np.asarray(block.hi, dtype=np.float64), shape).reshape(-1)
+            except ValueError:
+                raise ValueError(f"block `{block.name}`: ranges do not broadcast to {shape}") from None
+            if not np.all(b_lo <= b_hi):
+                k = int(np.argmin(b_lo <= b_hi))
+                raise ValueError(f"block `{block.name}`: range [{b_lo[k]}, {b_hi[k]}] is empty")
             mask = np.ones(size, dtype=bool)
             if block.mask is not None:
                 m = np.asarray(block.mask, dtype=bool)
@@ -126,20 +161,22 @@ class GeneLayout:
                     raise ValueError(f"block `{block.name}`: mirror is not an involution")
                 if not np.array_equal(mask[mirror], mask):
                     raise ValueError(f"block `{block.name}`: mirror does not respect the mask")
-            # fill: value of entries without a gene (masked -> 0.0, constant block -> lo)
-            self._fill[block.name] = np.where(mask, float(block.lo), 0.0).reshape(shape)
-            gene = np.full(size, -1, dtype=np.int64)
-            if block.lo < block.hi:
-                rep = np.minimum(entries, mirror)
-                reps = np.unique(rep[mask])
-                gene_of_rep = np.full(size, -1, dtype=np.int64)
-                gene_of_rep[reps] = g + np.arange(len(reps))
-                gene = np.where(mask, gene_of_rep[rep], -1)
-                for r in reps:
-                    self._gene_entry.append((block.name, tuple(int(v) for v in np.unravel_index(r, shape))))
-                lo += [float(block.lo)] * len(reps)
-                hi += [float(block.hi)] * len(reps)
-                g += len(reps)
+            rep = _orbit_representatives(block, mirror, size)
+            if not (np.array_equal(mask[rep], mask) and np.array_equal(b_lo[rep], b_lo)
+                    and np.array_equal(b_hi[rep], b_hi)):
+                raise ValueError(f"block `{block.name}`: entries that share a gene differ in mask or range")
+            # fill: value of entries without a gene (masked -> 0.0, constant entry -> lo)
+            self._fill[block.name] = np.where(mask, b_lo, 0.0).reshape(shape)
+            has = mask & (b_lo < b_hi)
+            reps = np.unique(rep[has])
+            gene_of_rep = np.full(size, -1, dtype=np.int64)
+            gene_of_rep[reps] = g + np.arange(len(reps))
+            gene = np.where(has, gene_of_rep[rep], -1)
+            for r in reps:
+                self._gene_entry.append((block.name, tuple(int(v) for v in np.unravel_index(r, shape))))
+            lo += b_lo[reps].tolist()
+            hi += b_hi[reps].tolist()
+            g += len(reps)
             self._entry_gene[block.name] = gene.reshape(shape)
         self.genome_size: int = g
         self._lo = np.array(lo, dtype=np.float64)
@@ -190,6 +227,36 @@ class GeneLayout:
                 continue
             vals = p[:, np.where(has, gene, 0).reshape(-1)].reshape(n, *gene.shape)
             out[block.name] = np.ascontiguousarray(np.where(has, vals, fill))
+        return out
+
+    def set_block(
+        self, genomes: npt.ArrayLike, name: str, values: npt.ArrayLike, where: npt.ArrayLike | None = None
+    ) -> FloatArray:
+        """Copy of ``genomes`` with the genes of block ``name`` encoded from ``values``.
+
+        Parameters
+        ----------
+        genomes : array, shape (B, G)
+        name : str
+            A block of this layout.
+        values : array, shape (B, *shape)
+            Parameter values; each gene reads its orbit's first entry and is clipped to [-1, 1].
+        where : bool array of the block's shape, optional
+            Only genes whose orbit's first entry is True here are set.
+
+        Returns
+        -------
+        FloatArray, shape (B, G)
+            Every other gene is copied bit for bit.
+        """
+        out = self._check(genomes).copy()
+        vals = np.asarray(values, dtype=np.float64)
+        sel = None if where is None else np.asarray(where, dtype=bool)
+        for k, (block, idx) in enumerate(self._gene_entry):
+            if block != name or (sel is not None and not sel[idx]):
+                continue
+            v = vals[(slice(None), *idx)]
+            out[:, k] = np.clip(2.0 * (v - self._lo[k]) / (self._hi[k] - self._lo[k]) - 1.0, -1.0, 1.0)
         return out
 
     def encode(self, params: Mapping[str, npt.ArrayLike]) -> FloatArray:

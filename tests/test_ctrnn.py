@@ -13,7 +13,14 @@ from scipy.integrate import solve_ivp
 
 from evorobot.controllers import CONTROLLERS, get_controller
 from evorobot.controllers.base import Controller
-from evorobot.controllers.ctrnn import CTRNN, CTRNNParams, CTRNNSpec, CTRNNState
+from evorobot.controllers.ctrnn import (
+    CTRNN,
+    CTRNNParams,
+    CTRNNSpec,
+    CTRNNState,
+    center_crossing_biases,
+    center_crossing_genomes,
+)
 from evorobot.errors import ConfigError, UnknownNameError
 from evorobot.spec import parse
 
@@ -80,7 +87,7 @@ def test_euler_matches_beers_euler_step(topology: str) -> None:
 
 
 def reference(p: CTRNNParams, x: np.ndarray, t_end: float) -> np.ndarray:
-    """y(t_end) from y(0) = 0 under constant inputs ``x`` (B, n_in), by DOP853 at 1e-12."""
+    """y(t_end) from y(0) = p.y0 under constant inputs ``x`` (B, n_in), by DOP853 at 1e-12."""
     shape = p.tau.shape
     ext = np.einsum("bik,bk->bi", p.w_in, x)
 
@@ -89,7 +96,7 @@ def reference(p: CTRNNParams, x: np.ndarray, t_end: float) -> np.ndarray:
         o = 1.0 / (1.0 + np.exp(-p.gain * (y + p.bias)))
         return ((-y + np.einsum("bij,bj->bi", p.w, o) + ext) / p.tau).ravel()
 
-    sol = solve_ivp(rhs, (0.0, t_end), np.zeros(p.tau.size), method="DOP853", rtol=1e-12, atol=1e-12)
+    sol = solve_ivp(rhs, (0.0, t_end), p.y0.ravel(), method="DOP853", rtol=1e-12, atol=1e-12)
     assert sol.success
     return sol.y[:, -1].reshape(shape)
 
@@ -133,6 +140,34 @@ def test_measured_convergence_order(ode_problem, integrator: str, order: int, dt
     slope = np.polyfit(np.log(dts), np.log(errs), 1)[0]
     print(f"{integrator}: errors {errs}, slope {slope:.3f}")
     assert abs(slope - order) < 0.3
+
+
+def rk4_factor(z: float) -> float:
+    """RK4's amplification factor for y' = lambda y, z = lambda dt."""
+    return 1 + z + z * z / 2 + z**3 / 6 + z**4 / 24
+
+
+@pytest.mark.parametrize(("integrator", "factor", "order"), [
+    ("euler", lambda z: 1 + z, 1), ("rk4", rk4_factor, 4), ("exp_euler", math.exp, None),
+])
+def test_lone_neuron_decays_as_exp_minus_t_over_tau(integrator: str, factor, order) -> None:
+    y0, tau, t_end = 2.0, 1.5, 3.0
+    ctrl = make(n_in=1, n_out=1, dt=0.1, hidden=0, topology="full", integrator=integrator, tau_range=(tau, tau))
+    p = ctrl.decode(np.array([[0.3, 0.0, -0.7]]))
+    p.w[:] = 0.0
+    p.w_in[:] = 0.0
+    errs = []
+    for dt in (0.1, 0.05):
+        state = CTRNNState(np.array([[y0]]), np.array([[0.5]]))
+        out = np.empty((1, 1))
+        for n in range(1, round(t_end / dt) + 1):
+            ctrl.step(p, state, np.ones((1, 1)), dt, out)
+            assert state.y[0, 0] == pytest.approx(y0 * factor(-dt / tau) ** n, rel=1e-13)  # the scheme's own map
+        errs.append(abs(state.y[0, 0] - y0 * math.exp(-t_end / tau)))
+    if order is None:
+        assert max(errs) < 1e-14
+    else:
+        assert 0.7 * 2**order < errs[0] / errs[1] < 1.3 * 2**order  # tends to exp(-t/tau) at its order
 
 
 def test_lone_neuron_decays_exactly_with_exp_euler() -> None:
@@ -185,18 +220,22 @@ def test_symmetric_genome_sizes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("hidden", "topology", "integrator"),
-    [(5, "layered", "euler"), (4, "layered", "rk4"), (5, "full", "exp_euler")],
+    ("hidden", "topology", "integrator", "options"),
+    [(5, "layered", "euler", {}), (4, "layered", "rk4", {}), (5, "full", "exp_euler", {}),
+     (4, "layered", "euler", {"sensor_neurons": True, "sensor_shared": False, "initial_state": "evolved"}),
+     (3, "full", "rk4", {"sensor_neurons": True, "bias_mode": "center_crossing"})],
 )
-def test_mirrored_inputs_give_mirrored_outputs(hidden: int, topology: str, integrator: str) -> None:
+def test_mirrored_inputs_give_mirrored_outputs(hidden: int, topology: str, integrator: str, options) -> None:
     ctrl = make(
-        hidden=hidden, topology=topology, integrator=integrator, symmetric=True, gain_range=(0.5, 2.0)
+        hidden=hidden, topology=topology, integrator=integrator, symmetric=True, gain_range=(0.5, 2.0), **options
     )
     p = random_params(ctrl, 4, seed=11)
     xs = np.random.default_rng(12).uniform(0, 5, (4, 300, 7))
     ys, outs = run(ctrl, p, xs, 0.1)
     ys_m, outs_m = run(ctrl, p, xs[:, :, ::-1], 0.1)
-    perm = list(range(hidden))[::-1] + [hidden + 1, hidden]
+    sensors = list(range(7))[::-1] if options.get("sensor_neurons") else []
+    s = len(sensors)
+    perm = sensors + [s + i for i in range(hidden)][::-1] + [s + hidden + 1, s + hidden]
     np.testing.assert_allclose(outs_m, outs[:, :, ::-1], rtol=0, atol=1e-12)
     np.testing.assert_allclose(ys_m, ys[:, :, perm], rtol=0, atol=1e-12)
     assert np.max(np.abs(outs[:, :, 0] - outs[:, :, 1])) > 0.01  # the inputs did break the symmetry
@@ -246,7 +285,7 @@ def test_spec_parses_from_a_table() -> None:
 def test_registry() -> None:
     assert CONTROLLERS["ctrnn"] is CTRNN and get_controller("ctrnn", "[controller]") is CTRNN
     assert issubclass(CTRNN, Controller) and CTRNN.Spec is CTRNNSpec and CTRNN.name == "ctrnn"
-    msg = r"w.toml \[controller\]: unknown controller type `ctrn` \(did you mean `ctrnn`\?\); valid: `ctrnn`"
+    msg = r"w.toml \[controller\]: unknown controller type `ctrn` \(did you mean `ctrnn`\?\); valid: `ctrnn`, `hier"
     with pytest.raises(UnknownNameError, match=msg):
         get_controller("ctrn", "w.toml [controller]")
 
@@ -279,15 +318,21 @@ def test_describe_and_trace() -> None:
     gain_hi=st.floats(0.1, 10.0),
     dt_frac=st.floats(0.01, 1.0),
     extreme=st.booleans(),
+    sensors=st.booleans(),
+    bias_mode=st.sampled_from(["evolved", "center_crossing"]),
+    initial_state=st.sampled_from(["zero", "evolved"]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_states_stay_finite(integrator, hidden, n_in, n_out, topology, symmetric, w_max, tau_lo, tau_span,
-                            gain_hi, dt_frac, extreme, seed) -> None:
+                            gain_hi, dt_frac, extreme, sensors, bias_mode, initial_state, seed) -> None:
     limit = {"euler": 1.0, "rk4": 2.785, "exp_euler": 50.0}[integrator]
     dt = tau_lo * limit * dt_frac
     spec = CTRNNSpec(hidden=hidden, integrator=integrator, topology=topology, symmetric=symmetric,
                      weight_range=(-w_max, w_max), bias_range=(-w_max, w_max),
-                     tau_range=(tau_lo, tau_lo + tau_span), gain_range=(0.1, gain_hi))
+                     tau_range=(tau_lo, tau_lo + tau_span), gain_range=(0.1, gain_hi),
+                     sensor_neurons=sensors, sensor_tau_range=(tau_lo, 2 * tau_lo + tau_span),
+                     sensor_gain_range=(0.1, gain_hi), bias_mode=bias_mode, initial_state=initial_state,
+                     initial_state_range=(-w_max, w_max))
     try:
         ctrl = CTRNN(spec, n_in, n_out, dt)
     except ConfigError:
@@ -303,3 +348,146 @@ def test_states_stay_finite(integrator, hidden, n_in, n_out, topology, symmetric
         ctrl.step(p, state, rng.uniform(-10, 10, (4, n_in)), dt, out)
     assert np.all(np.isfinite(state.y)) and np.all(np.isfinite(state.o))
     assert np.all((out >= 0.0) & (out <= 1.0))
+
+
+BEER2003_LABELS = (
+    [f"tau[{i}]" for i in (0, 1, 2, 5)] + [f"bias[{i}]" for i in (0, 1, 2, 5)]
+    + [f"w[{i},{j}]" for i in (0, 1) for j in range(5)] + ["w[2,0]", "w[2,1]", "w[2,2]"]
+    + [f"w[5,{j}]" for j in range(5)]
+    + [f"w_in[{i},{j}]" for i in (0, 1) for j in range(7)] + [f"w_in[2,{j}]" for j in range(4)]
+)
+
+
+def test_default_gene_layout_is_unchanged() -> None:
+    """Saved champions replay: the beer2003 layout (44 genes) and decoding must never move."""
+    ctrl = make(symmetric=True)
+    assert ctrl.layout.labels() == BEER2003_LABELS and ctrl.genome_size == 44
+    assert ctrl.neurons == ["h0", "h1", "h2", "h3", "h4", "m0", "m1"]
+    p = ctrl.decode(np.linspace(-1, 1, 44)[None, :])
+    assert p.tau[0, 0] == 1.0 and p.tau[0, 4] == 1.0 and p.bias[0, 5] == p.bias[0, 6]
+    assert p.w_in[0, 2, 3] == 5.0 and np.all(p.y0 == 0.0)
+
+
+# -- center-crossing (Mathayomchan & Beer 2002) ------------------------------------------------
+
+@pytest.mark.parametrize(("topology", "hidden", "symmetric"), [("layered", 5, True), ("full", 4, False)])
+def test_center_crossing_puts_every_resting_input_at_the_centre_of_its_sigmoid(
+    topology: str, hidden: int, symmetric: bool
+) -> None:
+    ctrl = make(hidden=hidden, topology=topology, symmetric=symmetric, bias_mode="center_crossing",
+                gain_range=(0.5, 3.0))
+    n = hidden + 2
+    base = make(hidden=hidden, topology=topology, symmetric=symmetric, gain_range=(0.5, 3.0))
+    assert ctrl.genome_size == base.genome_size - len(set(base.layout.entry_genes("bias").tolist()))
+    assert ctrl.layout.entry_genes("bias").tolist() == [-1] * n  # no bias genes
+    p = random_params(ctrl, 5, seed=31)
+    # when every output sits at the centre 1/2 of its range, each neuron's net input sits at the
+    # centre of its own sigmoid (y + theta = 0 at y = sum_j w_ij / 2)
+    np.testing.assert_allclose(np.einsum("bij,bj->bi", p.w, np.full((5, n), 0.5)) + p.bias, 0.0, atol=1e-12)
+    assert np.ptp(p.bias) > 1.0  # the biases are not all the same
+    for integrator in INTEGRATORS:  # so y = -theta is an equilibrium under zero input
+        c = make(hidden=hidden, topology=topology, symmetric=symmetric, bias_mode="center_crossing",
+                 integrator=integrator, gain_range=(0.5, 3.0))
+        state = CTRNNState(-p.bias.copy(), np.full((5, n), 0.5))
+        out = np.empty((5, 2))
+        for _ in range(100):
+            c.step(p, state, np.zeros((5, 7)), 0.1, out)
+        np.testing.assert_allclose(state.y, -p.bias, atol=1e-12)
+
+
+def test_center_crossing_leaves_neurons_without_recurrent_inputs_evolved() -> None:
+    ctrl = make(hidden=3, sensor_neurons=True, sensor_shared=False, bias_mode="center_crossing")
+    genes = ctrl.layout.entry_genes("bias")
+    assert np.all(genes[:7] >= 0) and np.all(genes[7:] == -1)  # sensory neurons keep their bias genes
+    p = random_params(ctrl, 3, seed=2)
+    np.testing.assert_array_equal(p.bias[:, 7:], center_crossing_biases(p.w)[:, 7:])
+    assert np.all(np.abs(p.bias[:, :7]) <= 5.0) and np.ptp(p.bias[:, :7]) > 0
+
+
+def test_center_crossing_initial_population() -> None:
+    ctrl = make(symmetric=True, center_crossing_init=True, weight_range=(-2.0, 2.0))
+    genomes = np.random.default_rng(5).uniform(-1, 1, (20, ctrl.genome_size))
+    out = ctrl.prepare_initial_population(genomes.copy())
+    np.testing.assert_array_equal(out, center_crossing_genomes(ctrl, genomes))
+    p = ctrl.decode(out)
+    np.testing.assert_allclose(p.bias, center_crossing_biases(p.w), atol=1e-12)  # |theta*| <= 5 here
+    bias_genes = ctrl.layout.entry_genes("bias")
+    others = np.setdiff1d(np.arange(ctrl.genome_size), bias_genes)
+    np.testing.assert_array_equal(out[:, others], genomes[:, others])  # bit for bit
+    assert not np.array_equal(out, genomes)
+    # clipped into the bias range when the center-crossing value lies outside it
+    wide = make(center_crossing_init=True, weight_range=(-20.0, 20.0))
+    p = wide.decode(center_crossing_genomes(wide, np.ones((1, wide.genome_size))))
+    assert np.all(p.bias == -5.0)
+    off = make(symmetric=True)  # center_crossing_init = false: the optimizer's draw is kept as is
+    assert off.prepare_initial_population(genomes) is genomes
+    with pytest.raises(ConfigError, match="center_crossing_init"):
+        parse(CTRNNSpec, {"bias_mode": "center_crossing", "center_crossing_init": True}, "w.toml [controller]")
+    cc = make(bias_mode="center_crossing")
+    g = np.zeros((2, cc.genome_size))
+    np.testing.assert_array_equal(center_crossing_genomes(cc, g), g)
+
+
+# -- initial state, sensory neurons, per-group ranges ---------------------------------------------
+
+def test_evolved_initial_state_starts_every_trial() -> None:
+    ctrl = make(hidden=4, initial_state="evolved", initial_state_range=(-3.0, 2.0), symmetric=True)
+    assert ctrl.genome_size == make(hidden=4, symmetric=True).genome_size + 3  # 2 + 1 mirrored orbits
+    assert ctrl.layout.labels()[-3:] == ["y0[0]", "y0[1]", "y0[4]"]
+    genomes = np.random.default_rng(3).uniform(-1, 1, (6, ctrl.genome_size))
+    p = ctrl.decode(genomes)
+    assert np.all((p.y0 >= -3.0) & (p.y0 <= 2.0)) and np.ptp(p.y0) > 1.0
+    np.testing.assert_array_equal(p.y0, p.y0[:, [3, 2, 1, 0, 5, 4]])  # mirrored
+    xs = np.random.default_rng(4).uniform(0, 10, (6, 50, 7))
+    state = ctrl.init_state(p)
+    np.testing.assert_array_equal(state.y, p.y0)
+    assert not np.shares_memory(state.y, p.y0)
+    ys, _ = run(ctrl, p, xs, 0.1)
+    np.testing.assert_array_equal(p.y0, ctrl.decode(genomes).y0)  # a trial never writes the genome's y0
+    ys2, _ = run(ctrl, p, xs, 0.1)
+    np.testing.assert_array_equal(ys, ys2)
+    assert ctrl.describe(p, 2)["initial_state"] == p.y0[2].tolist()
+    assert "initial_state" not in make().describe(random_params(make(), 1, 0), 0)
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_sensory_neurons_filter_their_own_input(shared: bool) -> None:
+    ctrl = make(hidden=3, sensor_neurons=True, sensor_shared=shared, integrator="exp_euler",
+                sensor_tau_range=(0.5, 3.0), sensor_gain_range=(1.0, 4.0))
+    n_direct = make(hidden=3).genome_size
+    per = 1 if shared else 7  # tau, bias, gain genes of the sensory neurons
+    assert ctrl.genome_size == n_direct - 3 * 7 + 3 * 7 + 3 * per  # 7 inputs -> 7 sensors replaces w_in
+    assert ctrl.neurons[:8] == ["s0", "s1", "s2", "s3", "s4", "s5", "s6", "h0"] and ctrl.n_neurons == 12
+    p = random_params(ctrl, 4, seed=8)
+    np.testing.assert_array_equal(p.w_in[:, :7], np.broadcast_to(np.eye(7), (4, 7, 7)))
+    assert np.all(p.w_in[:, 7:] == 0.0) and np.all(p.w[:, :7] == 0.0)  # inputs reach the sensors only
+    assert np.all(p.w[:, 7:10, :7] != 0.0) and np.all(p.w[:, 10:, :7] == 0.0)  # sensors -> interneurons
+    assert np.all((p.tau[:, :7] >= 0.5) & (p.tau[:, :7] <= 3.0)) and np.all((p.tau[:, 7:] >= 1) & (p.tau[:, 7:] <= 2))
+    assert (np.ptp(p.tau[:, :7], axis=1) == 0).all() == shared
+    x = np.random.default_rng(9).uniform(0, 10, (4, 7))
+    ys, _ = run(ctrl, p, np.repeat(x[:, None], 40, axis=1), 0.1)
+    t = 0.1 * np.arange(1, 41)[:, None, None]
+    np.testing.assert_allclose(ys[:, :, :7], x * (1 - np.exp(-t / p.tau[None, :, :7])), rtol=1e-12, atol=1e-12)
+
+
+def test_per_group_ranges_and_the_euler_rule_name_the_setting() -> None:
+    with pytest.raises(ConfigError, match=r"`sensor_tau_range` minimum 0.05 is below dt = 0.1.*exp_euler.*rk4"):
+        make(sensor_neurons=True, sensor_tau_range=(0.05, 1.0))
+    make(sensor_tau_range=(0.05, 1.0))  # without sensory neurons the range is unused
+    fixed = make(sensor_neurons=True, sensor_tau_range=(1.5, 1.5), sensor_bias_range=(0.0, 0.0))
+    p = random_params(fixed, 2, seed=1)
+    assert np.all(p.tau[:, :7] == 1.5) and np.all(p.bias[:, :7] == 0.0)
+    assert fixed.genome_size == make(sensor_neurons=True).genome_size - 2
+
+
+def test_options_agree_with_solve_ivp() -> None:
+    ctrl = make(n_in=3, hidden=3, topology="full", integrator="rk4", dt=0.01, sensor_neurons=True,
+                initial_state="evolved", bias_mode="center_crossing", gain_range=(0.5, 2.0))
+    p = random_params(ctrl, 3, seed=17)
+    x = np.random.default_rng(18).uniform(-1, 1, (3, 3))
+    state = ctrl.init_state(p)
+    out = np.empty((3, 2))
+    for _ in range(200):
+        ctrl.step(p, state, x, 0.01, out)
+    err = np.max(np.abs(state.y - reference(p, x, 2.0)))
+    assert 1e-15 < err < 1e-8

@@ -114,3 +114,51 @@ def test_bad_input_is_rejected() -> None:
         GeneLayout([Block("a", (2,), 0.0, 1.0, mask=np.array([True, False]), mirror=np.array([1, 0]))])
     with pytest.raises(ValueError, match="duplicate"):
         GeneLayout([Block("a", (1,), 0.0, 1.0), Block("a", (1,), 0.0, 1.0)])
+
+
+def test_per_entry_ranges() -> None:
+    lo, hi = np.array([1.0, 2.0, 5.0, 0.0]), np.array([2.0, 2.0, 70.0, 1.0])
+    layout = GeneLayout([Block("tau", (4,), lo, hi)])
+    assert layout.genome_size == 3 and layout.genes() == [("tau", (0,)), ("tau", (2,)), ("tau", (3,))]
+    out = layout.decode(np.array([[-1.0, 1.0, 0.0], [1.0, -1.0, 1.0]]))["tau"]
+    np.testing.assert_array_equal(out, [[1.0, 2.0, 70.0, 0.5], [2.0, 2.0, 5.0, 1.0]])  # entry 1 is fixed
+    np.testing.assert_allclose(layout.encode({"tau": out}), [[-1.0, 1.0, 0.0], [1.0, -1.0, 1.0]], atol=1e-15)
+    with pytest.raises(ValueError, match="broadcast"):
+        GeneLayout([Block("a", (3,), np.zeros(2), 1.0)])
+    with pytest.raises(ValueError, match=r"range \[3.0, 2.0\] is empty"):
+        GeneLayout([Block("a", (2,), np.array([0.0, 3.0]), 2.0)])
+
+
+def test_tied_entries_share_one_gene_and_combine_with_the_mirror() -> None:
+    # entries 0..2 tied (a shared group), 3..6 free; mirror reverses 0..2 and 3..6 separately
+    mirror = np.array([2, 1, 0, 6, 5, 4, 3])
+    tie = np.array([0, 0, 0, 3, 4, 5, 6])
+    layout = GeneLayout([Block("v", (7,), -1.0, 1.0, tie=tie)])
+    assert layout.genome_size == 5
+    both = GeneLayout([Block("v", (7,), -1.0, 1.0, mirror=mirror, tie=tie)])
+    assert both.genome_size == 1 + 2 and both.genes() == [("v", (0,)), ("v", (3,)), ("v", (4,))]
+    v = both.decode(np.array([[0.2, -0.4, 0.6]]))["v"][0]
+    np.testing.assert_allclose(v, [0.2, 0.2, 0.2, -0.4, 0.6, 0.6, -0.4], atol=1e-15)
+    chain = GeneLayout([Block("v", (4,), -1.0, 1.0, mirror=np.array([1, 0, 3, 2]), tie=np.array([0, 1, 1, 3]))])
+    assert chain.genome_size == 1  # 0~1 by the mirror, 1~2 by the tie, 2~3 by the mirror
+    with pytest.raises(ValueError, match="share a gene differ"):
+        GeneLayout([Block("v", (2,), np.array([0.0, 1.0]), 2.0, tie=np.array([0, 0]))])
+    with pytest.raises(ValueError, match="share a gene differ"):
+        GeneLayout([Block("v", (2,), 0.0, 1.0, mask=np.array([True, False]), tie=np.array([5, 5]))])
+    with pytest.raises(ValueError, match="2 labels"):
+        GeneLayout([Block("v", (2,), 0.0, 1.0, tie=np.array([0, 0, 0]))])
+
+
+def test_set_block_rewrites_one_block_and_copies_the_rest_bit_for_bit() -> None:
+    rev = np.arange(3)[::-1]
+    layout = GeneLayout([Block("a", (3,), -5.0, 5.0, mirror=rev), Block("b", (2,), 1.0, 2.0)])
+    g = np.random.default_rng(1).uniform(-1, 1, (4, layout.genome_size))
+    target = np.array([[1.0, -2.0, 1.0]] * 4)
+    out = layout.set_block(g, "a", target)
+    np.testing.assert_allclose(layout.decode(out)["a"], target, atol=1e-14)
+    np.testing.assert_array_equal(out[:, 2:], g[:, 2:])
+    some = layout.set_block(g, "a", target, where=np.array([False, True, False]))
+    np.testing.assert_array_equal(some[:, 0], g[:, 0])  # orbit {0, 2} not selected
+    np.testing.assert_allclose(layout.decode(some)["a"][:, 1], -2.0, atol=1e-14)
+    assert np.all(layout.set_block(g, "a", np.full((4, 3), 99.0))[:, :2] == 1.0)  # clipped into [-1, 1]
+    assert not np.shares_memory(out, g)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from evorobot.controllers.base import Controller
 from evorobot.controllers.ctrnn import CTRNN
+from evorobot.controllers.hierarchical import Hierarchical
+from evorobot.controllers.mtrnn import MTRNN
 from evorobot.errors import UnknownNameError
 from evorobot.spec import did_you_mean
 
 __all__ = ["CONTROLLERS", "Controller", "get_controller"]
 
-CONTROLLERS: dict[str, type[Controller]] = {"ctrnn": CTRNN}
+CONTROLLERS: dict[str, type[Controller]] = {"ctrnn": CTRNN, "mtrnn": MTRNN, "hierarchical": Hierarchical}
 
 
 def get_controller(name: str, where: str) -> type[Controller]:

@@ -1,70 +1,117 @@
-"""Continuous-time recurrent neural network (Beer 1995), batched.
+"""Continuous-time recurrent neural network, CTRNN (Beer 1995), batched; the shell of its kin.
 
-Each neuron ``i`` of ``N = hidden + n_outputs`` follows (Beer 1995, "On the dynamics of small
-continuous-time recurrent neural networks", Adaptive Behavior 3(4))::
+Each neuron ``i`` follows (Beer 1995, "On the dynamics of small continuous-time recurrent neural
+networks", Adaptive Behavior 3(4))::
 
     tau_i dy_i/dt = -y_i + sum_j w_ij o_j + I_i,    o_j = sigma(g_j (y_j + theta_j)),
     I_i = sum_k w_in[i, k] x_k,                     sigma(x) = 1 / (1 + exp(-x)),
 
-and the motor commands are the outputs of the last ``n_outputs`` neurons. Weights are stored
-``[target, source]`` so that each neuron's sum runs over contiguous memory; absent connections are
-zeros in the dense matrices (the kernels take any mask, so the MTRNN and hierarchical networks
-reuse them). Integrators, all with the external input held constant over the tick:
+and the motor commands are the outputs of the motor neurons. Weights are stored
+``[target, source]`` (each neuron's sum runs over contiguous memory); absent connections take no
+gene and are exact zeros in the dense matrices. Integrators (kernels in
+:mod:`~evorobot.controllers._ctrnn_kernels`), the external input held constant over the tick:
 
 - ``euler``: the order of Beer's ``EulerStep`` (CTRNN.cpp): every state is advanced from the
   previous outputs, and only then are all outputs recomputed. Accurate only for dt << tau; the
-  constructor rejects tau < dt.
+  constructor rejects a time constant below dt.
 - ``rk4``: classic fourth-order Runge-Kutta (its first stage reads the current outputs ``o``); the
   constructor rejects dt > 2.785 tau, beyond its stability limit for the leak.
 - ``exp_euler``: exponential Euler, exact for the leak: ``y <- A + (y - A) exp(-dt / tau)`` with
   ``A = sum_j w_ij o_j + I_i`` from the previous outputs.
 
-Topologies: ``layered`` (Beer 2003's visual agent: inputs -> fully interconnected interneurons ->
-motor neurons, motor neurons neither receive from nor send to motor neurons) and ``full``.
-Bilateral symmetry (Beer 2003) mirrors inputs, interneurons and motor neurons end-to-end.
+:class:`ContinuousNetwork` is the shell of every continuous-time type: a type declares its
+neurons as contiguous groups (:class:`Group`, each with its own ranges of time constant, bias and
+gain) and its connections as masks (a :class:`Wiring`); the shell lays out the genes, decodes,
+allocates and makes one kernel call per tick. The MTRNN and the hierarchical network are such
+types. Options every type shares (:class:`NetworkSpec`):
+
+- ``bias_mode = "center_crossing"`` (Mathayomchan & Beer 2002, "Center-crossing recurrent neural
+  networks for the evolution of rhythmic behavior", Neural Computation 14(9)): the biases take no
+  genes and are set at decode to ``theta_i = -sum_j w_ij / 2`` over the *recurrent* weights into
+  neuron ``i`` (the paper's definition; input weights do not count, as the external input is zero
+  at rest), so that when every neuron's output sits at the centre 1/2 of its range, the net input
+  of each neuron sits at the centre of its own sigmoid: ``y = -theta`` is then an equilibrium.
+  Neurons with no recurrent inputs (sensory neurons) keep evolved biases: the condition says
+  nothing about them. ``center_crossing_init = true`` instead keeps the biases evolved but starts
+  evolution from center-crossing networks (:func:`center_crossing_genomes`).
+- ``initial_state = "evolved"``: the initial states ``y(0)`` of some neurons (all of a CTRNN's;
+  the slow units of an MTRNN; the upper level of a hierarchical network) are genes in
+  ``initial_state_range``; the others start at 0.
+- ``symmetric``: bilateral symmetry (Beer 2003): each group, the inputs and the motors are
+  mirrored end-to-end (an odd group's middle neuron maps onto itself); mirrored pairs share genes.
+- ``sensor_neurons``: each input drives its own leaky sensory neuron (weight 1, no gene; the eye
+  gain scales the signal), whose output feeds the network through evolved weights, as in Beer's
+  visual agent (Beer 1996). The sensory neurons are part of the same state: one kernel still.
+
+:class:`CTRNN` is Beer's network: ``layered`` topology (Beer 2003's visual agent: inputs -> fully
+interconnected interneurons -> motor neurons; motor neurons neither receive from nor send to motor
+neurons) or ``full``; neuron order sensory, interneurons, motor.
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from evorobot._types import BoolArray, FloatArray
+from evorobot.controllers._ctrnn_kernels import KERNELS, outputs
 from evorobot.controllers.base import Controller
 from evorobot.errors import ConfigError
 from evorobot.genome import Block, GeneLayout, axis_mirror
-from evorobot.spec import setting
+from evorobot.spec import Range, setting
 
-__all__ = ["CTRNN", "CTRNNParams", "CTRNNSpec", "CTRNNState", "RK4_STABILITY"]
+__all__ = ["CTRNN", "CTRNNParams", "CTRNNSpec", "CTRNNState", "ContinuousNetwork", "Group", "NetworkSpec",
+           "RK4_STABILITY", "Wiring", "center_crossing_biases", "center_crossing_genomes", "connectivity"]
 
 #: RK4 is stable on the negative real axis for dt / tau up to about 2.785.
 RK4_STABILITY = 2.785
 
 
 @dataclass(frozen=True)
-class CTRNNSpec:
-    """Settings of a CTRNN (the world file's ``[controller]`` table, less ``type``)."""
+class NetworkSpec:
+    """Settings every continuous-time network type shares (``[controller]``, less ``type``)."""
+
+    integrator: str = setting("euler", choices=tuple(KERNELS), doc="numerical integration scheme")
+    symmetric: bool = setting(False, doc="bilaterally symmetric genome (mirrored pairs share genes)")
+    weight_range: Range = setting((-5.0, 5.0), doc="range of connection weights")
+    bias_range: Range = setting((-5.0, 5.0), doc="range of biases theta")
+    gain_range: Range = setting((1.0, 1.0), gt=0.0, doc="range of gains g (a single value is not evolved)")
+    bias_mode: str = setting(
+        "evolved", choices=("evolved", "center_crossing"),
+        doc="center_crossing: biases not evolved but -sum(incoming recurrent weights)/2 (Mathayomchan & Beer 2002)",
+    )
+    center_crossing_init: bool = setting(False, doc="start evolution from center-crossing biases")
+    initial_state: str = setting(
+        "zero", choices=("zero", "evolved"), doc="initial neuron states: zero, or evolved genes"
+    )
+    initial_state_range: Range = setting((-5.0, 5.0), doc="range of evolved initial states")
+    sensor_neurons: bool = setting(False, doc="each input drives its own leaky sensory neuron (Beer 1996)")
+
+    def validate(self, where: str) -> None:
+        """Cross-key checks (called by :func:`evorobot.spec.parse`)."""
+        if self.center_crossing_init and self.bias_mode == "center_crossing":
+            raise ConfigError(f'{where}: `center_crossing_init` needs bias_mode = "evolved" '
+                              f"(center-crossing biases are not in the genome)")
+
+
+@dataclass(frozen=True)
+class CTRNNSpec(NetworkSpec):
+    """Settings of a CTRNN."""
 
     hidden: int = setting(5, ge=0, doc="number of interneurons (the motor neurons come on top)")
-    integrator: str = setting(
-        "euler", choices=("euler", "rk4", "exp_euler"), doc="numerical integration scheme"
-    )
     topology: str = setting(
-        "layered",
-        choices=("layered", "full"),
+        "layered", choices=("layered", "full"),
         doc="layered: inputs -> recurrent interneurons -> motors; full: all-to-all",
     )
-    symmetric: bool = setting(False, doc="bilaterally symmetric genome (mirrored pairs share genes)")
-    weight_range: tuple[float, float] = setting((-5.0, 5.0), doc="range of connection weights")
-    bias_range: tuple[float, float] = setting((-5.0, 5.0), doc="range of biases theta")
-    tau_range: tuple[float, float] = setting((1.0, 2.0), gt=0.0, doc="range of time constants tau")
-    gain_range: tuple[float, float] = setting(
-        (1.0, 1.0), gt=0.0, doc="range of gains g (a single value is not evolved)"
-    )
+    tau_range: Range = setting((1.0, 2.0), gt=0.0, doc="range of time constants tau")
+    sensor_shared: bool = setting(True, doc="one tau, bias and gain for all sensory neurons")
+    sensor_tau_range: Range = setting((1.0, 2.0), gt=0.0, doc="time constants of sensory neurons")
+    sensor_bias_range: Range = setting((-5.0, 5.0), doc="biases of sensory neurons")
+    sensor_gain_range: Range = setting((1.0, 1.0), gt=0.0, doc="gains of sensory neurons")
 
 
 class CTRNNParams(NamedTuple):
@@ -77,6 +124,8 @@ class CTRNNParams(NamedTuple):
         Recurrent weights ``[target, source]``, zero where absent.
     w_in : FloatArray, shape (B, N, n_inputs)
         Input weights ``[target, input]``, zero where absent.
+    y0 : FloatArray, shape (B, N)
+        Initial states (zero unless evolved).
     """
 
     tau: FloatArray
@@ -84,6 +133,7 @@ class CTRNNParams(NamedTuple):
     gain: FloatArray
     w: FloatArray
     w_in: FloatArray
+    y0: FloatArray
 
 
 class CTRNNState(NamedTuple):
@@ -93,128 +143,56 @@ class CTRNNState(NamedTuple):
     o: FloatArray
 
 
-# ---------------------------------------------------------------------------------------------
-# Kernels: plain arrays and scalars only; loop over the batch inside; write in place.
-# Sums run sequentially over sources (input weights first, then recurrent weights), four target
-# neurons at a time for instruction-level parallelism; no fastmath, so the result is the same as
-# a plain loop's.
+@dataclass(frozen=True)
+class Group:
+    """Contiguous neurons that share parameter ranges: ``label`` names them (``h0``, ``h1``, ...).
+
+    ``tau_key`` is the setting the time constants come from (for error messages); ``shared``
+    gives the whole group one gene per parameter; ``evolved_init`` marks the neurons whose initial
+    state is a gene under ``initial_state = "evolved"``.
+    """
+
+    label: str
+    size: int
+    tau: Range
+    tau_key: str
+    bias: Range
+    gain: Range
+    shared: bool = False
+    evolved_init: bool = False
 
 
-@njit(cache=True, inline="always")
-def _matvec_add(a, x, acc):
-    """acc[i] += sum_j a[i, j] * x[j], summed in order of j."""
-    n, m = a.shape
-    i = 0
-    while i + 4 <= n:
-        s0, s1, s2, s3 = acc[i], acc[i + 1], acc[i + 2], acc[i + 3]
-        for j in range(m):
-            xj = x[j]
-            s0 += a[i, j] * xj
-            s1 += a[i + 1, j] * xj
-            s2 += a[i + 2, j] * xj
-            s3 += a[i + 3, j] * xj
-        acc[i], acc[i + 1], acc[i + 2], acc[i + 3] = s0, s1, s2, s3
-        i += 4
-    while i < n:
-        s = acc[i]
-        for j in range(m):
-            s += a[i, j] * x[j]
-        acc[i] = s
-        i += 1
+@dataclass(frozen=True, eq=False)
+class Wiring:
+    """A network's neurons and connections: ``w`` (N, N) and ``w_in`` (N, n_inputs) masks, whether
+    inputs enter with fixed weight 1 (sensory neurons), and the first of the contiguous motors."""
+
+    groups: tuple[Group, ...]
+    w: BoolArray
+    w_in: BoolArray
+    fixed_inputs: bool
+    first_out: int
 
 
-@njit(cache=True, inline="always")
-def _sigma_row(gain, bias, y, o):
-    for i in range(y.shape[0]):
-        o[i] = 1.0 / (1.0 + np.exp(-gain[i] * (y[i] + bias[i])))
+def group_mask(groups: tuple[Group, ...], links: list[tuple[str, str]]) -> BoolArray:
+    """Recurrent mask ``[target, source]`` with every ``(target label, source label)`` link."""
+    ends = np.cumsum([0] + [g.size for g in groups])
+    at = {g.label: slice(ends[k], ends[k + 1]) for k, g in enumerate(groups)}
+    mask = np.zeros((ends[-1], ends[-1]), dtype=bool)
+    for target, source in links:
+        mask[at[target], at[source]] = True
+    return mask
 
 
-@njit(cache=True)
-def _outputs(gain, bias, y, o):
-    for b in range(y.shape[0]):
-        _sigma_row(gain[b], bias[b], y[b], o[b])
-
-
-@njit(cache=True, inline="always")
-def _drive(w, w_in, x, o, acc):
-    """acc = W_in x + W o (input part summed first)."""
-    acc[:] = 0.0
-    _matvec_add(w_in, x, acc)
-    _matvec_add(w, o, acc)
-
-
-@njit(cache=True)
-def _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
-    n_b, n = y.shape
-    acc = np.empty(n)
-    for b in range(n_b):
-        yb, ob = y[b], o[b]
-        _drive(w[b], w_in[b], x[b], ob, acc)
-        for i in range(n):  # all states from the previous outputs (Beer's EulerStep) ...
-            yb[i] += dt / tau[b, i] * (acc[i] - yb[i])
-        _sigma_row(gain[b], bias[b], yb, ob)  # ... then all outputs
-        for k in range(out.shape[1]):
-            out[b, k] = ob[first + k]
-
-
-@njit(cache=True)
-def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
-    n_b, n = y.shape
-    acc = np.empty(n)
-    for b in range(n_b):
-        yb, ob = y[b], o[b]
-        _drive(w[b], w_in[b], x[b], ob, acc)
-        for i in range(n):
-            a = acc[i]
-            yb[i] = a + (yb[i] - a) * np.exp(-dt / tau[b, i])
-        _sigma_row(gain[b], bias[b], yb, ob)
-        for k in range(out.shape[1]):
-            out[b, k] = ob[first + k]
-
-
-@njit(cache=True)
-def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
-    n_b, n = y.shape
-    # separate allocations (not rows of one array) let LLVM see that they do not alias
-    ext, acc, ys, os = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    rtau, ksum = np.empty(n), np.empty(n)
-    for b in range(n_b):
-        yb, ob, wb, gb, bb = y[b], o[b], w[b], gain[b], bias[b]
-        for i in range(n):
-            ext[i] = 0.0
-            rtau[i] = 1.0 / tau[b, i]
-        _matvec_add(w_in[b], x[b], ext)
-        for i in range(n):
-            acc[i] = ext[i]
-        _matvec_add(wb, ob, acc)  # k1 = f(y), from the current outputs
-        for i in range(n):
-            k = (acc[i] - yb[i]) * rtau[i]
-            ksum[i] = k
-            ys[i] = yb[i] + 0.5 * dt * k
-        for stage in range(3):  # k2, k3, k4 from the staged states ys
-            _sigma_row(gb, bb, ys, os)
-            for i in range(n):
-                acc[i] = ext[i]
-            _matvec_add(wb, os, acc)
-            for i in range(n):
-                k = (acc[i] - ys[i]) * rtau[i]
-                if stage < 2:
-                    ksum[i] += 2.0 * k
-                    ys[i] = yb[i] + (0.5 * dt if stage == 0 else dt) * k
-                else:
-                    ksum[i] += k
-        for i in range(n):
-            yb[i] += dt / 6.0 * ksum[i]
-        _sigma_row(gb, bb, yb, ob)
-        for i in range(out.shape[1]):
-            out[b, i] = ob[first + i]
-
-
-_KERNELS = {"euler": _euler_step, "rk4": _rk4_step, "exp_euler": _exp_euler_step}
+def sensor_inputs(n: int, first: int, n_inputs: int) -> BoolArray:
+    """Input mask ``(n, n_inputs)``: input ``k`` enters neuron ``first + k`` only."""
+    mask = np.zeros((n, n_inputs), dtype=bool)
+    mask[first + np.arange(n_inputs), np.arange(n_inputs)] = True
+    return mask
 
 
 def connectivity(topology: str, hidden: int, n_outputs: int, n_inputs: int) -> tuple[BoolArray, BoolArray]:
-    """Connection masks ``(w (N, N) [target, source], w_in (N, n_inputs))`` of a topology."""
+    """Connection masks ``(w (N, N) [target, source], w_in (N, n_inputs))`` of a CTRNN topology."""
     n = hidden + n_outputs
     if topology == "full":
         return np.ones((n, n), dtype=bool), np.ones((n, n_inputs), dtype=bool)
@@ -226,17 +204,17 @@ def connectivity(topology: str, hidden: int, n_outputs: int, n_inputs: int) -> t
     return w, w_in
 
 
-def neuron_mirror(hidden: int, n_outputs: int) -> npt.NDArray[np.int64]:
-    """Bilateral mirror of the neurons: interneurons reversed, motor neurons reversed."""
-    return np.concatenate([np.arange(hidden)[::-1], hidden + np.arange(n_outputs)[::-1]]).astype(np.int64)
+def center_crossing_biases(w: FloatArray) -> FloatArray:
+    """``theta_i = -sum_j w[..., i, j] / 2`` (Mathayomchan & Beer 2002) of weights ``(..., N, N)``."""
+    return -0.5 * np.sum(w, axis=-1)
 
 
-class CTRNN(Controller):
-    """Batched CTRNN controller (see the module docstring).
+class ContinuousNetwork(Controller):
+    """Shell of the continuous-time network types: a subclass declares :meth:`_wiring`.
 
     Parameters
     ----------
-    spec : CTRNNSpec
+    spec : NetworkSpec
     n_inputs, n_outputs : int
         Sizes of the agent's sensor vector and motor vector.
     dt : float
@@ -245,77 +223,79 @@ class CTRNN(Controller):
         Place of the settings, for error messages.
     """
 
-    name: ClassVar[str] = "ctrnn"
-    Spec: ClassVar[type] = CTRNNSpec
-
-    def __init__(
-        self, spec: CTRNNSpec, n_inputs: int, n_outputs: int, dt: float, where: str = "[controller]"
-    ) -> None:
+    def __init__(self, spec: Any, n_inputs: int, n_outputs: int, dt: float, where: str = "[controller]") -> None:
         if n_inputs < 0 or n_outputs < 1:
-            raise ConfigError(
-                f"{where}: a CTRNN needs n_inputs >= 0 and n_outputs >= 1, got {n_inputs}, {n_outputs}"
-            )
+            raise ConfigError(f"{where}: a {self.name} needs n_inputs >= 0 and n_outputs >= 1, "
+                              f"got {n_inputs}, {n_outputs}")
         if not dt > 0:
             raise ConfigError(f"{where}: dt must be > 0, got {dt}")
-        lo = spec.tau_range[0]
-        if spec.integrator == "euler" and lo < dt:
-            raise ConfigError(
-                f"{where}: `tau_range` minimum {lo} is below dt = {dt}; forward Euler needs tau >= dt "
-                f'(use integrator = "exp_euler" or "rk4")'
-            )
-        if spec.integrator == "rk4" and lo * RK4_STABILITY < dt:
-            raise ConfigError(
-                f"{where}: `tau_range` minimum {lo} is below dt / {RK4_STABILITY} = {dt / RK4_STABILITY}; "
-                f'RK4 is unstable there (use integrator = "exp_euler" or a smaller dt)'
-            )
+        spec.validate(where)
         self.spec = spec
-        self.n_inputs = int(n_inputs)
-        self.n_outputs = int(n_outputs)
-        self.hidden = int(spec.hidden)
-        self.n_neurons = self.hidden + self.n_outputs
-        self.dt = float(dt)
-        n = self.n_neurons
-        w_mask, in_mask = connectivity(spec.topology, self.hidden, self.n_outputs, self.n_inputs)
+        self.n_inputs, self.n_outputs, self.dt = int(n_inputs), int(n_outputs), float(dt)
+        wiring = self._wiring(spec, self.n_inputs, self.n_outputs)
+        self.groups = tuple(g for g in wiring.groups if g.size > 0)
+        _check_step(self.groups, spec.integrator, self.dt, where)
+        self.wiring = wiring
+        self.n_neurons = n = int(wiring.w.shape[0])
+        self.neurons = [f"{g.label}{i}" for g in self.groups for i in range(g.size)]
+        self._first_out = wiring.first_out
+
+        def per_neuron(f: Any) -> FloatArray:
+            return np.concatenate([np.full(g.size, f(g), dtype=np.float64) for g in self.groups] or [np.zeros(0)])
+
         nm = in_m = w_m = win_m = None
-        if spec.symmetric:
-            nm = neuron_mirror(self.hidden, self.n_outputs)
+        if spec.symmetric:  # each group reversed, inputs reversed
+            ends = np.cumsum([0] + [g.size for g in self.groups])
+            nm = np.concatenate([np.arange(a, b)[::-1] for a, b in zip(ends[:-1], ends[1:])] or [np.zeros(0)])
+            nm = nm.astype(np.int64)
             in_m = np.arange(self.n_inputs)[::-1]
             w_m, win_m = axis_mirror(nm, nm), axis_mirror(nm, in_m)
-        self.layout = GeneLayout(
-            [
-                Block("tau", (n,), *spec.tau_range, mirror=nm),
-                Block("bias", (n,), *spec.bias_range, mirror=nm),
-                Block("gain", (n,), *spec.gain_range, mirror=nm),
-                Block("w", (n, n), *spec.weight_range, mask=w_mask, mirror=w_m),
-                Block("w_in", (n, self.n_inputs), *spec.weight_range, mask=in_mask, mirror=win_m),
-            ]
-        )
+        tie = None
+        if any(g.shared for g in self.groups):
+            tie = np.arange(n)
+            start = 0
+            for g in self.groups:
+                if g.shared:
+                    tie[start:start + g.size] = start
+                start += g.size
+        # neurons with recurrent inputs get center-crossing biases (no genes) in that mode
+        self._cc = wiring.w.any(axis=1) if spec.bias_mode == "center_crossing" else None
+        b_lo, b_hi = per_neuron(lambda g: g.bias[0]), per_neuron(lambda g: g.bias[1])
+        if self._cc is not None:
+            b_lo, b_hi = np.where(self._cc, 0.0, b_lo), np.where(self._cc, 0.0, b_hi)
+        in_lo, in_hi = (1.0, 1.0) if wiring.fixed_inputs else spec.weight_range
+        blocks = [
+            Block("tau", (n,), per_neuron(lambda g: g.tau[0]), per_neuron(lambda g: g.tau[1]), mirror=nm, tie=tie),
+            Block("bias", (n,), b_lo, b_hi, mirror=nm, tie=tie),
+            Block("gain", (n,), per_neuron(lambda g: g.gain[0]), per_neuron(lambda g: g.gain[1]), mirror=nm, tie=tie),
+            Block("w", (n, n), *spec.weight_range, mask=wiring.w, mirror=w_m),
+            Block("w_in", (n, self.n_inputs), in_lo, in_hi, mask=wiring.w_in, mirror=win_m),
+        ]
+        self.evolved_init = per_neuron(lambda g: g.evolved_init) > 0 if spec.initial_state == "evolved" else None
+        if self.evolved_init is not None:
+            blocks.append(Block("y0", (n,), *spec.initial_state_range, mask=self.evolved_init, mirror=nm))
+        self.layout = GeneLayout(blocks)
         self.genome_size = self.layout.genome_size
-        self.neurons = [f"h{i}" for i in range(self.hidden)] + [f"m{i}" for i in range(self.n_outputs)]
-        self._kernel = _KERNELS[spec.integrator]
-        self._first_out = self.hidden
+        self._kernel = KERNELS[spec.integrator]
+
+    @abstractmethod
+    def _wiring(self, spec: Any, n_inputs: int, n_outputs: int) -> Wiring:
+        """The type's neuron groups and connection masks."""
 
     def decode(self, genomes: npt.ArrayLike) -> CTRNNParams:
-        """Map genes to parameters.
-
-        Parameters
-        ----------
-        genomes : array, shape (B, genome_size)
-            Genes in [-1, 1].
-
-        Returns
-        -------
-        CTRNNParams
-            Fresh C-contiguous float64 arrays (see :class:`CTRNNParams` for shapes).
-        """
+        """Map genes ``(B, genome_size)`` in [-1, 1] to fresh C-contiguous float64 :class:`CTRNNParams`."""
         p = self.layout.decode(genomes)
-        return CTRNNParams(p["tau"], p["bias"], p["gain"], p["w"], p["w_in"])
+        bias = p["bias"]
+        if self._cc is not None:
+            bias = np.where(self._cc, center_crossing_biases(p["w"]), bias)
+        y0 = p["y0"] if "y0" in p else np.zeros_like(p["tau"])
+        return CTRNNParams(p["tau"], bias, p["gain"], p["w"], p["w_in"], y0)
 
     def init_state(self, params: CTRNNParams) -> CTRNNState:
-        """Fresh state: ``y = 0`` (B, N) and ``o = sigma(g theta)`` (B, N); new arrays every call."""
-        y = np.zeros(params.tau.shape)
-        o = np.empty(params.tau.shape)
-        _outputs(params.gain, params.bias, y, o)
+        """Fresh state: ``y = y0`` (B, N) and ``o = sigma(g (y0 + theta))`` (B, N); new arrays every call."""
+        y = params.y0.copy()
+        o = np.empty_like(y)
+        outputs(params.gain, params.bias, y, o)
         return CTRNNState(y, o)
 
     def step(
@@ -323,25 +303,20 @@ class CTRNN(Controller):
     ) -> None:
         """Advance every network one tick in place (one kernel call for the whole batch).
 
-        Parameters
-        ----------
-        params : CTRNNParams
-        state : CTRNNState
-            Updated in place; ``state.o`` must equal sigma(g (y + theta)), as ``init_state`` and
-            ``step`` leave it.
-        inputs : FloatArray, shape (B, n_inputs)
-            Held constant over the tick.
-        dt : float
-            Time step.
-        out : FloatArray, shape (B, n_outputs)
-            Receives the motor neurons' outputs, in [0, 1].
+        ``state`` is updated in place (``state.o`` must equal sigma(g (y + theta)), as
+        ``init_state`` and ``step`` leave it); ``inputs`` (B, n_inputs) are held constant over the
+        tick; ``out`` (B, n_outputs) receives the motor neurons' outputs, in [0, 1].
         """
         self._kernel(params.tau, params.bias, params.gain, params.w, params.w_in,
                      state.y, state.o, inputs, dt, out, self._first_out)
 
+    def prepare_initial_population(self, genomes: FloatArray) -> FloatArray:
+        """The optimizer's first population, made center-crossing under ``center_crossing_init``."""
+        return center_crossing_genomes(self, genomes) if self.spec.center_crossing_init else genomes
+
     def describe(self, params: CTRNNParams, i: int) -> dict[str, Any]:
         """Parameters of network ``i`` as JSON-ready lists (weights ``[target][source]``)."""
-        return {
+        d = {
             "neurons": list(self.neurons),
             "tau": [float(v) for v in params.tau[i]],
             "bias": [float(v) for v in params.bias[i]],
@@ -349,7 +324,78 @@ class CTRNN(Controller):
             "weights": [[float(v) for v in row] for row in params.w[i]],
             "input_weights": [[float(v) for v in row] for row in params.w_in[i]],
         }
+        if self.evolved_init is not None:
+            d["initial_state"] = [float(v) for v in params.y0[i]]
+        return d
 
     def trace(self, state: CTRNNState) -> dict[str, FloatArray]:
         """Neuron states ``y`` and outputs ``o``, each (B, N)."""
         return {"y": state.y, "o": state.o}
+
+
+def _check_step(groups: tuple[Group, ...], integrator: str, dt: float, where: str) -> None:
+    for g in groups:
+        lo = g.tau[0]
+        if integrator == "euler" and lo < dt:
+            raise ConfigError(
+                f"{where}: `{g.tau_key}` minimum {lo} is below dt = {dt}; forward Euler needs tau >= dt "
+                f'(use integrator = "exp_euler" or "rk4")'
+            )
+        if integrator == "rk4" and lo * RK4_STABILITY < dt:
+            raise ConfigError(
+                f"{where}: `{g.tau_key}` minimum {lo} is below dt / {RK4_STABILITY} = {dt / RK4_STABILITY}; "
+                f'RK4 is unstable there (use integrator = "exp_euler" or a smaller dt)'
+            )
+
+
+def center_crossing_genomes(controller: ContinuousNetwork, genomes: npt.ArrayLike) -> FloatArray:
+    """``genomes`` with the bias genes set to the center-crossing biases of their own weights.
+
+    The initialisation of ``center_crossing_init``: each neuron with recurrent inputs gets the
+    bias ``-sum_j w_ij / 2`` of its decoded weights (clipped to the bias range: the gene must lie
+    in [-1, 1]); every other gene is copied bit for bit. Without bias genes (``bias_mode =
+    "center_crossing"``), a copy of ``genomes``.
+
+    Parameters
+    ----------
+    controller : ContinuousNetwork
+    genomes : array, shape (P, genome_size)
+
+    Returns
+    -------
+    FloatArray, shape (P, genome_size)
+    """
+    g = np.array(genomes, dtype=np.float64)
+    if controller._cc is not None:
+        return g
+    theta = center_crossing_biases(controller.decode(g).w)
+    return controller.layout.set_block(g, "bias", theta, where=controller.wiring.w.any(axis=1))
+
+
+class CTRNN(ContinuousNetwork):
+    """Beer's batched CTRNN (see the module docstring); ``hidden`` interneurons."""
+
+    name: ClassVar[str] = "ctrnn"
+    Spec: ClassVar[type] = CTRNNSpec
+
+    def __init__(
+        self, spec: CTRNNSpec, n_inputs: int, n_outputs: int, dt: float, where: str = "[controller]"
+    ) -> None:
+        self.hidden = int(spec.hidden)
+        super().__init__(spec, n_inputs, n_outputs, dt, where)
+
+    def _wiring(self, spec: CTRNNSpec, n_inputs: int, n_outputs: int) -> Wiring:
+        h = spec.hidden
+        net = (Group("h", h, spec.tau_range, "tau_range", spec.bias_range, spec.gain_range, evolved_init=True),
+               Group("m", n_outputs, spec.tau_range, "tau_range", spec.bias_range, spec.gain_range, evolved_init=True))
+        w, w_in = connectivity(spec.topology, h, n_outputs, n_inputs)
+        if not (spec.sensor_neurons and n_inputs):
+            return Wiring(net, w, w_in, False, h)
+        # the sensory neurons take the place of the inputs: they feed whatever the inputs fed
+        s = Group("s", n_inputs, spec.sensor_tau_range, "sensor_tau_range", spec.sensor_bias_range,
+                  spec.sensor_gain_range, shared=spec.sensor_shared, evolved_init=True)
+        n = n_inputs + h + n_outputs
+        full = np.zeros((n, n), dtype=bool)
+        full[n_inputs:, n_inputs:] = w
+        full[n_inputs:, :n_inputs] = w_in
+        return Wiring((s, *net), full, sensor_inputs(n, 0, n_inputs), True, n_inputs + h)
