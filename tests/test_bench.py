@@ -26,7 +26,7 @@ from conftest import CP_WORLD
 
 EXPECTED = {
     f"ctrnn.{what}.{tag}{suffix}"
-    for tag in ("n7", "n50")
+    for tag in ("n7", "n10", "n50")
     for what, suffixes in (("euler", ("", ".ns", ".per_network")), ("rk4", ("", ".cost")), ("exp_euler", ("", ".cost")))
     for suffix in suffixes
 } | {"episode.cp", "episode.cp.us", "episode.cp.build", "evolve.peak_rss"}

@@ -29,6 +29,10 @@ __all__ = ["TARGETS", "format_table", "run_bench"]
 
 TARGETS = (
     ("ctrnn.euler.n7.per_network", "ratio", ">=", 30.0, "CTRNN kernel vs numpy (one network per call)"),
+    ("ctrnn.euler.n10.ns", "value", "<=", 18.0, "euler ns/neuron-step, 1.5x a C loop's ~12 ns"),
+    ("ctrnn.euler.n50.ns", "value", "<=", 18.0, "euler ns/neuron-step at N = 50 (12 ns C figure is for small N)"),
+    ("ctrnn.rk4.n10.cost", "value", "<=", 4.5, "rk4 cost in units of euler"),
+    ("ctrnn.rk4.n50.cost", "value", "<=", 4.5, "rk4 cost in units of euler"),
     ("episode.cp", "ratio", ">=", 20.0, "batched episode vs naive per-agent pymunk"),
     ("evolve.peak_rss", "value", "<", 400.0, "peak RSS of a default evolution run, MB"),
 )

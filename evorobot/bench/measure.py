@@ -25,7 +25,7 @@ Row = dict[str, Any]
 
 BATCH = 256
 """Networks per CTRNN kernel call."""
-CTRNN_SIZES = ((5, "n7"), (48, "n50"))
+CTRNN_SIZES = ((5, "n7"), (8, "n10"), (48, "n50"))
 """(hidden neurons, tag): N = hidden + 2 motor neurons, 7 inputs (Beer's agent)."""
 INTEGRATORS = ("euler", "rk4", "exp_euler")
 EPISODE_INDIVIDUALS = 16
