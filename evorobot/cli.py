@@ -1,19 +1,47 @@
-"""Command line: ``evorobot evolve | replay | list | bench``.
+"""Command line: ``evorobot evolve | resume | replay | list | bench``.
 
 ``main(argv) -> int``. A user mistake (:class:`~evorobot.errors.EvorobotError`) prints one line
 ``evorobot: error: ...`` on stderr and returns 2, with no traceback and nothing written. Heavy
 imports (numba kernels, pymunk) happen inside the commands, so ``--help`` stays instant.
+
+Exit codes:
+
+- 0: done (``replay``: the champion reproduced its stored fitness);
+- 1: ``replay`` computed a fitness different from the stored one;
+- 2: a user error (bad option, world file, champion or run directory), one line on stderr;
+- 130 / 143: ``evolve`` or ``resume`` stopped by SIGINT (Ctrl-C) / SIGTERM. After the first
+  signal the generation in flight finishes and a checkpoint is written; a second signal aborts
+  at once and abandons that generation. Either way ``evorobot resume RUN_DIR`` continues the
+  run from its last checkpoint exactly as if it had never stopped.
+
+``evolve`` and ``resume`` evaluate on ``--workers N`` processes (1: in this process) or on a dask
+cluster (``--dask local`` or ``--dask tcp://HOST:PORT``, see docs/cluster.md); results never
+depend on the backend or the number of workers.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from evorobot.errors import EvorobotError
 
 EXIT_USAGE = 2
+EXIT_SIGNAL_BASE = 128  # stopped by signal N: exit 128 + N (SIGINT 130, SIGTERM 143)
+
+
+def _add_backend_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="worker processes (default 1: evaluate in this process); with --dask local, its workers")
+    p.add_argument("--dask", metavar="ADDRESS", help="evaluate on a dask cluster: a scheduler address "
+                   "(tcp://host:8786) or `local` (a LocalCluster on 127.0.0.1 of --workers processes, "
+                   "default 2); needs evorobot[dask]")
+    p.add_argument("--chunk-timeout", type=float, metavar="SECONDS",
+                   help="a chunk with no result after this long is retried once on a fresh worker, "
+                        "then its individuals score worst")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", help="run directory (default runs/NAME-sSEED)")
     ev.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                     help="override any world-file setting (repeatable)")
+    _add_backend_options(ev)
+
+    rs = sub.add_parser("resume", help="continue an evolution run from its last checkpoint")
+    rs.add_argument("run_dir", help="run directory written by `evorobot evolve`")
+    rs.add_argument("--generations", type=int, help="total generations (extend the run)")
+    rs.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                    help="change evolution.generations, evolution.chunk_size or evolution.checkpoint_every")
+    _add_backend_options(rs)
 
     rp = sub.add_parser("replay", help="re-run every trial of a champion and print its fitness")
     rp.add_argument("champion", help="champion.json (or a run directory holding one)")
@@ -55,7 +91,44 @@ def _evolve(args: argparse.Namespace, argv: list[str]) -> int:
         overrides.append(f"experiment.seed={args.seed}")
     exp = load_world(args.world, overrides)
     out = Path(args.out) if args.out else Path("runs") / f"{exp.experiment.name}-s{exp.experiment.seed}"
-    summary = evolve(exp, out, ["evorobot", *argv])
+    return _with_backend(args, out, lambda backend: evolve(exp, out, ["evorobot", *argv], sys.stderr,
+                                                           backend, handle_signals=True))
+
+
+def _resume(args: argparse.Namespace, argv: list[str]) -> int:
+    from evorobot.evolution.runner import resume
+
+    overrides = list(args.set)
+    if args.generations is not None:
+        overrides.append(f"evolution.generations={args.generations}")
+    out = Path(args.run_dir)
+    return _with_backend(args, out, lambda backend: resume(out, ["evorobot", *argv], overrides,
+                                                           sys.stderr, backend, handle_signals=True))
+
+
+def _with_backend(args: argparse.Namespace, out: Path, run: Callable[[Any], Any]) -> int:
+    """Build the backend of ``--workers/--dask``, ``run(backend)``, close it; the exit code."""
+    from evorobot.evolution.backends import make_backend
+    from evorobot.evolution.runner import Aborted
+
+    backend = make_backend(args.workers, args.dask, args.chunk_timeout)
+    try:
+        summary = run(backend)
+    except Aborted as exc:
+        print(f"evorobot: aborted; the generation in flight is lost; continue with `evorobot resume {out}`",
+              file=sys.stderr)
+        return EXIT_SIGNAL_BASE + exc.signum
+    finally:
+        backend.close()
+    new = summary.generations - summary.done_before
+    if summary.stopped_by is not None:
+        print(f"evorobot: stopped after generation {summary.generations - 1}, checkpoint written; "
+              f"continue with `evorobot resume {summary.out}`", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + summary.stopped_by
+    if new == 0 and summary.done_before:
+        print(f"run {summary.out} already has its {summary.generations} generations; "
+              "pass --generations to extend it")
+        return 0
     print(f"best fitness {summary.best_fitness:.6f} (generation {summary.best_generation}) "
           f"after {summary.generations} generations in {summary.seconds:.1f} s; run directory {summary.out}")
     return 0
@@ -90,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "evolve":
             return _evolve(args, argv)
+        if args.command == "resume":
+            return _resume(args, argv)
         if args.command == "replay":
             return _replay(args)
         if args.command == "list":

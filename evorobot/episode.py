@@ -46,6 +46,7 @@ class Episode:
         self.conditions = np.tile(conditions, (self.n_individuals, 1))
         self.params = self.controller.decode(np.repeat(genomes, self.n_trials, axis=0))
         self._angles = np.ascontiguousarray(self.agent.eye.angles(), dtype=np.float64)
+        self._hide = self.task.update_visibility if self.task.hides_objects else None
         self._build(conditions)
         self.reset()
 
@@ -91,6 +92,9 @@ class Episode:
         self.scores = self.task.new_scores(n)
         self.step_count = 0
         self.world.read(self.poses)
+        if self._hide is not None:
+            self.geometry.visible[:] = True
+            self._hide(self.poses, self.agent_body, self.agent_world, self.objects, self.geometry)
 
     @property
     def time(self) -> float:
@@ -105,6 +109,8 @@ class Episode:
     def tick(self) -> None:
         """Advance every trial by one step (finished trials keep moving but no longer score)."""
         eye, motor = self.agent.eye, self.agent.motor
+        if self._hide is not None:  # a task that hides objects sets the flags from these poses
+            self._hide(self.poses, self.agent_body, self.agent_world, self.objects, self.geometry)
         rays.cast(self.poses, self.geometry, self.agent_body, self.agent_world, self._angles,
                   self.agent.body.radius, eye.range, eye.gain, self.distances, self.inputs)
         self.controller.step(self.params, self.state, self.inputs, self.dt, self.outputs)

@@ -129,3 +129,49 @@ def read_npz(path: str | Path, what: str) -> dict[str, np.ndarray]:
         raise ChampionFileError(f"{path}: {what} not found") from None
     except (OSError, ValueError, EOFError) as exc:
         raise ChampionFileError(f"{path}: {what} is unreadable (truncated or corrupt?): {exc}") from None
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """The bytes of an uncompressed NPZ file holding ``arrays`` (to checksum before writing)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def npz_from_bytes(data: bytes, where: str) -> dict[str, np.ndarray]:
+    """Arrays of an NPZ file already read into memory, with ``allow_pickle=False``."""
+    import zipfile
+
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ChampionFileError(f"{where}: unreadable NPZ (truncated or corrupt?): {exc}") from None
+
+
+class DirectoryLock:
+    """An exclusive advisory lock on a run directory (``.lock`` inside it), held while a process
+    writes the run; released by the OS if the process dies. A no-op where ``fcntl`` is missing."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.path = Path(directory) / ".lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> "DirectoryLock":
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise ChampionFileError(f"{self.path.parent}: the run is in use by another evorobot process") from None
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,21 +1,34 @@
-"""The generation loop and its run directory.
+"""The generation loop, its run directory, resuming, and stopping on a signal.
 
 One generation: ``genomes = optimizer.ask()`` -> trial conditions of the generation -> evaluate
--> ``optimizer.tell(fitness)`` -> a ``history.csv`` row, ``champion.json`` when the best-ever
-improves, and a checkpoint.
+(on a backend, :mod:`evorobot.evolution.backends`) -> ``optimizer.tell(fitness)`` -> a
+``history.csv`` row, ``champion.json`` when the best-ever improves, and a checkpoint every
+``checkpoint_every`` generations and after the last (:mod:`evorobot.evolution.checkpoint`).
 
-A run directory holds ``manifest.json`` (versions, platform, seed, command line),
-``config.json`` (the resolved experiment), ``history.csv`` (one row per generation),
-``champion.json`` (best ever) and ``checkpoint/`` (optimizer state). Every file is written
-atomically.
+A run directory holds ``manifest.json`` (versions, platform, seed, command line, backend, and a
+``resumes`` list), ``config.json`` (the resolved experiment), ``history.csv`` (one row per
+generation), ``champion.json`` (best ever) and ``checkpoint/``. Every file is written atomically.
+
+:func:`resume` continues from the newest valid checkpoint: it first rewrites ``history.csv`` and
+``champion.json`` as they were at that generation, so a resumed run's files equal an
+uninterrupted run's (timing column aside). Only the settings in
+:data:`~evorobot.evolution.checkpoint.RESUMABLE` may change; each change is recorded.
+
+With ``handle_signals``, the first SIGINT or SIGTERM lets the generation in flight finish, writes
+a checkpoint and returns with :attr:`RunSummary.stopped_by` set; a second one raises
+:class:`Aborted` at once (the generation in flight is abandoned; the last checkpoint stands).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+import os
 import platform
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +38,15 @@ import numpy as np
 
 import evorobot
 from evorobot.champion import champion_dict
-from evorobot.config import Experiment
-from evorobot.errors import ConfigError
-from evorobot.evolution import OPTIMIZERS
-from evorobot.evolution.evaluate import MapFn, evaluate
+from evorobot.config import Experiment, apply_overrides, experiment_from_dict
+from evorobot.errors import ChampionFileError, ConfigError
+from evorobot.evolution import OPTIMIZERS, checkpoint
+from evorobot.evolution.backends import Backend
+from evorobot.evolution.checkpoint import RESUMABLE, Checkpoint, changes, fingerprint
+from evorobot.evolution.evaluate import evaluate, experiment_json
 from evorobot.seeding import conditions_rng, optimizer_seed
-from evorobot.setup import build
-from evorobot.store import encode_float, write_json, write_npz, write_text
+from evorobot.setup import Setup, build
+from evorobot.store import DirectoryLock, encode_float, read_json, write_json, write_text
 
 HISTORY_COLUMNS = ("generation", "best", "mean", "std", "best_ever", "evaluations", "failed", "seconds")
 """``failed`` counts the trials of the generation that blew up or did not finish."""
@@ -46,9 +61,21 @@ class RunSummary:
     best_fitness: float
     best_generation: int
     seconds: float
+    stopped_by: int | None = None
+    """The signal that stopped the run early (after a checkpoint), or None."""
+    done_before: int = 0
+    """Generations already done when this session started (resume)."""
 
 
-def manifest(exp: Experiment, argv: list[str]) -> dict[str, Any]:
+class Aborted(KeyboardInterrupt):
+    """A second SIGINT/SIGTERM: the generation in flight was abandoned."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def manifest(exp: Experiment, argv: list[str], backend: Backend | None = None) -> dict[str, Any]:
     """Versions, platform, seed and command line of a run."""
     import numba
     import pymunk
@@ -65,7 +92,13 @@ def manifest(exp: Experiment, argv: list[str]) -> dict[str, Any]:
         "seed": exp.experiment.seed,
         "world": exp.source,
         "command": argv,
+        "backend": _describe(backend),
+        "resumes": [],
     }
+
+
+def _describe(backend: Backend | None) -> dict[str, Any]:
+    return backend.describe() if backend is not None else {"backend": "in-process", "workers": 1}
 
 
 def prepare_run_dir(out: Path) -> None:
@@ -97,10 +130,50 @@ class _Progress:
             self.stream.write(line + "\n")
         self.stream.flush()
 
+    def note(self, msg: str) -> None:
+        if self.stream is not None:
+            self.stream.write(("\n" if self.tty else "") + f"evorobot: warning: {msg}\n")
+            self.stream.flush()
+
     def close(self) -> None:
         if self.stream is not None and self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class _Signals:
+    """First SIGINT/SIGTERM: note it (the loop stops after the generation in flight); second:
+    raise :class:`Aborted`. Installed only from the main thread."""
+
+    def __init__(self, enabled: bool, stream: TextIO | None) -> None:
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.stream = stream
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> "_Signals":
+        if self.enabled:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            raise Aborted(signum)
+        self.signum = signum
+        name = signal.Signals(signum).name
+        self._say(f"\nevorobot: {name}: finishing the generation in flight, then writing a checkpoint "
+                  f"({name} again aborts at once)\n")
+
+    def _say(self, text: str) -> None:
+        try:  # os.write: a print here could re-enter the stream's buffer mid-write
+            os.write(self.stream.fileno(), text.encode())  # type: ignore[union-attr]
+        except (AttributeError, OSError, ValueError):
+            pass
 
 
 def evolve(
@@ -108,40 +181,132 @@ def evolve(
     out: Path,
     argv: list[str] | None = None,
     stream: TextIO | None = sys.stderr,
-    map_fn: MapFn = map,
+    backend: Backend | None = None,
+    handle_signals: bool = False,
 ) -> RunSummary:
-    """Run the evolution described by ``exp``, writing its run directory ``out``."""
+    """Run the evolution described by ``exp``, writing its run directory ``out``.
+
+    ``backend`` evaluates the chunks (None: in this process); the caller closes it.
+    """
     setup = build(exp)
-    seed = exp.experiment.seed
     prepare_run_dir(out)
-    write_json(out / "manifest.json", manifest(exp, list(argv or [])))
-    write_json(out / "config.json", exp.to_dict())
-    opt = OPTIMIZERS[exp.optimizer_type](exp.optimizer, setup.genome_size, optimizer_seed(seed))
-    rows: list[list[str]] = []
-    best_ever, best_gen = -np.inf, -1
-    total = exp.evolution.generations
+    with DirectoryLock(out):
+        write_json(out / "manifest.json", manifest(exp, list(argv or []), backend))
+        write_json(out / "config.json", exp.to_dict())
+        opt = OPTIMIZERS[exp.optimizer_type](exp.optimizer, setup.genome_size, optimizer_seed(exp.experiment.seed))
+        start = Checkpoint(0, opt.state_dict(), -np.inf, -1, [], None, fingerprint(exp.to_dict()))
+        checkpoint.save(out, start)
+        return _loop(setup, opt, out, start, stream, backend, handle_signals)
+
+
+def resume(
+    out: Path,
+    argv: list[str] | None = None,
+    overrides: list[str] | None = None,
+    stream: TextIO | None = sys.stderr,
+    backend: Backend | None = None,
+    handle_signals: bool = False,
+) -> RunSummary:
+    """Continue the run in ``out`` from its newest valid checkpoint.
+
+    ``overrides`` (``TABLE.KEY=VALUE``) may change only the :data:`RESUMABLE` settings, e.g.
+    ``evolution.generations`` to extend the run; anything else raises ConfigError.
+    """
+    out = Path(out)
+    cfg = out / "config.json"
+    if not out.is_dir():
+        raise ConfigError(f"{out}: no such run directory")
+    raw = read_json(cfg, "run configuration")
+    old = experiment_from_dict(raw, str(cfg))
+    new = experiment_from_dict(apply_overrides(raw, list(overrides or [])), str(cfg))
+    diff = changes(old.to_dict(), new.to_dict())
+    refused = [k for k in diff if k not in RESUMABLE]
+    if refused:
+        raise ConfigError(
+            f"resume {out}: {', '.join(f'`{k}`' for k in refused)} cannot change on resume (only "
+            f"{', '.join(f'`{k}`' for k in RESUMABLE)} can); start a new run with `evorobot evolve`")
+    with DirectoryLock(out):
+        return _resume(out, new, diff, argv, stream, backend, handle_signals)
+
+
+def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[str] | None,
+            stream: TextIO | None, backend: Backend | None, handle_signals: bool) -> RunSummary:
+    cfg = out / "config.json"
+    progress = _Progress(stream)
+    ck = checkpoint.load_latest(out, progress.note)
+    if ck.fingerprint != fingerprint(new.to_dict()):
+        raise ChampionFileError(f"{ck.path}: checkpoint belongs to a different experiment than {cfg}")
+    total = new.evolution.generations
+    if total < ck.done:
+        raise ConfigError(f"resume {out}: --generations {total} is fewer than the {ck.done} already done")
+    setup = build(new)
+    opt = OPTIMIZERS[new.optimizer_type].from_state_dict(new.optimizer, setup.genome_size, ck.optimizer)
+    if opt.generation != ck.done:
+        raise ChampionFileError(f"{ck.path}: optimizer generation {opt.generation} != {ck.done} done")
+    if ck.done == total:
+        return RunSummary(out, total, ck.best_ever, ck.best_generation, 0.0, None, ck.done)
+    _write_history(out, ck.history)
+    if ck.champion is not None:
+        write_json(out / "champion.json", ck.champion)
+    else:
+        (out / "champion.json").unlink(missing_ok=True)
+    man = read_json(out / "manifest.json", "run manifest")
+    man.setdefault("resumes", []).append({
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": list(argv or []),
+        "from_generation": ck.done,
+        "generations": total,
+        "changes": diff,
+        "backend": _describe(backend),
+    })
+    write_json(out / "manifest.json", man)
+    write_json(cfg, new.to_dict())
+    return _loop(setup, opt, out, ck, stream, backend, handle_signals)
+
+
+def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | None,
+          backend: Backend | None, handle_signals: bool) -> RunSummary:
+    exp = setup.experiment
+    seed, total, every = exp.experiment.seed, exp.evolution.generations, exp.evolution.checkpoint_every
+    rows, champ = list(ck.history), ck.champion
+    best_ever, best_gen, done = ck.best_ever, ck.best_generation, ck.done
+    saved = done
     progress = _Progress(stream)
     start = time.perf_counter()
-    for gen in range(total):
-        t0 = time.perf_counter()
-        genomes = opt.ask()
-        conditions = setup.task.conditions(conditions_rng(seed, gen))
-        ev = evaluate(setup, genomes, conditions, exp.evolution.chunk_size, map_fn)
-        stats = opt.tell(ev.fitness)
-        i = stats["best_index"]
-        if i >= 0 and ev.fitness[i] > best_ever:
-            best_ever, best_gen = float(ev.fitness[i]), gen
-            champ = champion_dict(setup, genomes[i], ev.trials[i], int(ev.failed[i]), gen, int(i), seed)
-            write_json(out / "champion.json", champ)
-        secs = time.perf_counter() - t0
-        rows.append([str(gen), _fmt(stats["best"]), _fmt(stats["mean"]), _fmt(stats["std"]),
-                     _fmt(best_ever), str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
-        _write_history(out, rows)
-        if (gen + 1) % exp.evolution.checkpoint_every == 0 or gen + 1 == total:
-            _checkpoint(out, opt.state_dict(), gen, best_ever)
-        progress.update(gen, total, stats, best_ever, secs)
+    if backend is not None:
+        backend.prepare(experiment_json(exp))
+    with _Signals(handle_signals, stream) as stop:
+        for gen in range(ck.done, total):
+            if stop.signum is not None:
+                break
+            t0 = time.perf_counter()
+            genomes = opt.ask()
+            conditions = setup.task.conditions(conditions_rng(seed, gen))
+            ev = evaluate(setup, genomes, conditions, exp.evolution.chunk_size, backend)
+            for msg in ev.lost:
+                progress.note(f"generation {gen}: {msg}")
+            stats = opt.tell(ev.fitness)
+            i = stats["best_index"]
+            if i >= 0 and ev.fitness[i] > best_ever:
+                best_ever, best_gen = float(ev.fitness[i]), gen
+                champ = champion_dict(setup, genomes[i], ev.trials[i], int(ev.failed[i]), gen, int(i), seed)
+                write_json(out / "champion.json", champ)
+            secs = time.perf_counter() - t0
+            rows.append([str(gen), _fmt(stats["best"]), _fmt(stats["mean"]), _fmt(stats["std"]),
+                         _fmt(best_ever), str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
+            _write_history(out, rows)
+            done = gen + 1
+            if done % every == 0 or done == total or stop.signum is not None:
+                checkpoint.save(out, Checkpoint(done, opt.state_dict(), best_ever, best_gen, rows, champ,
+                                                fingerprint(exp.to_dict())))
+                saved = done
+            progress.update(gen, total, stats, best_ever, secs)
+        stopped = stop.signum if done < total else None
+        if stopped is not None and saved != done:
+            checkpoint.save(out, Checkpoint(done, opt.state_dict(), best_ever, best_gen, rows, champ,
+                                            fingerprint(exp.to_dict())))
     progress.close()
-    return RunSummary(out, total, best_ever, best_gen, time.perf_counter() - start)
+    return RunSummary(out, done, best_ever, best_gen, time.perf_counter() - start, stopped, ck.done)
 
 
 def _write_history(out: Path, rows: list[list[str]]) -> None:
@@ -150,11 +315,3 @@ def _write_history(out: Path, rows: list[list[str]]) -> None:
     writer.writerow(HISTORY_COLUMNS)
     writer.writerows(rows)
     write_text(out / "history.csv", buf.getvalue())
-
-
-def _checkpoint(out: Path, state: dict[str, Any], gen: int, best_ever: float) -> None:
-    arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
-    meta = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
-    ckpt = out / "checkpoint"
-    write_npz(ckpt / "optimizer.npz", arrays)
-    write_json(ckpt / "state.json", {"generation": gen, "best_ever": encode_float(best_ever), "optimizer": meta})

@@ -1,10 +1,18 @@
 """Task registry: world files select a task by ``[task] type``."""
 
+from evorobot.tasks.aperture import Aperture
 from evorobot.tasks.base import Task
 from evorobot.tasks.categorical_perception import CategoricalPerception
+from evorobot.tasks.orientation import Orientation
+from evorobot.tasks.selective_attention import SelectiveAttention
+from evorobot.tasks.short_term_memory import ShortTermMemory
 
 TASKS: dict[str, type[Task]] = {
     CategoricalPerception.name: CategoricalPerception,
+    Orientation.name: Orientation,
+    Aperture.name: Aperture,
+    ShortTermMemory.name: ShortTermMemory,
+    SelectiveAttention.name: SelectiveAttention,
 }
 
 __all__ = ["TASKS", "Task"]

@@ -17,6 +17,10 @@ A task type provides:
    in one numba call, setting ``scores.done``; ``fitness(scores, conditions) -> (B,)`` finalizes
    each trial (``conditions`` holds each trial's row).
    A failed trial scores ``worst``.
+7. Optionally ``update_visibility(poses, agent_body, agent_world, objects, geometry)``: set the
+   ``geometry.visible`` flags of the shapes (one numba call for the whole batch), as a function of
+   the current poses alone. The episode calls it before sensing on every tick, and on reset, only
+   when ``hides_objects`` is true; the default hides nothing and costs nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import numpy as np
 
 from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.agent import AgentSpec
-from evorobot.sim.world import World
+from evorobot.sim.world import Geometry, World
 
 
 class Scores(NamedTuple):
@@ -50,6 +54,8 @@ class Task(ABC):
     condition_names: ClassVar[tuple[str, ...]] = ()
     x_limit: float = math.inf
     """Limit of the agent's |x| in its world (horizontal motors)."""
+    hides_objects: bool = False
+    """Whether :meth:`update_visibility` must run (the episode skips the call otherwise)."""
 
     def __init__(self, spec: Any, agent: AgentSpec, dt: float, where: str) -> None:
         self.spec, self.agent, self.dt = spec, agent, dt
@@ -87,3 +93,10 @@ class Task(ABC):
     @abstractmethod
     def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
         """Final fitness of every trial; failed trials score ``worst``."""
+
+    def update_visibility(self, poses: FloatArray, agent_body: IntArray, agent_world: IntArray,
+                          objects: IntArray, geometry: Geometry) -> None:
+        """Set ``geometry.visible`` from the current poses, before sensing (one numba call).
+
+        Called only when ``hides_objects`` is true; the default hides nothing.
+        """

@@ -26,25 +26,28 @@ References
     model agent. Adaptive Behavior 11(4). Adapted: the trial grid (12 offsets x 2 shapes) is the
     commonly used one [check against the paper]; the horizontal clip is applied through the
     kinematic body's velocity so that the body lands exactly on the limit; ``avoid_shape`` =
-    "line" gives the circle-vs-line discrimination of Beer 1996 on the same agent.
+    "line" gives the circle-vs-line discrimination of Beer 1996 on the same agent: that task is
+    this one with a horizontal line of length 30 [check] in place of the diamond
+    (worlds/circle_line.toml), not a module of its own.
 Version
     1
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
-from evorobot._types import FloatArray, IntArray
+from evorobot._types import FloatArray
 from evorobot.agent import AgentSpec
 from evorobot.errors import ConfigError
 from evorobot.sim.world import World
 from evorobot.spec import Range, setting
-from evorobot.tasks.base import Scores, Task
+from evorobot.tasks.base import Scores
+from evorobot.tasks.falling import FallingTask, add_falling_object, grid
+
+__all__ = ["CategoricalPerception", "CategoricalPerceptionSpec", "add_falling_object"]
 
 
 @dataclass(frozen=True)
@@ -68,34 +71,7 @@ class CategoricalPerceptionSpec:
             )
 
 
-@njit(cache=True)
-def _score(poses: FloatArray, agent_body: IntArray, objects: IntArray, end: float,
-           done: np.ndarray, failed: np.ndarray, values: FloatArray) -> None:
-    for b in range(agent_body.shape[0]):
-        if done[b] or failed[b]:
-            continue
-        a, o = agent_body[b], objects[b, 0]
-        if poses[o, 1] - poses[a, 1] <= end:
-            done[b] = True
-            values[b, 0] = abs(poses[o, 0] - poses[a, 0])
-
-
-def add_falling_object(world: World, space: int, shape: str, size: float, x: float, y: float, vy: float) -> int:
-    """Add a kinematic circle, diamond or horizontal line falling at ``vy``; return its row."""
-    row = world.add_body(space, (x, y), velocity=(0.0, vy))
-    if shape == "circle":
-        world.add_circle(row, size / 2)
-    elif shape == "diamond":
-        h = size / math.sqrt(2.0)  # a square of side ``size`` turned by 45 degrees
-        world.add_polygon(row, [(h, 0.0), (0.0, h), (-h, 0.0), (0.0, -h)])
-    elif shape == "line":
-        world.add_segment(row, (-size / 2, 0.0), (size / 2, 0.0))
-    else:
-        raise ValueError(f"unknown object shape {shape!r}")
-    return row
-
-
-class CategoricalPerception(Task):
+class CategoricalPerception(FallingTask):
     """Beer's categorical perception task (see the module docstring)."""
 
     name = "categorical_perception"
@@ -105,43 +81,22 @@ class CategoricalPerception(Task):
 
     def __init__(self, spec: CategoricalPerceptionSpec, agent: AgentSpec, dt: float, where: str) -> None:
         super().__init__(spec, agent, dt, where)
-        if agent.motor.type != "horizontal":
-            raise ConfigError(f"{where}: needs an agent with a horizontal motor, got `{agent.motor.type}`")
-
-    @property
-    def x_limit(self) -> float:  # type: ignore[override]
-        return self.spec.x_limit
+        self.set_slots((spec.fall_speed,), (spec.end_distance,))
 
     @property
     def n_trials(self) -> int:
         return 2 * self.spec.offsets
 
     def conditions(self, rng: np.random.Generator) -> FloatArray:
-        lo, hi = self.spec.offset_range
-        x = np.linspace(lo, hi, self.spec.offsets) if self.spec.offsets > 1 else np.array([(lo + hi) / 2])
+        x = grid(self.spec.offsets, *self.spec.offset_range)
         return np.array([(xi, avoid) for avoid in (0.0, 1.0) for xi in x], dtype=np.float64)
-
-    def agent_start(self, cond: FloatArray) -> tuple[float, float, float]:
-        return (0.0, 0.0, 0.0)
 
     def build(self, world: World, space: int, cond: FloatArray) -> list[int]:
         shape = self.spec.avoid_shape if cond[1] else "circle"
         s = self.spec
         return [add_falling_object(world, space, shape, s.object_size, float(cond[0]), s.object_y, -s.fall_speed)]
 
-    @property
-    def max_steps(self) -> int:
-        s = self.spec
-        return math.ceil((s.object_y - s.end_distance) / (s.fall_speed * self.dt)) + 10
-
-    def new_scores(self, n: int) -> Scores:
-        return Scores(np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros((n, 1)))
-
-    def score(self, poses: FloatArray, agent_body: IntArray, objects: IntArray, step: int, scores: Scores) -> None:
-        _score(poses, agent_body, objects, self.spec.end_distance, scores.done, scores.failed, scores.values)
-
     def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
         clip = self.spec.distance_clip
-        near = np.minimum(scores.values[:, 0], clip) / clip
-        fit = np.where(conditions[:, 1] > 0, near, 1.0 - near)
-        return np.where(scores.failed | ~scores.done, self.worst, fit)
+        near = np.minimum(np.abs(self.arrival_offsets(scores)[:, 0]), clip) / clip
+        return self.finish(scores, np.where(conditions[:, 1] > 0, near, 1.0 - near))

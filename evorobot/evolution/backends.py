@@ -1,0 +1,379 @@
+"""Evaluation backends: serial, a process pool, dask distributed (ARCHITECTURE.md section 3).
+
+A backend has ``prepare(experiment_json)`` (warm up numba before the first generation),
+``map(fn, chunks) -> list`` (results in the order of ``chunks``) and ``close()``. It knows nothing
+of robots: a chunk is an opaque picklable work unit. A chunk it could not evaluate (its worker
+died, or gave no result within ``timeout`` seconds, on the first try and on the one retry) comes
+back as :class:`ChunkFailed`; an exception raised by ``fn`` is a bug and propagates.
+
+- :class:`SerialBackend` (``--workers 1``): in this process.
+- :class:`ProcessBackend` (``--workers N``): N worker processes, one chunk in flight each, so a
+  chunk's time and its worker are known exactly; a dead or hung worker is killed and replaced
+  alone and its chunk retried, the other workers' chunks are not lost. (``ProcessPoolExecutor``
+  cannot do this: a dead worker breaks every pending future, and it cannot kill one worker.)
+  Start method ``forkserver`` (``spawn`` where absent), never ``fork``: the parent has loaded
+  LLVM and may run threads (numba's, dask's), and forking a threaded process can deadlock the
+  child; forkserver forks each worker from a small single-threaded server, so restarts are
+  cheap. Numba is compiled (or loaded from its cache) in the parent first, then warmed up in each
+  worker before it takes work; a failed warm-up or cache is never fatal. Workers use the parent's
+  ``NUMBA_CACHE_DIR``, ignore SIGINT/SIGTERM (the parent decides when to stop) and die with it.
+- :class:`DaskBackend` (``--dask ADDRESS|local``): ``local`` starts a LocalCluster of ``workers``
+  single-threaded processes on 127.0.0.1 with the dashboard off; an address connects to a running
+  scheduler. A chunk over the timeout ends its worker process from a watchdog thread (dask
+  cannot interrupt a running task); dask reschedules the chunks of a dead worker, and a chunk
+  whose workers died twice (``allowed-failures`` = 1 on a LocalCluster) is lost.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable
+from multiprocessing.connection import wait
+from typing import Any, NamedTuple, Protocol
+
+from evorobot.errors import ConfigError, DependencyNotInstalled
+
+Log = Callable[[str], None]
+
+
+class ChunkFailed(NamedTuple):
+    """Stands for the result of a chunk that was lost for good."""
+
+    reason: str
+
+
+class Backend(Protocol):
+    """What :func:`evorobot.evolution.evaluate.evaluate` needs of a backend."""
+
+    def prepare(self, experiment_json: str) -> None: ...
+
+    def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+class WorkerError(RuntimeError):
+    """``fn`` raised inside a worker (a bug): carries the worker's traceback."""
+
+
+def _stderr(msg: str) -> None:
+    print(f"evorobot: warning: {msg}", file=sys.stderr, flush=True)
+
+
+def _warm(exp_json: str, log: Log) -> None:
+    try:
+        from evorobot.evolution.evaluate import setup_for, warm_up
+
+        warm_up(setup_for(exp_json))
+    except Exception as exc:  # a cache or compile problem shows again, with its traceback, in map()
+        log(f"numba warm-up failed in process {os.getpid()} ({exc!r}); continuing")
+
+
+class SerialBackend:
+    """Every chunk in this process, in order."""
+
+    workers = 1
+
+    def prepare(self, experiment_json: str) -> None:
+        _warm(experiment_json, _stderr)
+
+    def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]:
+        return [fn(c) for c in chunks]
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "serial", "workers": 1}
+
+
+def _worker_main(conn: Any, cache_dir: str | None, exp_json: str | None) -> None:
+    """A worker: warm up, say ready, then answer ``(fn, arg)`` messages until None or EOF."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):  # die with the parent, even if it is SIGKILLed
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except Exception:
+            pass
+    if cache_dir:
+        os.environ["NUMBA_CACHE_DIR"] = cache_dir
+        if "numba" in sys.modules:
+            sys.modules["numba"].config.CACHE_DIR = cache_dir
+    if exp_json:
+        _warm(exp_json, _stderr)
+    try:
+        conn.send("ready")
+        while (msg := conn.recv()) is not None:
+            try:
+                reply = (True, msg[0](msg[1]))
+            except Exception:
+                reply = (False, traceback.format_exc())
+            conn.send(reply)
+    except (EOFError, OSError):  # the parent went away
+        pass
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}" + (" (out of memory?)" if name == "SIGKILL" else "")
+    return f"exited with code {code}"
+
+
+class _Worker:
+    def __init__(self, ctx: Any, init: tuple[Any, ...]) -> None:
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child, *init), daemon=True, name="evorobot-worker")
+        self.proc.start()
+        child.close()
+        self.ready = False
+        self.index: int | None = None
+        self.started = 0.0
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.conn.close()
+
+
+class ProcessBackend:
+    """``workers`` processes; see the module docstring."""
+
+    def __init__(self, workers: int, timeout: float | None = None, retries: int = 1,
+                 start_method: str | None = None, log: Log | None = None) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        self.start_method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+        self.ctx = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":
+            self.ctx.set_forkserver_preload(["numpy", "numba", "pymunk"])
+        self.workers, self.timeout, self.retries = workers, timeout, retries
+        self.log = log or _stderr
+        self.restarts = 0
+        self.dispatched = 0
+        self._init: tuple[Any, ...] = (os.environ.get("NUMBA_CACHE_DIR"), None)
+        self._pool: list[_Worker] = []
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "process", "workers": self.workers, "start_method": self.start_method,
+                "chunk_timeout": self.timeout}
+
+    def prepare(self, experiment_json: str) -> None:
+        """Compile numba here (filling its cache), then start workers that warm up from it."""
+        _warm(experiment_json, self.log)
+        self.close()
+        self._init = (os.environ.get("NUMBA_CACHE_DIR"), experiment_json)
+        self._pool = [_Worker(self.ctx, self._init) for _ in range(self.workers)]
+
+    def pids(self) -> list[int]:
+        return [w.proc.pid for w in self._pool if w.proc.pid is not None]
+
+    def _replace(self, k: int) -> None:
+        self._pool[k].kill()
+        self._pool[k] = _Worker(self.ctx, self._init)
+        self.restarts += 1
+
+    def _dispatched(self, worker: _Worker, index: int) -> None:
+        """Hook called after a chunk is sent (tests use it to kill a worker mid-chunk)."""
+
+    def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]:
+        items = list(chunks)
+        if not self._pool:
+            self._pool = [_Worker(self.ctx, self._init) for _ in range(self.workers)]
+        results: list[Any] = [None] * len(items)
+        todo, tries, left, startup_deaths = deque(range(len(items))), [0] * len(items), len(items), 0
+        try:
+            while left:
+                for w in self._pool:
+                    if w.ready and w.index is None and todo:
+                        w.index, w.started = todo.popleft(), time.monotonic()
+                        self.dispatched += 1
+                        w.conn.send((fn, items[w.index]))
+                        self._dispatched(w, w.index)
+                live = [w for w in self._pool if w.index is not None or not w.ready]
+                wait([w.conn for w in live] + [w.proc.sentinel for w in live], self._wait_for(live))
+                now = time.monotonic()
+                for k, w in enumerate(self._pool):
+                    reason, gone = None, False
+                    try:
+                        message = w.conn.recv() if w.conn.poll() else None
+                    except (EOFError, OSError):
+                        message, gone = None, True
+                        w.proc.join(1)
+                    if message == "ready":
+                        w.ready, startup_deaths = True, 0
+                        continue
+                    if message is not None and w.index is not None:
+                        ok, value = message
+                        if not ok:
+                            raise WorkerError(f"a chunk raised in worker {w.proc.pid}:\n{value}")
+                        results[w.index], w.index, left = value, None, left - 1
+                        continue
+                    if gone or not w.proc.is_alive():
+                        reason = f"worker {w.proc.pid} {_exit_reason(w.proc.exitcode)}"
+                    elif w.index is not None and self.timeout and now - w.started > self.timeout:
+                        reason = f"no result within {self.timeout:g} s (worker {w.proc.pid} killed)"
+                    if reason is None:
+                        continue
+                    i, was_ready = w.index, w.ready
+                    self._replace(k)
+                    if not was_ready:
+                        startup_deaths += 1
+                        if startup_deaths > 2 * self.workers:
+                            raise WorkerError(f"worker processes die on start-up: {reason}")
+                    if i is None:
+                        continue
+                    tries[i] += 1
+                    if tries[i] > self.retries:
+                        results[i], left = ChunkFailed(reason), left - 1
+                        self.log(f"chunk {i} lost: {reason}")
+                    else:
+                        todo.appendleft(i)
+                        self.log(f"chunk {i}: {reason}; worker restarted, chunk retried")
+        except BaseException:
+            self.close()  # workers hold chunks we no longer want: start afresh next time
+            raise
+        return results
+
+    def _wait_for(self, live: list[_Worker]) -> float | None:
+        busy = [w.started for w in live if w.index is not None]
+        if not self.timeout or not busy:
+            return None
+        return max(0.0, min(busy) + self.timeout - time.monotonic()) + 0.01
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, []
+        for w in pool:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 2.0
+        for w in pool:
+            if w.index is None:
+                w.proc.join(max(0.0, deadline - time.monotonic()))
+            w.kill()
+
+
+def _call_with_deadline(fn: Callable[[Any], Any], seconds: float, arg: Any) -> Any:
+    """``fn(arg)`` in a dask worker, ending the worker process if it runs over ``seconds``: dask
+    cannot interrupt a running task, but it reschedules (once) the tasks of a worker that died."""
+    timer = threading.Timer(seconds, os._exit, (75,))
+    timer.daemon = True
+    timer.start()
+    try:
+        return fn(arg)
+    finally:
+        timer.cancel()
+
+
+class DaskBackend:
+    """Chunks as dask futures; see the module docstring."""
+
+    def __init__(self, address: str, workers: int | None = None, timeout: float | None = None,
+                 retries: int = 1, log: Log | None = None) -> None:
+        try:
+            import dask
+            import distributed
+        except ImportError:
+            raise DependencyNotInstalled(
+                "--dask needs dask.distributed: pip install 'evorobot[dask]'") from None
+        self.address, self.timeout, self.retries = address, timeout, retries
+        self.log = log or _stderr
+        self.cluster = None
+        if address == "local":
+            self.workers = workers or 2
+            with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
+                self.cluster = distributed.LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address=None, scheduler_port=0, silence_logs=40)
+            self.client = distributed.Client(self.cluster)
+        else:
+            try:
+                self.client = distributed.Client(address, timeout="20s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ConfigError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
+            self.workers = len(self.client.scheduler_info().get("workers", {}))
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": "dask", "address": self.address, "workers": self.workers,
+                "chunk_timeout": self.timeout}
+
+    def prepare(self, experiment_json: str) -> None:
+        _warm(experiment_json, self.log)
+        try:
+            self.client.run(_warm, experiment_json, _stderr)
+        except Exception as exc:
+            self.log(f"numba warm-up on the dask workers failed ({exc!r}); continuing")
+
+    def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]:
+        from distributed import KilledWorker, as_completed
+
+        items = list(chunks)
+        call = functools.partial(_call_with_deadline, fn, self.timeout) if self.timeout else fn
+        threads = sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values())
+        todo, index, results = iter(range(len(items))), {}, [None] * len(items)
+        submitted: list[Any] = []
+
+        def submit(i: int) -> Any:
+            submitted.append(self.client.submit(call, items[i], pure=False))
+            index[submitted[-1].key] = i
+            return submitted[-1]
+
+        # One chunk per worker thread at a time, so none waits on a worker behind a hung one.
+        pending = as_completed([submit(i) for i in itertools.islice(todo, max(1, threads))])
+        try:
+            for future in pending:
+                i = index[future.key]
+                try:
+                    results[i] = future.result()
+                except KilledWorker:
+                    late = f" or ran over {self.timeout:g} s" if self.timeout else ""
+                    results[i] = ChunkFailed(f"its dask worker died{late} on every try")
+                    self.log(f"chunk {i} lost: {results[i].reason}")
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.add(submit(nxt))
+        finally:
+            self.client.cancel([f for f in submitted if not f.done()])
+        return results
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def make_backend(workers: int | None = None, dask: str | None = None, timeout: float | None = None,
+                 log: Log | None = None) -> SerialBackend | ProcessBackend | DaskBackend:
+    """The backend for ``--workers N`` / ``--dask ADDRESS|local`` / ``--chunk-timeout S``."""
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    if timeout is not None and not timeout > 0:
+        raise ConfigError(f"--chunk-timeout must be > 0 seconds, got {timeout}")
+    if dask is not None:
+        if dask != "local" and workers is not None:
+            raise ConfigError("--workers applies to --dask local only (a scheduler has its own workers)")
+        return DaskBackend(dask, workers, timeout, log=log)
+    if (workers or 1) == 1:
+        if timeout is not None:
+            raise ConfigError("--chunk-timeout needs --workers >= 2 or --dask (a serial run cannot time out a chunk)")
+        return SerialBackend()
+    return ProcessBackend(workers or 1, timeout, log=log)

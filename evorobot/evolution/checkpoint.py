@@ -1,0 +1,201 @@
+"""Checkpoints of a run: everything needed to continue it bit for bit, verified on load.
+
+Layout (inside the run directory)::
+
+    checkpoint/
+      gen-000041/  state.json  optimizer.npz     the previous checkpoint (kept)
+      gen-000042/  state.json  optimizer.npz     the newest: 42 generations done
+
+``gen-NNNNNN`` counts the generations completed (``gen-000000`` is the state before the first).
+A checkpoint is written into a temporary directory (each file atomically: temp file, fsync,
+``os.replace``) which is then renamed into place, and only then is any older than the previous
+one removed; a crash at any moment leaves at least one complete checkpoint.
+
+``state.json`` (strict JSON) holds the schema and version, ``generations_done``, the optimizer's
+JSON-able state (its rng's bit-generator state included), the names of its arrays in
+``optimizer.npz`` and the sha256 of that file's bytes, the best-ever fitness and its generation,
+the history rows written so far (the history cursor), the champion record as of that generation,
+the fingerprint of the experiment, and ``state_sha256``, the sha256 of the rest of the document.
+A truncated or corrupt checkpoint fails one of these checks; :func:`load_latest` then warns and
+falls back to the previous one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evorobot.errors import ChampionFileError
+from evorobot.store import (
+    _sync_dir,
+    decode_float,
+    encode_float,
+    npz_bytes,
+    npz_from_bytes,
+    read_json,
+    write_bytes_atomic,
+    write_json,
+)
+
+SCHEMA = "evorobot.checkpoint"
+SCHEMA_VERSION = 1
+KEEP = 2
+RESUMABLE = ("evolution.generations", "evolution.chunk_size", "evolution.checkpoint_every")
+"""Settings (``table.key`` of the resolved experiment) that may change when a run is resumed:
+none of them changes any result. Anything else changed is refused."""
+
+
+@dataclass
+class Checkpoint:
+    """The state of a run after ``done`` generations."""
+
+    done: int
+    optimizer: dict[str, Any]  # the optimizer's state_dict (arrays included)
+    best_ever: float
+    best_generation: int
+    history: list[list[str]]  # history.csv rows (without the header) of generations 0..done-1
+    champion: dict[str, Any] | None  # champion.json as of generation done-1
+    fingerprint: str
+    path: Path | None = None
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{"table.key": [old, new]}`` for every setting that differs between two experiments."""
+    a, b = flatten(old), flatten(new)
+    return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def fingerprint(exp_dict: dict[str, Any]) -> str:
+    """sha256 of the resolved experiment without the :data:`RESUMABLE` settings."""
+    fixed = {k: v for k, v in flatten(exp_dict).items() if k not in RESUMABLE}
+    return _sha(fixed)
+
+
+def _sha(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, allow_nan=False).encode()).hexdigest()
+
+
+def _name(done: int) -> str:
+    return f"gen-{done:06d}"
+
+
+def _generations(root: Path) -> list[tuple[int, Path]]:
+    found = []
+    for p in root.glob("gen-*"):
+        tail = p.name[4:]
+        if p.is_dir() and tail.isdigit():
+            found.append((int(tail), p))
+    return sorted(found)
+
+
+def save(run_dir: Path, ck: Checkpoint) -> Path:
+    """Write ``ck`` as ``checkpoint/gen-NNNNNN``; keep it and the previous one only."""
+    root = Path(run_dir) / "checkpoint"
+    root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    arrays = {k: v for k, v in ck.optimizer.items() if isinstance(v, np.ndarray)}
+    meta = {k: v for k, v in ck.optimizer.items() if not isinstance(v, np.ndarray)}
+    data = npz_bytes(arrays)
+    state: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "generations_done": ck.done,
+        "optimizer": meta,
+        "arrays": sorted(arrays),
+        "npz_sha256": hashlib.sha256(data).hexdigest(),
+        "best_ever": encode_float(ck.best_ever),
+        "best_generation": ck.best_generation,
+        "history": ck.history,
+        "champion": ck.champion,
+        "fingerprint": ck.fingerprint,
+    }
+    state["state_sha256"] = _sha(state)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{_name(ck.done)}-", dir=root))
+    write_bytes_atomic(tmp / "optimizer.npz", data)
+    write_json(tmp / "state.json", state)
+    final = root / _name(ck.done)
+    if final.exists():  # left by an earlier attempt at this generation (before a resume)
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    _sync_dir(root)
+    kept = [p for n, p in _generations(root) if n <= ck.done][-KEEP:]
+    for _, p in _generations(root):
+        if p not in kept:
+            shutil.rmtree(p, ignore_errors=True)
+    return final
+
+
+def _check(cond: bool, where: Path, what: str) -> None:
+    if not cond:
+        raise ChampionFileError(f"{where}: {what}")
+
+
+def read(path: Path) -> Checkpoint:
+    """Read and verify one checkpoint directory; any problem is a one-line ChampionFileError."""
+    path = Path(path)
+    state_path = path / "state.json"
+    state = read_json(state_path, "checkpoint state")
+    _check(isinstance(state, dict) and state.get("schema") == SCHEMA, state_path, "not an evorobot checkpoint")
+    version = state.get("schema_version")
+    _check(version == SCHEMA_VERSION, state_path, f"unknown checkpoint schema_version {version!r}")
+    stored = state.pop("state_sha256", None)
+    _check(stored == _sha(state), state_path, "checksum mismatch (corrupt or edited)")
+    npz_path = path / "optimizer.npz"
+    try:
+        data = npz_path.read_bytes()
+    except OSError as exc:
+        raise ChampionFileError(f"{npz_path}: cannot read optimizer state: {exc.strerror}") from None
+    _check(hashlib.sha256(data).hexdigest() == state.get("npz_sha256"), npz_path,
+           "checksum mismatch (truncated or corrupt)")
+    arrays = npz_from_bytes(data, str(npz_path))
+    _check(sorted(arrays) == state.get("arrays"), npz_path, "arrays do not match state.json")
+    try:
+        return Checkpoint(
+            done=int(state["generations_done"]),
+            optimizer={**state["optimizer"], **arrays},
+            best_ever=decode_float(state["best_ever"], f"{state_path} best_ever"),
+            best_generation=int(state["best_generation"]),
+            history=[[str(c) for c in row] for row in state["history"]],
+            champion=state["champion"],
+            fingerprint=str(state["fingerprint"]),
+            path=path,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ChampionFileError(f"{state_path}: malformed checkpoint: {exc!r}") from None
+
+
+def load_latest(run_dir: Path, warn: Callable[[str], None]) -> Checkpoint:
+    """The newest checkpoint that verifies; each newer one that does not is reported to ``warn``."""
+    root = Path(run_dir) / "checkpoint"
+    problems = []
+    for _, path in reversed(_generations(root)):
+        try:
+            ck = read(path)
+        except ChampionFileError as exc:
+            problems.append(str(exc))
+            warn(f"skipping checkpoint {path.name}: {exc}")
+            continue
+        return ck
+    detail = f" ({'; '.join(problems)})" if problems else ""
+    raise ChampionFileError(f"{root}: no usable checkpoint{detail}")
