@@ -69,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("champion", help="champion.json (or a run directory holding one)")
     rp.add_argument("--json", action="store_true", help="print one JSON object")
     rp.add_argument("--trace", metavar="FILE.csv", help="write one row per trial step")
+    rp.add_argument("--record", metavar="OUT", help="render a trial offscreen: a folder of PNG frames, OUT.gif or OUT.mp4")
+    rp.add_argument("--record-trial", type=int, default=0, metavar="N", help="trial to record (default 0)")
+    rp.add_argument("--record-every", type=int, default=1, metavar="K", help="keep every K-th tick (default 1)")
+
+    vw = sub.add_parser("view", help="interactive pygame viewer (needs a display)")
+    vw.add_argument("target", help="champion.json, a run directory (watched live) or a world file (random controller)")
+    vw.add_argument("--trial", type=int, default=0, help="trial to show first")
+    vw.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                    help="override world-file settings (world-file targets)")
+    vw.add_argument("--genome-seed", type=int, default=0, help="seed of the random genome (world-file targets)")
 
     sub.add_parser("list", help="registered tasks, controllers, optimizers and shipped world files")
 
@@ -140,7 +150,20 @@ def _replay(args: argparse.Namespace) -> int:
     path = Path(args.champion)
     if path.is_dir():
         path = path / "champion.json"
-    return replay(path, as_json=args.json, trace=args.trace)
+    if args.record_every < 1:
+        raise EvorobotError(f"--record-every must be >= 1, got {args.record_every}")
+    return replay(path, as_json=args.json, trace=args.trace, record=args.record,
+                  record_trial=args.record_trial, record_every=args.record_every)
+
+
+def _view(args: argparse.Namespace) -> int:
+    try:
+        from evorobot.viewer.app import Viewer
+        from evorobot.viewer.source import open_source
+    except ImportError as exc:  # pygame is a declared dependency, but may be broken or absent
+        raise EvorobotError(f"the viewer needs pygame: {exc}") from None
+    Viewer(open_source(args.target, args.set, args.genome_seed), trial=args.trial).run()
+    return 0
 
 
 def _list() -> int:
@@ -169,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args)
         if args.command == "list":
             return _list()
+        if args.command == "view":
+            return _view(args)
         return _bench(args)
     except EvorobotError as exc:
         print(f"evorobot: error: {exc}", file=sys.stderr)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from evorobot.champion import Champion, load_champion
+from evorobot.champion import load_champion
+from evorobot.errors import ChampionFileError
 from evorobot.episode import Episode
 from evorobot.evolution.evaluate import mean_fitness
 from evorobot.store import encode_float, write_text
@@ -66,9 +67,17 @@ class TraceRecorder:
         write_text(path, buf.getvalue())
 
 
-def replay(path: Path, as_json: bool = False, trace: str | None = None) -> int:
-    """Replay a champion file; print per-trial and mean fitness. Returns the exit status."""
+def replay(path: Path, as_json: bool = False, trace: str | None = None, record: str | None = None,
+           record_trial: int = 0, record_every: int = 1) -> int:
+    """Replay a champion file; print per-trial and mean fitness. Returns the exit status.
+
+    ``record`` renders trial ``record_trial`` offscreen (after the fitness check, on a fresh
+    episode) to a folder of PNG frames, a GIF or an MP4 (:mod:`evorobot.viewer.record`).
+    """
     champ = load_champion(path)
+    if record is not None and not 0 <= record_trial < champ.setup.task.n_trials:
+        raise ChampionFileError(
+            f"--record-trial {record_trial}: {path} has trials 0..{champ.setup.task.n_trials - 1}")
     episode = Episode(champ.setup, champ.genome[None, :], champ.conditions())
     recorder = TraceRecorder(episode) if trace else None
     result = episode.run(recorder)
@@ -90,6 +99,13 @@ def replay(path: Path, as_json: bool = False, trace: str | None = None) -> int:
             print(f"trial {t:3d}  {desc}  fitness {f:.6f}{'  FAILED' if failed[t] else ''}")
         print(f"mean fitness {fitness:.6f}  (stored {champ.fitness:.6f}; "
               f"{'identical bit for bit' if match else 'DIFFERS from the stored fitness'})")
+    if record is not None:
+        from evorobot.viewer.record import record_trial as render_trial
+
+        fresh = Episode(champ.setup, champ.genome[None, :], champ.conditions())
+        info = {"generation": str(champ.generation), "seed": str(champ.seed)}
+        frames = render_trial(fresh, record_trial, Path(record), info, every=record_every)
+        print(f"recorded {frames} frames of trial {record_trial} to {record}", file=sys.stderr)
     if not match:
         print(f"evorobot: warning: {path}: replayed fitness differs from the stored one", file=sys.stderr)
     return 0 if match else 1

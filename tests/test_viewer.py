@@ -138,3 +138,17 @@ def test_world_source_random_controller():
     v = Viewer(src)
     v.step(5)
     assert v.episode.step_count == 5 and np.all(np.abs(src.genome) <= 1)
+
+
+def test_replay_record_cli_and_missing_display(champion, tmp_path, capsys, monkeypatch):
+    from evorobot.cli import main
+
+    out = tmp_path / "frames"
+    assert main(["replay", str(champion), "--record", str(out), "--record-every", "50"]) == 0
+    assert len(list(out.glob("frame_*.png"))) == 817 // 50 + 2
+    assert main(["replay", str(champion), "--record", str(out)]) == 2  # exists: refused, nothing touched
+    assert "already exists" in capsys.readouterr().err
+    monkeypatch.setenv("SDL_VIDEODRIVER", "no-such-driver")
+    assert main(["view", str(champion)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evorobot: error: cannot open a window") and err.count("\n") == 1

@@ -33,6 +33,7 @@ TARGETS = (
     ("ctrnn.euler.n50.ns", "value", "<=", 18.0, "euler ns/neuron-step at N = 50 (12 ns C figure is for small N)"),
     ("ctrnn.rk4.n10.cost", "value", "<=", 4.5, "rk4 cost in units of euler"),
     ("ctrnn.rk4.n50.cost", "value", "<=", 4.5, "rk4 cost in units of euler"),
+    ("evolve.cp.workers2", "ratio", ">=", 1.7, "2 workers vs 1, generations per minute"),
     ("episode.cp", "ratio", ">=", 20.0, "batched episode vs naive per-agent pymunk"),
     ("evolve.peak_rss", "value", "<", 400.0, "peak RSS of a default evolution run, MB"),
 )
@@ -83,6 +84,10 @@ def run_bench(as_json: bool = False, quick: bool = False, stream: TextIO | None 
               "skipping the episode and memory measurements", file=sys.stderr)
     else:
         rows += bench_episode(world, quick)
+        if not quick:
+            from evorobot.bench.parallel import bench_parallel
+
+            rows += bench_parallel(quick)
         try:
             rows += bench_rss(world, quick)
         except (OSError, RuntimeError) as exc:

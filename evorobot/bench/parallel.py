@@ -2,7 +2,7 @@
 
 :func:`generations_per_minute` runs the generation loop (``ask`` -> evaluate on the backend of
 ``--workers N`` -> ``tell``) on the shipped categorical-perception world (96 individuals x 24
-trials, chunks of 8), without writing a run directory. The backend is built and warmed up (workers
+trials, the world file's chunks of 16 individuals), without writing a run directory. The backend is built and warmed up (workers
 started, numba loaded, one untimed generation) before the clock starts, so the figure is the
 steady-state rate a long run sees. ``workers = 1`` is the serial backend, the baseline a process
 pool is compared with; the target on 2 cores is 2 workers >= 1.7x one.
@@ -44,3 +44,18 @@ def generations_per_minute(workers: int, generations: int) -> float:
         return 60.0 * generations / (time.perf_counter() - start)
     finally:
         backend.close()
+
+
+def bench_parallel(quick: bool) -> list[dict]:
+    """Rows for ``evorobot bench``: 1 and 2 workers measured alternately in this run, best of each."""
+    from evorobot.bench.measure import row
+
+    generations, rounds = (1, 1) if quick else (3, 2)
+    one, two = 0.0, 0.0
+    for _ in range(rounds):
+        one = max(one, generations_per_minute(1, generations))
+        two = max(two, generations_per_minute(2, generations))
+    return [
+        row("evolve.cp.workers1", one, "generations/min"),
+        row("evolve.cp.workers2", two, "generations/min", one, two / one),
+    ]

@@ -194,6 +194,9 @@ def evolve(
         write_json(out / "manifest.json", manifest(exp, list(argv or []), backend))
         write_json(out / "config.json", exp.to_dict())
         opt = OPTIMIZERS[exp.optimizer_type](exp.optimizer, setup.genome_size, optimizer_seed(exp.experiment.seed))
+        prepare = getattr(setup.controller, "prepare_initial_population", None)
+        if prepare is not None:  # e.g. center-crossing initial biases: a pure function of the genomes
+            opt.population = prepare(opt.population)
         start = Checkpoint(0, opt.state_dict(), -np.inf, -1, [], None, fingerprint(exp.to_dict()))
         checkpoint.save(out, start)
         return _loop(setup, opt, out, start, stream, backend, handle_signals)
