@@ -4,6 +4,7 @@ No timing is asserted here (ARCHITECTURE.md §5): speed is reported by `evorobot
 """
 
 import json
+import shutil
 import math
 
 import numpy as np
@@ -30,6 +31,8 @@ EXPECTED = {
     for what, suffixes in (("euler", ("", ".ns", ".per_network")), ("rk4", ("", ".cost")), ("exp_euler", ("", ".cost")))
     for suffix in suffixes
 } | {"episode.cp", "episode.cp.us", "episode.cp.build", "evolve.peak_rss"}
+if shutil.which("cc") or shutil.which("gcc") or shutil.which("clang"):
+    EXPECTED |= {f"ctrnn.euler.{tag}.vs_c" for tag in ("n7", "n10", "n50")}
 
 TRIALS = [1, 5, 10, 13, 16, 22]
 """A few trials of Beer's grid: circles and diamonds, left and right, near and far."""
@@ -143,3 +146,26 @@ def test_table_lists_rows_and_targets():
     assert "target episode.cp ratio >= 20: met" in text
     assert "target evolve.peak_rss value < 400: MISSED" in text
     assert "target ctrnn.euler.n7.per_network ratio >= 30: not measured" in text
+
+
+def test_c_reference_loop_computes_the_same_step():
+    """The C baseline must do the same work as the kernel it is compared with."""
+    from evorobot.bench.cref import compile_reference
+    from evorobot.controllers.ctrnn import CTRNN, CTRNNSpec
+
+    bind = compile_reference()
+    if bind is None:
+        pytest.skip("no C compiler on this machine: the C baseline is not measured here")
+    net = CTRNN(CTRNNSpec(hidden=8, topology="full"), 7, 2, 0.1)
+    rng = np.random.default_rng(0)
+    p = net.decode(rng.uniform(-1, 1, (16, net.genome_size)))
+    x = rng.uniform(0, 10, (16, 7))
+    state = net.init_state(p)
+    yc, oc = state.y.copy(), state.o.copy()
+    step = bind(p.tau, p.bias, p.gain, p.w, p.w_in, yc, oc, x, 0.1)
+    out = np.empty((16, 2))
+    for _ in range(50):
+        net.step(p, state, x, 0.1, out)
+        step()
+    np.testing.assert_allclose(yc, state.y, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(oc, state.o, rtol=0, atol=1e-12)

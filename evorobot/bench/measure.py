@@ -78,6 +78,7 @@ def numpy_euler_step(tau: FloatArray, bias: FloatArray, gain: FloatArray, w: Flo
 
 def bench_ctrnn(quick: bool) -> list[Row]:
     """Batched CTRNN kernels vs plain numpy, B = 256 networks, N = 7 and N = 50 neurons."""
+    from evorobot.bench.cref import compile_reference
     from evorobot.controllers.ctrnn import CTRNN, CTRNNSpec
 
     target, repeats = (0.004, 2) if quick else (0.08, 5)
@@ -86,6 +87,7 @@ def bench_ctrnn(quick: bool) -> list[Row]:
     x = rng.uniform(0.0, 10.0, (BATCH, n_in))
     out = np.empty((BATCH, n_out))
     rows: list[Row] = []
+    cref = compile_reference()
     for hidden, tag in CTRNN_SIZES:
         nets = {k: CTRNN(CTRNNSpec(hidden=hidden, integrator=k, topology="full"), n_in, n_out, dt)
                 for k in INTEGRATORS}
@@ -113,6 +115,12 @@ def bench_ctrnn(quick: bool) -> list[Row]:
         n = calls_for(per_network, target)
         single_cost = best_time(per_network, n, repeats) / (n * per_call)
         e = cost["euler"]
+        if cref is not None:
+            yc, oc = np.zeros_like(p.tau), nets["euler"].init_state(p).o.copy()
+            fn = cref(p.tau, p.bias, p.gain, p.w, p.w_in, yc, oc, x, dt)
+            n = calls_for(fn, target)
+            c_cost = best_time(fn, n, repeats) / (n * per_call)
+            rows.append(row(f"ctrnn.euler.{tag}.vs_c", e * 1e9, "ns/neuron-step", c_cost * 1e9, c_cost / e))
         rows.append(row(f"ctrnn.euler.{tag}", 1 / e, "neuron-steps/s", 1 / np_cost, np_cost / e))
         rows.append(row(f"ctrnn.euler.{tag}.ns", e * 1e9, "ns/neuron-step", np_cost * 1e9, np_cost / e))
         rows.append(row(f"ctrnn.euler.{tag}.per_network", 1 / e, "neuron-steps/s", 1 / single_cost, single_cost / e))

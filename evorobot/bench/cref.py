@@ -1,0 +1,51 @@
+"""A hand-written C baseline for the CTRNN kernel, compiled at bench time when a compiler exists.
+
+``ctrnn_ref.c`` is the plain C loop the performance target is stated against ("Euler within 1.5x
+of a hand-written C loop"). It is compiled with ``cc -O3 -march=native`` (no fast-math, like the
+numba kernel) into a temporary directory and called through ctypes, one call per batch step.
+Without a C compiler the measurement is skipped; nothing else depends on it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+SOURCE = Path(__file__).with_name("ctrnn_ref.c")
+
+
+def compile_reference() -> Callable[..., Callable[[], None]] | None:
+    """``bind(tau, bias, gain, w, w_in, y, o, x, dt) -> step()`` over the compiled loop, or None."""
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None or not SOURCE.is_file():
+        return None
+    lib_path = Path(tempfile.mkdtemp(prefix="evorobot-cref-")) / "ctrnn_ref.so"
+    cmd = [cc, "-O3", "-march=native", "-shared", "-fPIC", "-o", str(lib_path), str(SOURCE), "-lm"]
+    if subprocess.run(cmd, capture_output=True).returncode != 0:
+        return None
+    lib = ctypes.CDLL(str(lib_path))
+    fn = lib.ctrnn_euler
+    ptr = ctypes.POINTER(ctypes.c_double)
+    fn.argtypes = [ctypes.c_int] * 3 + [ptr] * 8 + [ctypes.c_double]
+    fn.restype = None
+
+    def bind(tau, bias, gain, w, w_in, y, o, x, dt):  # noqa: ANN001, ANN202
+        """A zero-argument step over these arrays (C-contiguous float64, as the numba kernel's);
+        the ctypes pointers are made once so the timed call costs what the C loop costs."""
+        b, n = tau.shape
+        args = [a.ctypes.data_as(ptr) for a in (tau, bias, gain, w, w_in, y, o, x)]
+        k, step_dt = w_in.shape[2], ctypes.c_double(dt)
+
+        def step() -> None:
+            fn(b, n, k, *args, step_dt)
+
+        step.library = lib  # type: ignore[attr-defined]  # keep the library loaded
+        return step
+
+    return bind
