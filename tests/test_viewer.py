@@ -119,6 +119,12 @@ def test_dragging_a_body_is_a_perturbation(champion):
     x, _ = tf.inverse(*target)
     assert ep.poses[o, 0] - ep.origins[b, 0] == pytest.approx(x)
     assert v.state.perturbed
+    # the agent's eye sees the object where it was dragged: compare with an unperturbed twin
+    twin = Viewer(ChampionSource(champion))
+    for _ in range(300):
+        v.step(1)
+        twin.step(1)
+    assert not np.array_equal(v.episode.distances[b], twin.episode.distances[b])
 
 
 def test_record_writes_every_frame_of_a_trial_headless(champion, tmp_path):
