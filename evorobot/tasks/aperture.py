@@ -1,5 +1,4 @@
-"""Perceiving an affordance: pass through an aperture only if the body fits
-(Slocum, Downey & Beer 2000).
+"""Aperture perception: pass through a gap only if the body fits (Slocum, Downey & Beer 2000).
 
 Description
     Two objects fall side by side with a gap between them. When the gap is wider than the

@@ -1,5 +1,4 @@
-"""Selective attention: two circles fall at different speeds; catch both
-(Slocum, Downey & Beer 2000).
+"""Selective attention: catch two circles falling at different speeds (Slocum et al. 2000).
 
 Description
     Two circles fall at once from different horizontal positions, one faster than the other.

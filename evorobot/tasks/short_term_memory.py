@@ -1,5 +1,4 @@
-"""Short-term memory: catch a falling circle that becomes invisible partway down
-(Slocum, Downey & Beer 2000).
+"""Short-term memory: catch a circle that vanishes partway down (Slocum et al. 2000).
 
 Description
     A circle falls towards the agent, drifting sideways, and vanishes from the agent's sensors
