@@ -24,6 +24,8 @@ from evorobot.controllers.ctrnn import (
 from evorobot.errors import ConfigError, UnknownNameError
 from evorobot.spec import parse
 
+from netutil import random_params, run
+
 INTEGRATORS = ("euler", "rk4", "exp_euler")
 
 
@@ -31,20 +33,8 @@ def make(n_in: int = 7, n_out: int = 2, dt: float = 0.1, **kw: object) -> CTRNN:
     return CTRNN(CTRNNSpec(**kw), n_in, n_out, dt)  # type: ignore[arg-type]
 
 
-def random_params(ctrl: CTRNN, batch: int, seed: int) -> CTRNNParams:
-    return ctrl.decode(np.random.default_rng(seed).uniform(-1, 1, (batch, ctrl.genome_size)))
 
 
-def run(ctrl: CTRNN, params: CTRNNParams, inputs: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """Step through ``inputs`` (B, T, n_in); return states (T, B, N) and motor outputs (T, B, n_out)."""
-    state = ctrl.init_state(params)
-    out = np.empty((inputs.shape[0], ctrl.n_outputs))
-    ys, outs = [], []
-    for t in range(inputs.shape[1]):
-        ctrl.step(params, state, np.ascontiguousarray(inputs[:, t]), dt, out)
-        ys.append(state.y.copy())
-        outs.append(out.copy())
-    return np.array(ys), np.array(outs)
 
 
 def sigma(x: float) -> float:

@@ -13,6 +13,8 @@ from evorobot.controllers.ctrnn import CTRNNParams
 from evorobot.controllers.hierarchical import Hierarchical, HierarchicalSpec
 from evorobot.errors import ConfigError
 
+from netutil import random_params, run
+
 INTEGRATORS = ("euler", "rk4", "exp_euler")
 
 
@@ -20,18 +22,8 @@ def make(n_in: int = 7, n_out: int = 2, dt: float = 0.1, **kw: object) -> Hierar
     return Hierarchical(HierarchicalSpec(**kw), n_in, n_out, dt)  # type: ignore[arg-type]
 
 
-def random_params(ctrl: Hierarchical, batch: int, seed: int) -> CTRNNParams:
-    return ctrl.decode(np.random.default_rng(seed).uniform(-1, 1, (batch, ctrl.genome_size)))
 
 
-def run(ctrl: Hierarchical, p: CTRNNParams, xs: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    state, out = ctrl.init_state(p), np.empty((xs.shape[0], ctrl.n_outputs))
-    ys, outs = [], []
-    for t in range(xs.shape[1]):
-        ctrl.step(p, state, np.ascontiguousarray(xs[:, t]), dt, out)
-        ys.append(state.y.copy())
-        outs.append(out.copy())
-    return np.array(ys), np.array(outs)
 
 
 def groups(ctrl: Hierarchical) -> dict[str, np.ndarray]:

@@ -20,6 +20,8 @@ from evorobot.controllers.mtrnn import MTRNN, MTRNNSpec
 from evorobot.errors import ConfigError
 from evorobot.setup import build
 
+from netutil import random_params, run
+
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATORS = ("euler", "rk4", "exp_euler")
 SMALL_TAUS = {"io_tau_range": (0.5, 1.0), "fast_tau_range": (1.0, 3.0), "slow_tau_range": (4.0, 8.0)}
@@ -29,20 +31,8 @@ def make(n_in: int = 7, n_out: int = 2, dt: float = 0.1, **kw: object) -> MTRNN:
     return MTRNN(MTRNNSpec(**kw), n_in, n_out, dt)  # type: ignore[arg-type]
 
 
-def random_params(ctrl: MTRNN, batch: int, seed: int) -> CTRNNParams:
-    return ctrl.decode(np.random.default_rng(seed).uniform(-1, 1, (batch, ctrl.genome_size)))
 
 
-def run(ctrl: MTRNN, p: CTRNNParams, xs: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """Step through ``xs`` (B, T, n_in); return states (T, B, N) and motor outputs (T, B, n_out)."""
-    state = ctrl.init_state(p)
-    out = np.empty((xs.shape[0], ctrl.n_outputs))
-    ys, outs = [], []
-    for t in range(xs.shape[1]):
-        ctrl.step(p, state, np.ascontiguousarray(xs[:, t]), dt, out)
-        ys.append(state.y.copy())
-        outs.append(out.copy())
-    return np.array(ys), np.array(outs)
 
 
 def groups(ctrl: MTRNN) -> dict[str, np.ndarray]:
