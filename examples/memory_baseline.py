@@ -7,7 +7,7 @@ Same GA, population, seed, trial grid and episode loop as `evorobot evolve`.
 usage: python examples/memory_baseline.py WORLD OUT.json [--generations N] [--hidden H] [--symmetric]
 """
 import argparse, json, sys, time
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
 from evorobot.controllers import CONTROLLERS
-from evorobot.controllers.ctrnn import CTRNNParams
 from evorobot.controllers.hierarchical import Hierarchical, HierarchicalSpec
 from evorobot.errors import ConfigError
 

@@ -7,7 +7,6 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pygame

@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 
 SOURCE = Path(__file__).with_name("ctrnn_ref.c")
 
