@@ -85,8 +85,8 @@ class Episode:
         nb, n = self.world.n_bodies, self.n_agents
         self.poses = np.empty((nb, 3))
         self.velocities = np.array([v for _, _, v in self._initial], dtype=np.float64).reshape(nb, 2)
-        self.distances = np.empty((n, self._angles.shape[0]))
-        self.inputs = np.empty((n, self.agent.n_inputs))
+        self.distances = np.full((n, self._angles.shape[0]), self.agent.eye.range)  # nothing seen yet
+        self.inputs = np.zeros((n, self.agent.n_inputs))
         self.outputs = np.zeros((n, self.agent.n_outputs))
         self.state = self.controller.init_state(self.params)
         self.scores = self.task.new_scores(n)
