@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from scipy.integrate import solve_ivp
 
 from evorobot.controllers import CONTROLLERS, get_controller
 from evorobot.controllers.base import Controller
@@ -24,17 +23,13 @@ from evorobot.controllers.ctrnn import (
 from evorobot.errors import ConfigError, UnknownNameError
 from evorobot.spec import parse
 
-from netutil import random_params, run
+from netutil import random_params, reference, run
 
 INTEGRATORS = ("euler", "rk4", "exp_euler")
 
 
 def make(n_in: int = 7, n_out: int = 2, dt: float = 0.1, **kw: object) -> CTRNN:
     return CTRNN(CTRNNSpec(**kw), n_in, n_out, dt)  # type: ignore[arg-type]
-
-
-
-
 
 
 def sigma(x: float) -> float:
@@ -74,21 +69,6 @@ def test_euler_matches_beers_euler_step(topology: str) -> None:
         np.testing.assert_allclose(state.y, ref_y, rtol=0, atol=1e-12)
         np.testing.assert_allclose(state.o, ref_o, rtol=0, atol=1e-12)
         np.testing.assert_array_equal(out, state.o[:, 5:])
-
-
-def reference(p: CTRNNParams, x: np.ndarray, t_end: float) -> np.ndarray:
-    """y(t_end) from y(0) = p.y0 under constant inputs ``x`` (B, n_in), by DOP853 at 1e-12."""
-    shape = p.tau.shape
-    ext = np.einsum("bik,bk->bi", p.w_in, x)
-
-    def rhs(_t: float, yf: np.ndarray) -> np.ndarray:
-        y = yf.reshape(shape)
-        o = 1.0 / (1.0 + np.exp(-p.gain * (y + p.bias)))
-        return ((-y + np.einsum("bij,bj->bi", p.w, o) + ext) / p.tau).ravel()
-
-    sol = solve_ivp(rhs, (0.0, t_end), p.y0.ravel(), method="DOP853", rtol=1e-12, atol=1e-12)
-    assert sol.success
-    return sol.y[:, -1].reshape(shape)
 
 
 def integrate(integrator: str, p: CTRNNParams, x: np.ndarray, dt: float, t_end: float) -> np.ndarray:

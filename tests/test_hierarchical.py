@@ -12,24 +12,13 @@ from evorobot.controllers import CONTROLLERS
 from evorobot.controllers.hierarchical import Hierarchical, HierarchicalSpec
 from evorobot.errors import ConfigError
 
-from netutil import random_params, run
+from netutil import groups, random_params, run
 
 INTEGRATORS = ("euler", "rk4", "exp_euler")
 
 
 def make(n_in: int = 7, n_out: int = 2, dt: float = 0.1, **kw: object) -> Hierarchical:
     return Hierarchical(HierarchicalSpec(**kw), n_in, n_out, dt)  # type: ignore[arg-type]
-
-
-
-
-
-
-def groups(ctrl: Hierarchical) -> dict[str, np.ndarray]:
-    out: dict[str, list[int]] = {}
-    for i, name in enumerate(ctrl.neurons):
-        out.setdefault(name.rstrip("0123456789"), []).append(i)
-    return {k: np.array(v) for k, v in out.items()}
 
 
 def test_registry_and_levels() -> None:

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from scipy.integrate import solve_ivp
 
 from evorobot import cli
 from evorobot.config import experiment_from_dict, load_world
@@ -20,7 +19,7 @@ from evorobot.controllers.mtrnn import MTRNN, MTRNNSpec
 from evorobot.errors import ConfigError
 from evorobot.setup import build
 
-from netutil import random_params, run
+from netutil import groups, random_params, reference, run
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEGRATORS = ("euler", "rk4", "exp_euler")
@@ -29,18 +28,6 @@ SMALL_TAUS = {"io_tau_range": (0.5, 1.0), "fast_tau_range": (1.0, 3.0), "slow_ta
 
 def make(n_in: int = 7, n_out: int = 2, dt: float = 0.1, **kw: object) -> MTRNN:
     return MTRNN(MTRNNSpec(**kw), n_in, n_out, dt)  # type: ignore[arg-type]
-
-
-
-
-
-
-def groups(ctrl: MTRNN) -> dict[str, np.ndarray]:
-    """Neuron indices of each group, from the neuron names."""
-    out: dict[str, list[int]] = {}
-    for i, name in enumerate(ctrl.neurons):
-        out.setdefault(name.rstrip("0123456789"), []).append(i)
-    return {k: np.array(v) for k, v in out.items()}
 
 
 def test_groups_time_constants_and_gene_count() -> None:
@@ -131,20 +118,6 @@ def test_a_lone_slow_unit_decays_as_exp_minus_t_over_tau() -> None:
     for n in range(1, 501):
         ctrl.step(p, state, np.zeros((1, 1)), 0.1, out)
         assert state.y[0, sl] == pytest.approx(3.0 * math.exp(-n * 0.1 / 70.0), rel=1e-13)
-
-
-def reference(p: CTRNNParams, x: np.ndarray, t_end: float) -> np.ndarray:
-    """y(t_end) from y(0) = p.y0 under constant inputs ``x`` (B, n_in), by DOP853 at 1e-12."""
-    shape, ext = p.tau.shape, np.einsum("bik,bk->bi", p.w_in, x)
-
-    def rhs(_t: float, yf: np.ndarray) -> np.ndarray:
-        y = yf.reshape(shape)
-        o = 1.0 / (1.0 + np.exp(-p.gain * (y + p.bias)))
-        return ((-y + np.einsum("bij,bj->bi", p.w, o) + ext) / p.tau).ravel()
-
-    sol = solve_ivp(rhs, (0.0, t_end), p.y0.ravel(), method="DOP853", rtol=1e-12, atol=1e-12)
-    assert sol.success
-    return sol.y[:, -1].reshape(shape)
 
 
 @pytest.fixture(scope="module")
