@@ -41,34 +41,23 @@ import numpy as np
 
 from evorobot._types import FloatArray
 from evorobot.agent import AgentSpec
-from evorobot.errors import ConfigError
 from evorobot.sim.world import World
 from evorobot.spec import Range, setting
 from evorobot.tasks.base import Scores
-from evorobot.tasks.falling import FallingTask, add_falling_object, grid
+from evorobot.tasks.falling import FallingSpec, FallingTask, add_falling_object, grid
 
 __all__ = ["CategoricalPerception", "CategoricalPerceptionSpec", "add_falling_object"]
 
 
 @dataclass(frozen=True)
-class CategoricalPerceptionSpec:
-    """``[task]`` settings of categorical perception (defaults: Beer 2003)."""
+class CategoricalPerceptionSpec(FallingSpec):
+    """``[task]`` settings of categorical perception (defaults: Beer 2003; the object, limits and
+    clip are :class:`~evorobot.tasks.falling.FallingSpec`'s)."""
 
     offsets: int = setting(12, ge=1, doc="horizontal start offsets per shape")
     offset_range: Range = setting((-50.0, 50.0), doc="range of the object's start offsets")
     avoid_shape: str = setting("diamond", choices=("diamond", "line"), doc="the shape to avoid")
-    object_size: float = setting(30.0, gt=0, doc="circle diameter, diamond side, line length")
-    object_y: float = setting(275.0, gt=0, doc="objects' start height")
     fall_speed: float = setting(3.0, gt=0, doc="objects' falling speed")
-    end_distance: float = setting(30.0, gt=0, doc="trial ends when the object is this far above the agent")
-    x_limit: float = setting(200.0, gt=0, doc="the agent's |x| limit (half the world's width)")
-    distance_clip: float = setting(45.0, gt=0, doc="distances beyond this score as this")
-
-    def validate(self, where: str) -> None:
-        if self.object_y <= self.end_distance:
-            raise ConfigError(
-                f"{where}: `object_y` must exceed `end_distance` ({self.end_distance}), got {self.object_y}"
-            )
 
 
 class CategoricalPerception(FallingTask):
