@@ -5,13 +5,17 @@ from __future__ import annotations
 from evorobot.controllers.base import Controller
 from evorobot.controllers.ctrnn import CTRNN
 from evorobot.controllers.hierarchical import Hierarchical
+from evorobot.controllers.lstm import LSTM
 from evorobot.controllers.mtrnn import MTRNN
+from evorobot.controllers.ntm import NTM
+from evorobot.controllers.second_order import SecondOrder
 from evorobot.errors import UnknownNameError
 from evorobot.spec import did_you_mean
 
 __all__ = ["CONTROLLERS", "Controller", "get_controller"]
 
-CONTROLLERS: dict[str, type[Controller]] = {"ctrnn": CTRNN, "mtrnn": MTRNN, "hierarchical": Hierarchical}
+CONTROLLERS: dict[str, type[Controller]] = {"ctrnn": CTRNN, "mtrnn": MTRNN, "hierarchical": Hierarchical,
+                                         "second_order": SecondOrder, "lstm": LSTM, "ntm": NTM}
 
 
 def get_controller(name: str, where: str) -> type[Controller]:
