@@ -1,11 +1,18 @@
 """Robot bodies as data: the tables of an ``agents/*.toml`` file.
 
-An agent file has three tables: ``[body]`` (shape and size), ``[eye]`` (a fan of distance rays)
-and ``[motor]`` (how motor-neuron outputs become velocities). A world file names the agent file
-and may override any key in sub-tables ``[agent.body]``, ``[agent.eye]``, ``[agent.motor]``.
+An agent file has a ``[body]`` (shape, size, mass), a ``[motor]`` (how motor-neuron outputs
+become velocities) and any of the sensor tables ``[eye]`` (Beer's fan of distance rays), ``[ir]``
+(infrared proximity sensors), ``[light]`` (light sensors) and ``[bumper]`` (contact sectors). A
+sensor table that is absent is no sensor. A world file names the agent file and may override any
+key in sub-tables ``[agent.body]``, ``[agent.eye]``, ... (which also adds a sensor).
 
-The defaults are Beer's visually guided agent (Beer 1996; Beer 2003): a circle of diameter 30
-with seven rays over π/6 around the vertical, range 220, moving horizontally only.
+The network's inputs are the sensors' values in the fixed order eye, ir, light, bumper, each in
+its own order (:meth:`AgentSpec.input_layout` names them).
+
+The defaults of ``[body]``, ``[eye]`` and ``[motor]`` are Beer's visually guided agent (Beer 1996;
+Beer 2003): a circle of diameter 30 with seven rays over π/6 around the vertical, range 220,
+moving horizontally only. The robot files (``agents/khepera.toml``, ``agents/epuck.toml``) use
+centimetres and seconds.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from evorobot._types import FloatArray
-from evorobot.spec import setting
+from evorobot.errors import ConfigError
+from evorobot.spec import Floats, setting
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,7 @@ class BodySpec:
 
     shape: str = setting("circle", choices=("circle",), doc="body shape")
     radius: float = setting(15.0, gt=0, doc="body radius (Beer: diameter 30)")
+    mass: float = setting(1.0, gt=0, doc="mass of a robot's dynamic body (differential motor only)")
 
 
 @dataclass(frozen=True)
@@ -47,11 +56,69 @@ class EyeSpec:
 
 
 @dataclass(frozen=True)
-class MotorSpec:
-    """``[motor]``: Beer's horizontal motor, ``vx = gain * (o_left - o_right)``."""
+class IRSpec:
+    """``[ir]``: infrared proximity sensors, one ray each from the body's perimeter.
 
-    type: str = setting("horizontal", choices=("horizontal",), doc="motor model")
-    gain: float = setting(5.0, gt=0, doc="velocity gain of the motor-neuron difference")
+    Value ``exp(-d / decay)`` for an obstacle at distance ``d < range`` from the perimeter, else 0,
+    plus uniform noise in ``[-noise, noise]``, clipped to [0, 1] (the Khepera's response as
+    modelled by Enki and evorobot: about ``exp(-d / 2.5 cm)``, ~10 cm range, a few % noise).
+    """
+
+    angles_deg: Floats = setting((90.0, 45.0, 10.0, -10.0, -45.0, -90.0, 170.0, -170.0),
+                                 doc="sensor directions from the heading (degrees, counter-clockwise)")
+    range: float = setting(10.0, gt=0, doc="maximum sensing distance from the perimeter")
+    decay: float = setting(2.5, gt=0, doc="response exp(-d / decay)")
+    noise: float = setting(0.03, ge=0, le=1, doc="uniform noise amplitude added to each reading")
+
+    def angles(self) -> FloatArray:
+        return np.radians(np.array(self.angles_deg, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class LightSpec:
+    """``[light]``: light sensors on the perimeter reading the point lights of the world.
+
+    Each sensor adds, over the lights it can see, ``intensity * f(d) * cos(a)`` where ``a`` is the
+    angle between the sensor's axis and the light (0 beyond half the aperture) and ``f`` the
+    falloff with the distance ``d`` from the sensor: ``inverse_square`` ``(r0 / max(d, r0))^2``
+    or ``linear`` ``1 / (1 + d / r0)``. A light hidden behind any shape contributes nothing. The
+    sum plus uniform noise in ``[-noise, noise]`` is clipped to [0, 1].
+    """
+
+    angles_deg: Floats = setting((45.0, -45.0), doc="sensor axes from the heading (degrees)")
+    aperture_deg: float = setting(180.0, gt=0, le=360, doc="full angle of each sensor's field of view")
+    falloff: str = setting("linear", choices=("linear", "inverse_square"), doc="distance law")
+    r0: float = setting(20.0, gt=0, doc="reference distance of the falloff")
+    noise: float = setting(0.0, ge=0, le=1, doc="uniform noise amplitude added to each reading")
+
+    def angles(self) -> FloatArray:
+        return np.radians(np.array(self.angles_deg, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class BumperSpec:
+    """``[bumper]``: ``sectors`` equal contact sectors around the body (the first centred on the
+    heading, then counter-clockwise); a sector reads 1 while a shape lies within ``margin`` of
+    the perimeter in its direction."""
+
+    sectors: int = setting(4, ge=1, doc="number of contact sectors")
+    margin: float = setting(0.25, ge=0, doc="distance from the perimeter that counts as contact")
+
+
+@dataclass(frozen=True)
+class MotorSpec:
+    """``[motor]``: how the two motor outputs move the body.
+
+    - ``horizontal``: Beer's motor, ``vx = gain * (o_left - o_right)``, a kinematic body;
+    - ``differential``: two wheels, ``v_wheel = max_speed * (2 o - 1)`` (an output of 0.5 stops
+      the wheel), forward speed ``(v_l + v_r) / 2`` and turning rate ``(v_r - v_l) / wheel_distance``,
+      given to a dynamic body every tick so that pymunk resolves collisions.
+    """
+
+    type: str = setting("horizontal", choices=("horizontal", "differential"), doc="motor model")
+    gain: float = setting(5.0, gt=0, doc="horizontal: velocity gain of the motor-neuron difference")
+    wheel_distance: float = setting(5.3, gt=0, doc="differential: distance between the wheels")
+    max_speed: float = setting(14.4, gt=0, doc="differential: maximum wheel speed")
 
     @property
     def n_outputs(self) -> int:
@@ -63,16 +130,57 @@ class AgentSpec:
     """A resolved agent: body, eye and motor."""
 
     body: BodySpec
-    eye: EyeSpec
+    eye: EyeSpec | None
     motor: MotorSpec
+    ir: IRSpec | None = None
+    light: LightSpec | None = None
+    bumper: BumperSpec | None = None
+
+    @property
+    def sensor_counts(self) -> dict[str, int]:
+        """Inputs contributed by each present sensor, in input order."""
+        counts = {"eye": self.eye.rays if self.eye else 0, "ir": len(self.ir.angles_deg) if self.ir else 0,
+                  "light": len(self.light.angles_deg) if self.light else 0,
+                  "bumper": self.bumper.sectors if self.bumper else 0}
+        return {k: n for k, n in counts.items() if n}
 
     @property
     def n_inputs(self) -> int:
-        return self.eye.rays
+        return sum(self.sensor_counts.values())
 
     @property
     def n_outputs(self) -> int:
         return self.motor.n_outputs
 
+    @property
+    def is_robot(self) -> bool:
+        """A differential-drive robot (dynamic body, robot sensors) rather than Beer's agent."""
+        return self.motor.type == "differential"
 
-AGENT_TABLES: dict[str, type] = {"body": BodySpec, "eye": EyeSpec, "motor": MotorSpec}
+    def input_layout(self) -> list[tuple[str, float]]:
+        """``(sensor kind, direction from the heading in radians)`` of every input, in order."""
+        out: list[tuple[str, float]] = []
+        if self.eye:
+            out += [("eye", float(a)) for a in self.eye.angles()]
+        if self.ir:
+            out += [("ir", float(a)) for a in self.ir.angles()]
+        if self.light:
+            out += [("light", float(a)) for a in self.light.angles()]
+        if self.bumper:
+            out += [("bumper", 2 * math.pi * k / self.bumper.sectors) for k in range(self.bumper.sectors)]
+        return out
+
+    def validate(self, where: str) -> None:
+        if self.n_inputs == 0:
+            raise ConfigError(f"{where}: the agent has no sensor (add [eye], [ir], [light] or [bumper])")
+        if self.motor.type == "horizontal" and (self.ir or self.light or self.bumper or not self.eye):
+            raise ConfigError(f"{where}: the horizontal motor (Beer's agent) takes an [eye] and no robot sensors")
+        if self.is_robot and self.eye:
+            raise ConfigError(f"{where}: [eye] is Beer's agent's sensor; a differential robot uses [ir]/[light]/[bumper]")
+
+
+AGENT_TABLES: dict[str, type] = {"body": BodySpec, "eye": EyeSpec, "motor": MotorSpec, "ir": IRSpec,
+                                 "light": LightSpec, "bumper": BumperSpec}
+"""Every agent table; the sensor tables are optional (absent: no such sensor)."""
+
+OPTIONAL_TABLES = ("eye", "ir", "light", "bumper")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evorobot.agent import AGENT_TABLES, AgentSpec
+from evorobot.agent import AGENT_TABLES, OPTIONAL_TABLES, AgentSpec
 from evorobot.errors import ConfigError
 from evorobot.spec import did_you_mean, parse, setting, to_dict
 
@@ -73,7 +73,7 @@ class Experiment:
         return {
             "experiment": to_dict(self.experiment),
             "simulation": to_dict(self.simulation),
-            "agent": {k: to_dict(getattr(self.agent, k)) for k in AGENT_TABLES},
+            "agent": {k: to_dict(getattr(self.agent, k)) for k in AGENT_TABLES if getattr(self.agent, k) is not None},
             "task": {"type": self.task_type, **to_dict(self.task)},
             "controller": {"type": self.controller_type, **to_dict(self.controller)},
             "optimizer": {"type": self.optimizer_type, **to_dict(self.optimizer)},
@@ -161,6 +161,9 @@ def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
                 raise ConfigError(f"{agent_src}: unknown table [{key}]{did_you_mean(key, AGENT_TABLES)}")
     parts = {}
     for key, cls in AGENT_TABLES.items():
+        if key in OPTIONAL_TABLES and key not in tables and key not in raw:
+            parts[key] = None  # no such sensor
+            continue
         merged = dict(tables.get(key, {}))
         override = raw.get(key, {})
         if not isinstance(override, dict):
@@ -168,7 +171,9 @@ def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
         merged.update(override)
         label = f"{source} [agent.{key}]" if override else f"{agent_src} [{key}]"
         parts[key] = parse(cls, merged, label)
-    return AgentSpec(**parts)
+    agent = AgentSpec(**parts)
+    agent.validate(f"{agent_src} (agent)")
+    return agent
 
 
 def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = None) -> Experiment:

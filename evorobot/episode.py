@@ -20,6 +20,7 @@ import numpy as np
 from evorobot._types import BoolArray, FloatArray
 from evorobot.setup import Setup
 from evorobot.sim import motors, rays
+from evorobot.sim.sensors import RobotSensors, draw_noise
 from evorobot.sim.world import World
 
 
@@ -45,9 +46,17 @@ class Episode:
         self.n_individuals, self.n_trials = genomes.shape[0], conditions.shape[0]
         self.conditions = np.tile(conditions, (self.n_individuals, 1))
         self.params = self.controller.decode(np.repeat(genomes, self.n_trials, axis=0))
-        self._angles = np.ascontiguousarray(self.agent.eye.angles(), dtype=np.float64)
+        self.robots = RobotSensors(self.agent) if self.agent.is_robot else None
+        eye = self.agent.eye
+        self._angles = np.ascontiguousarray(eye.angles() if eye else np.zeros(0), dtype=np.float64)
         self._hide = self.task.update_visibility if self.task.hides_objects else None
         self._build(conditions)
+        self.agent_trial = np.tile(np.arange(self.n_trials, dtype=np.int64), self.n_individuals)
+        n_in = self.agent.n_inputs
+        if self.robots is not None and self.robots.noisy:
+            self.noise = draw_noise(self.task.noise_seeds(conditions), self.task.max_steps, n_in)
+        else:
+            self.noise = np.zeros((self.n_trials, 0, n_in))
         self.reset()
 
     def _build(self, conditions: FloatArray) -> None:
@@ -59,8 +68,11 @@ class Episode:
             for cond in conditions:
                 origins.append(world.new_world(space))
                 x, y, heading = self.task.agent_start(cond)
-                row = world.add_body(space, (x, y), angle=heading)
-                world.add_circle(row, radius)
+                if self.agent.is_robot:
+                    row = world.add_robot(space, (x, y), heading, radius, self.agent.body.mass)
+                else:
+                    row = world.add_body(space, (x, y), angle=heading)
+                    world.add_circle(row, radius)
                 rows.append(row)
                 objects.append(self.task.build(world, space, cond))
         self.world = world
@@ -73,6 +85,8 @@ class Episode:
         for b, objs in enumerate(objects):
             self.objects[b, : len(objs)] = objs
         self._initial = [(tuple(body.position), body.angle, tuple(body.velocity)) for body in world.bodies]
+        self._initial_velocities = np.zeros((world.n_bodies, 3))
+        self._initial_velocities[: len(world.bodies), :2] = [v for _, _, v in self._initial]
 
     @property
     def n_agents(self) -> int:
@@ -82,12 +96,17 @@ class Episode:
         """Put every body back at its start and reset controller state and scores."""
         for body, (pos, angle, vel) in zip(self.world.bodies, self._initial):
             body.position, body.angle, body.velocity = pos, angle, vel
+            body.angular_velocity = 0.0
         nb, n = self.world.n_bodies, self.n_agents
         self.poses = np.empty((nb, 3))
-        self.velocities = np.array([v for _, _, v in self._initial], dtype=np.float64).reshape(nb, 2)
-        self.distances = np.full((n, self._angles.shape[0]), self.agent.eye.range)  # nothing seen yet
+        self.velocities = self._initial_velocities.copy()
+        if self.robots is not None:  # IR distances, nothing seen yet
+            self.distances = np.full((n, self.robots.n_ir), self.robots.ir_range)
+        else:  # eye rays, nothing seen yet
+            self.distances = np.full((n, self._angles.shape[0]), self.agent.eye.range)
         self.inputs = np.zeros((n, self.agent.n_inputs))
         self.outputs = np.zeros((n, self.agent.n_outputs))
+        self.wheels = np.zeros((n, 2))
         self.state = self.controller.init_state(self.params)
         self.scores = self.task.new_scores(n)
         self.step_count = 0
@@ -111,15 +130,24 @@ class Episode:
         eye, motor = self.agent.eye, self.agent.motor
         if self._hide is not None:  # a task that hides objects sets the flags from these poses
             self._hide(self.poses, self.agent_body, self.agent_world, self.objects, self.geometry)
-        rays.cast(self.poses, self.geometry, self.agent_body, self.agent_world, self._angles,
-                  self.agent.body.radius, eye.range, eye.gain, self.distances, self.inputs)
+        if self.robots is not None:
+            self.robots.sense(self.poses, self.geometry, self.agent_body, self.agent_world, self.agent_trial,
+                              self.step_count, self.noise, self.inputs, self.distances)
+        else:
+            rays.cast(self.poses, self.geometry, self.agent_body, self.agent_world, self._angles,
+                      self.agent.body.radius, eye.range, eye.gain, self.distances, self.inputs)
         self.controller.step(self.params, self.state, self.inputs, self.dt, self.outputs)
-        motors.horizontal(self.outputs, motor.gain, self.agent_body, self.origins[:, 0],
-                          self.task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
+        if self.robots is not None:
+            motors.differential(self.outputs, motor.max_speed, motor.wheel_distance, self.agent_body,
+                                self.poses, self.velocities, self.wheels, self.scores.failed)
+        else:
+            motors.horizontal(self.outputs, motor.gain, self.agent_body, self.origins[:, 0],
+                              self.task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
         self.world.write_velocities(self.velocities)
         self.world.step(self.dt)
         self.world.read(self.poses)
-        self.task.score(self.poses, self.agent_body, self.objects, self.step_count, self.scores)
+        self.task.score(self.poses, self.agent_body, self.objects, self.step_count, self.scores,
+                        self.inputs, self.wheels)
         self.step_count += 1
 
     def result(self) -> EpisodeResult:

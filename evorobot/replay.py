@@ -55,7 +55,7 @@ class TraceRecorder:
             row += list(ep.inputs[b])
             for arr in inner.values():
                 row += list(arr[b])
-            row += list(ep.outputs[b]) + list(ep.velocities[a])
+            row += list(ep.outputs[b]) + list(ep.velocities[a, :2])
             self.rows.append(row)
         self._live = ~(ep.scores.done | ep.scores.failed)
 

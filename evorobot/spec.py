@@ -9,8 +9,11 @@ naming the place (file and table), the key and the value:
 - wrong types (an int is accepted where a float is expected; a bool never counts as a number);
 - values outside the declared bounds or choices; ranges ``[lo, hi]`` with ``lo > hi``.
 
-Supported field types: ``int``, ``float``, ``bool``, ``str`` and ``tuple[float, float]``
-(a closed range written as a two-element array).
+Supported field types: ``int``, ``float``, ``bool``, ``str``, ``tuple[float, float]``
+(:data:`Range`, a closed range written as a two-element array), ``tuple[float, ...]``
+(:data:`Floats`, a non-empty array of numbers), ``tuple[tuple[float, float], ...]``
+(:data:`Points`, an array of ``[x, y]`` pairs) and ``tuple[SomeSpec, ...]`` for a settings
+dataclass ``SomeSpec`` (an array of tables, each parsed with :func:`parse`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from evorobot.errors import ConfigError
 T = TypeVar("T")
 
 Range = tuple[float, float]
+Floats = tuple[float, ...]
+Points = tuple[tuple[float, float], ...]
 
 
 def setting(
@@ -60,7 +65,22 @@ def _type_name(tp: Any) -> str:
         return "true or false"
     if tp is str:
         return "a string"
+    if tp == Floats:
+        return "a non-empty array of numbers"
+    if tp == Points:
+        return "an array of [x, y] pairs"
+    if _table_type(tp) is not None:
+        return "an array of tables"
     return "a [low, high] pair of numbers"
+
+
+def _table_type(tp: Any) -> type | None:
+    """The settings dataclass of a ``tuple[SomeSpec, ...]`` field, else None."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if dataclasses.is_dataclass(args[0]):
+            return args[0]  # type: ignore[return-value]
+    return None
 
 
 def _fmt(value: Any) -> str:
@@ -92,6 +112,25 @@ def _coerce(tp: Any, value: Any, where: str, key: str) -> Any:
         if not isinstance(value, str):
             raise bad
         return value
+    if tp == Floats:
+        if not isinstance(value, (list, tuple)) or not value:
+            raise bad
+        return tuple(_coerce(float, v, where, key) for v in value)
+    if tp == Points:
+        if not isinstance(value, (list, tuple)) or not value:
+            raise bad
+        pts = []
+        for v in value:
+            if not isinstance(v, (list, tuple)) or len(v) != 2:
+                raise bad
+            pts.append((_coerce(float, v[0], where, key), _coerce(float, v[1], where, key)))
+        return tuple(pts)
+    table_cls = _table_type(tp)
+    if table_cls is not None:
+        if not isinstance(value, (list, tuple)):
+            raise bad
+        inner = f"{where[:-1]}.{key}][{{}}]" if where.endswith("]") else f"{where} {key}[{{}}]"
+        return tuple(parse(table_cls, v, inner.format(i)) for i, v in enumerate(value))
     # Range
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise bad
@@ -103,6 +142,10 @@ def _coerce(tp: Any, value: Any, where: str, key: str) -> Any:
 
 def _check_bounds(meta: Mapping[str, Any], value: Any, where: str, key: str) -> None:
     values = value if isinstance(value, tuple) else (value,)
+    if values and isinstance(values[0], tuple):  # Points
+        values = tuple(c for v in values for c in v)
+    if values and dataclasses.is_dataclass(values[0]):
+        return
     for v in values:
         if meta.get("ge") is not None and v < meta["ge"]:
             raise ConfigError(f"{where}: `{key}` must be >= {meta['ge']}, got {_fmt(value)}")
@@ -150,9 +193,16 @@ def to_dict(instance: Any) -> dict[str, Any]:
     """Plain JSON/TOML-ready dict of a settings dataclass (tuples become lists)."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(instance):
-        v = getattr(instance, f.name)
-        out[f.name] = list(v) if isinstance(v, tuple) else v
+        out[f.name] = _plain(getattr(instance, f.name))
     return out
+
+
+def _plain(v: Any) -> Any:
+    if dataclasses.is_dataclass(v):
+        return to_dict(v)
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
 
 
 def describe(cls: type) -> list[tuple[str, str, Any, str]]:

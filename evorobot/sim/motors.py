@@ -33,7 +33,8 @@ def horizontal(
     ----------
     outputs : (B, 2) motor-neuron outputs (left, right).
     agent_body : (B,) body rows; origin_x : (B,) world origins; poses : (n_bodies, 3).
-    velocities : (n_bodies, 2) written in the agents' rows; failed : (B,) bool, set on blow-up.
+    velocities : (n_bodies, 3) vx, vy, angular velocity, written in the agents' rows;
+    failed : (B,) bool, set on blow-up.
     """
     for b in range(outputs.shape[0]):
         row = agent_body[b]
@@ -49,3 +50,40 @@ def horizontal(
             vx = (-x_limit - x) / dt
         velocities[row, 0] = vx
         velocities[row, 1] = 0.0
+
+
+@njit(cache=True)
+def differential(
+    outputs: FloatArray,
+    max_speed: float,
+    wheel_distance: float,
+    agent_body: IntArray,
+    poses: FloatArray,
+    velocities: FloatArray,
+    wheels: FloatArray,
+    failed: np.ndarray,
+) -> None:
+    """Differential drive: wheel speeds ``max_speed * (2 o - 1)`` from the outputs (left, right).
+
+    The body moves forward along its heading at ``(v_l + v_r) / 2`` and turns at
+    ``(v_r - v_l) / wheel_distance`` (counter-clockwise positive); pymunk's contact solver then
+    corrects the velocity of a body that pushes into something. ``wheels`` (B, 2) receives the
+    wheel speeds as fractions of ``max_speed`` in [-1, 1] (for fitness terms such as Floreano &
+    Mondada's). A non-finite command marks the agent failed and stops it.
+    """
+    for b in range(outputs.shape[0]):
+        row = agent_body[b]
+        left = 2.0 * outputs[b, 0] - 1.0
+        right = 2.0 * outputs[b, 1] - 1.0
+        if not (math.isfinite(left) and math.isfinite(right)):
+            failed[b] = True
+            left = right = 0.0
+        left = min(max(left, -1.0), 1.0)
+        right = min(max(right, -1.0), 1.0)
+        wheels[b, 0] = left
+        wheels[b, 1] = right
+        v = 0.5 * max_speed * (left + right)
+        heading = poses[row, 2]
+        velocities[row, 0] = v * math.cos(heading)
+        velocities[row, 1] = v * math.sin(heading)
+        velocities[row, 2] = max_speed * (right - left) / wheel_distance

@@ -57,6 +57,70 @@ def _edge_hit(ox: float, oy: float, ux: float, uy: float, ax: float, ay: float, 
 
 
 @njit(cache=True)
+def trace(
+    poses: FloatArray,
+    g_body: IntArray,
+    g_kind: IntArray,
+    g_centre: FloatArray,
+    g_radius: FloatArray,
+    g_vstart: IntArray,
+    g_vcount: IntArray,
+    g_verts: FloatArray,
+    g_visible: np.ndarray,
+    first: int,
+    last: int,
+    me: int,
+    ox: FloatArray,
+    oy: FloatArray,
+    ux: FloatArray,
+    uy: FloatArray,
+    dist: FloatArray,
+    wv: FloatArray,
+) -> None:
+    """Lower ``dist[r]`` to the distance of ray ``r``'s first hit among shapes ``first:last``.
+
+    Ray ``r`` leaves ``(ox[r], oy[r])`` along the unit vector ``(ux[r], uy[r])``; ``dist[r]``
+    holds its maximum length on entry. Shapes of body ``me`` and invisible shapes are skipped.
+    ``wv`` is scratch space for one shape's world vertices.
+    """
+    n_rays = dist.shape[0]
+    for s in range(first, last):
+        body = g_body[s]
+        if body == me or not g_visible[s]:
+            continue
+        bx, by = poses[body, 0], poses[body, 1]
+        co, si = math.cos(poses[body, 2]), math.sin(poses[body, 2])
+        cx = bx + co * g_centre[s, 0] - si * g_centre[s, 1]
+        cy = by + si * g_centre[s, 0] + co * g_centre[s, 1]
+        kind = g_kind[s]
+        v0, n = g_vstart[s], g_vcount[s]
+        if kind != CIRCLE:
+            for k in range(n):
+                wv[k, 0] = bx + co * g_verts[v0 + k, 0] - si * g_verts[v0 + k, 1]
+                wv[k, 1] = by + si * g_verts[v0 + k, 0] + co * g_verts[v0 + k, 1]
+        n_edges = n if kind == POLYGON else 1
+        for r in range(n_rays):
+            t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
+            if t >= dist[r]:
+                continue  # missed the (bounding) circle, or something nearer is already hit
+            if kind != CIRCLE:
+                inside = kind == POLYGON
+                t = math.inf
+                for k in range(n_edges):
+                    j = (k + 1) % n
+                    ax, ay, qx, qy = wv[k, 0], wv[k, 1], wv[j, 0], wv[j, 1]
+                    if _cross(qx - ax, qy - ay, ox[r] - ax, oy[r] - ay) < 0.0:
+                        inside = False  # origin right of a counter-clockwise edge
+                    te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
+                    if te < t:
+                        t = te
+                if inside:
+                    t = 0.0
+            if t < dist[r]:
+                dist[r] = t
+
+
+@njit(cache=True)
 def _kernel(
     poses: FloatArray,
     g_body: IntArray,
@@ -93,40 +157,8 @@ def _kernel(
             oy[r] = py + start * uy[r]
             dist[b, r] = max_range
         w = agent_world[b]
-        for s in range(world_start[w], world_start[w + 1]):
-            body = g_body[s]
-            if body == me or not g_visible[s]:
-                continue
-            bx, by = poses[body, 0], poses[body, 1]
-            co, si = math.cos(poses[body, 2]), math.sin(poses[body, 2])
-            cx = bx + co * g_centre[s, 0] - si * g_centre[s, 1]
-            cy = by + si * g_centre[s, 0] + co * g_centre[s, 1]
-            kind = g_kind[s]
-            v0, n = g_vstart[s], g_vcount[s]
-            if kind != CIRCLE:
-                for k in range(n):
-                    wv[k, 0] = bx + co * g_verts[v0 + k, 0] - si * g_verts[v0 + k, 1]
-                    wv[k, 1] = by + si * g_verts[v0 + k, 0] + co * g_verts[v0 + k, 1]
-            n_edges = n if kind == POLYGON else 1
-            for r in range(n_rays):
-                t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
-                if t >= dist[b, r]:
-                    continue  # missed the (bounding) circle, or something nearer is already hit
-                if kind != CIRCLE:
-                    inside = kind == POLYGON
-                    t = math.inf
-                    for k in range(n_edges):
-                        j = (k + 1) % n
-                        ax, ay, qx, qy = wv[k, 0], wv[k, 1], wv[j, 0], wv[j, 1]
-                        if _cross(qx - ax, qy - ay, ox[r] - ax, oy[r] - ay) < 0.0:
-                            inside = False  # origin right of a counter-clockwise edge
-                        te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
-                        if te < t:
-                            t = te
-                    if inside:
-                        t = 0.0
-                if t < dist[b, r]:
-                    dist[b, r] = t
+        trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
+              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv)
         for r in range(n_rays):
             out[b, r] = gain * (max_range - dist[b, r]) / max_range
 

@@ -12,6 +12,13 @@ Bodies and shapes are mirrored into flat arrays (:class:`Geometry`) once, at bui
 numba sensor kernels see plain arrays: body poses are refreshed every tick by :meth:`World.read`
 (one ``pymunk.batch`` call per Space), and velocities go back with :meth:`World.write_velocities`.
 ``pymunk.batch`` is still marked experimental upstream; this module is the one adapter around it.
+
+Three kinds of body: *kinematic* objects that move at a set velocity (Beer's falling objects,
+the horizontal agent), *dynamic* robots whose velocity is set every tick by their motors and
+corrected by pymunk's collision solver, and *static* geometry (arena walls, obstacles) attached
+to each Space's static body. Static shapes are in Space coordinates; their pose row (one per
+Space, after all moving bodies) is always ``(0, 0, 0)``. Point lights are not bodies: each trial
+world has a table of them (:attr:`Geometry.lights`).
 """
 
 from __future__ import annotations
@@ -27,11 +34,14 @@ from evorobot._types import BoolArray, FloatArray, IntArray
 CIRCLE, POLYGON, SEGMENT = 0, 1, 2
 """Shape kinds in :attr:`Geometry.kind`."""
 
+STATIC = -1
+"""Body row to pass to ``add_circle``/``add_polygon``/``add_segment`` for fixed geometry."""
+
 TILE = 2000.0
 """Distance between the origins of neighbouring trial worlds in one Space."""
 
 _POSE = pb.BodyFields.POSITION | pb.BodyFields.ANGLE
-_VEL = pb.BodyFields.VELOCITY
+_VEL = pb.BodyFields.VELOCITY | pb.BodyFields.ANGULAR_VELOCITY
 
 
 class Geometry(NamedTuple):
@@ -51,6 +61,8 @@ class Geometry(NamedTuple):
     brightness: FloatArray  # (S,) grey level seen by cameras and drawn by the viewer
     visible: BoolArray  # (S,) whether sensors see the shape
     world_start: IntArray  # (W + 1,)
+    lights: FloatArray  # (W, L, 3) x, y (Space coordinates) and intensity of each world's lights
+    n_lights: IntArray  # (W,) lights in use per world
 
 
 class World:
@@ -61,6 +73,8 @@ class World:
         self.bodies: list[pymunk.Body] = []
         self._space_rows: list[list[int]] = []
         self._shapes: list[tuple[int, int, tuple[float, float], float, list[tuple[float, float]], float]] = []
+        self._shape_space: list[int] = []
+        self._lights: list[list[tuple[float, float, float]]] = []
         self._world_start: list[int] = []
         self._world_space: list[int] = []
         self.origins: list[tuple[float, float]] = []
@@ -79,8 +93,12 @@ class World:
         origin = (TILE * self._world_space.count(space), 0.0)
         self._world_space.append(space)
         self._world_start.append(len(self._shapes))
+        self._lights.append([])
         self.origins.append(origin)
         return origin
+
+    def _space_of_world(self) -> int:
+        return self._world_space[-1]
 
     def add_body(
         self,
@@ -95,40 +113,87 @@ class World:
         body.position = (origin[0] + position[0], origin[1] + position[1])
         body.angle = angle
         body.velocity = velocity
+        return self._register(space, body)
+
+    def add_robot(self, space: int, position: tuple[float, float], angle: float, radius: float,
+                  mass: float) -> int:
+        """Add a dynamic circular robot body (with its shape) at ``position`` (local); return its row."""
+        origin = self.origins[-1]
+        body = pymunk.Body(mass, pymunk.moment_for_circle(mass, 0.0, radius))
+        body.position = (origin[0] + position[0], origin[1] + position[1])
+        body.angle = angle
+        row = self._register(space, body)
+        self.add_circle(row, radius)
+        return row
+
+    def _register(self, space: int, body: pymunk.Body) -> int:
         self.spaces[space].add(body)
         self.bodies.append(body)
         row = len(self.bodies) - 1
         self._space_rows[space].append(row)
         return row
 
-    def add_circle(self, row: int, radius: float, brightness: float = 1.0) -> None:
-        """Attach a circle of ``radius`` centred on body ``row``."""
-        body = self.bodies[row]
-        body.space.add(pymunk.Circle(body, radius))
-        self._shapes.append((row, CIRCLE, (0.0, 0.0), radius, [], brightness))
+    def _attach(self, row: int) -> tuple[pymunk.Body, tuple[float, float]]:
+        """The pymunk body of ``row`` (a Space's static body for ``STATIC``) and the offset of
+        its shapes' coordinates (the world's origin for static shapes, else none)."""
+        if row == STATIC:
+            return self.spaces[self._space_of_world()].static_body, self.origins[-1]
+        return self.bodies[row], (0.0, 0.0)
+
+    def _add_shape(self, row: int, kind: int, centre: tuple[float, float], radius: float,
+                   verts: list[tuple[float, float]], brightness: float) -> None:
+        self._shapes.append((row, kind, centre, radius, verts, brightness))
+        self._shape_space.append(self._space_of_world())
+
+    def add_circle(self, row: int, radius: float, brightness: float = 1.0,
+                   offset: tuple[float, float] = (0.0, 0.0)) -> None:
+        """Attach a circle of ``radius`` centred at ``offset`` on body ``row`` (or ``STATIC``:
+        fixed in the current world, ``offset`` local to the world)."""
+        body, (ox, oy) = self._attach(row)
+        centre = (ox + offset[0], oy + offset[1])
+        shape = pymunk.Circle(body, radius, centre)
+        shape.friction = 0.0
+        self.spaces[self._space_of_world()].add(shape)
+        self._add_shape(row, CIRCLE, centre, radius, [], brightness)
 
     def add_polygon(self, row: int, verts: list[tuple[float, float]], brightness: float = 1.0) -> None:
-        """Attach a convex polygon (local vertices) to body ``row``."""
-        body = self.bodies[row]
-        shape = pymunk.Poly(body, verts)
-        body.space.add(shape)
+        """Attach a convex polygon (local vertices) to body ``row`` (or ``STATIC``)."""
+        body, (ox, oy) = self._attach(row)
+        shape = pymunk.Poly(body, [(ox + x, oy + y) for x, y in verts])
+        shape.friction = 0.0
+        self.spaces[self._space_of_world()].add(shape)
         local = [(v.x, v.y) for v in shape.get_vertices()]  # pymunk's own winding
         self._add_vertex_shape(row, POLYGON, local, brightness)
 
     def add_segment(self, row: int, a: tuple[float, float], b: tuple[float, float], brightness: float = 1.0) -> None:
-        """Attach a zero-thickness segment ``a``-``b`` (local) to body ``row``."""
-        body = self.bodies[row]
-        body.space.add(pymunk.Segment(body, a, b, 0.0))
+        """Attach a zero-thickness segment ``a``-``b`` (local) to body ``row`` (or ``STATIC``)."""
+        body, (ox, oy) = self._attach(row)
+        a, b = (ox + a[0], oy + a[1]), (ox + b[0], oy + b[1])
+        self.spaces[self._space_of_world()].add(pymunk.Segment(body, a, b, 0.0))
         self._add_vertex_shape(row, SEGMENT, [a, b], brightness)
+
+    def add_light(self, position: tuple[float, float], intensity: float = 1.0) -> None:
+        """Add a point light at ``position`` (local) to the current world."""
+        ox, oy = self.origins[-1]
+        self._lights[-1].append((ox + position[0], oy + position[1], intensity))
 
     def _add_vertex_shape(self, row: int, kind: int, verts: list[tuple[float, float]], brightness: float) -> None:
         v = np.asarray(verts, dtype=np.float64)
         c = v.mean(axis=0)
         r = float(np.sqrt(((v - c) ** 2).sum(axis=1)).max())
-        self._shapes.append((row, kind, (float(c[0]), float(c[1])), r, [tuple(p) for p in v], brightness))
+        self._add_shape(row, kind, (float(c[0]), float(c[1])), r, [tuple(p) for p in v], brightness)
 
     def finish(self) -> Geometry:
         """Freeze the shape table and check that pymunk's body order matches ours."""
+        n_moving = len(self.bodies)
+        self.static_rows = np.arange(n_moving, n_moving + len(self.spaces), dtype=np.int64)
+        self._shapes = [(int(self.static_rows[sp]) if sh[0] == STATIC else sh[0], *sh[1:])
+                        for sh, sp in zip(self._shapes, self._shape_space)]
+        n_lights = np.array([len(lw) for lw in self._lights], dtype=np.int64)
+        lights = np.zeros((len(self._lights), max(int(n_lights.max(initial=0)), 1), 3))
+        for w, lw in enumerate(self._lights):
+            if lw:
+                lights[w, : len(lw)] = lw
         s = len(self._shapes)
         starts, counts, verts = np.zeros(s, np.int64), np.zeros(s, np.int64), []
         for i, sh in enumerate(self._shapes):
@@ -145,40 +210,48 @@ class World:
             brightness=np.array([sh[5] for sh in self._shapes], dtype=np.float64),
             visible=np.ones(s, dtype=np.bool_),
             world_start=np.array(self._world_start + [s], dtype=np.int64),
+            lights=lights,
+            n_lights=n_lights,
         )
         # Separate buffers for reading and writing: a read reallocates pymunk's own array, which
         # must never be one that ``set_float_buf`` pointed at numpy memory.
         self._buffers = [pb.Buffer() for _ in self.spaces]
         self._write_buffers = [pb.Buffer() for _ in self.spaces]
-        self._slices = []
+        self._slices, self._write_arrays = [], []
         for space, rows, buf in zip(self.spaces, self._space_rows, self._buffers):
             if rows != list(range(rows[0], rows[0] + len(rows))):
                 raise AssertionError("bodies of one Space must be contiguous rows")
             buf.clear()
             pb.get_space_bodies(space, pb.BodyFields.BODY_ID, buf)
-            ids = np.frombuffer(buf.int_buf(), dtype=np.int64)
+            ids = list(np.frombuffer(buf.int_buf(), dtype=np.int64))
             expected = [self.bodies[r].id for r in rows]
-            if list(ids) != expected:  # pymunk iterates bodies in insertion order; verify, don't assume
+            # pymunk iterates moving bodies in insertion order, then static bodies: verify, don't assume
+            if ids[: len(rows)] != expected or ids[len(rows):] not in ([], [space.static_body.id]):
                 raise AssertionError("pymunk.batch body order differs from insertion order")
             self._slices.append(slice(rows[0], rows[0] + len(rows)))
+            self._write_arrays.append(np.zeros((len(ids), 3)))  # the static body's row stays zero
         return self.geometry
 
     # -- runtime ---------------------------------------------------------------------------------
     @property
     def n_bodies(self) -> int:
-        return len(self.bodies)
+        """Rows of the pose array: every moving body, then one static row per Space."""
+        return len(self.bodies) + len(self.spaces)
 
     def read(self, poses: FloatArray) -> None:
         """Fill ``poses`` (n_bodies, 3) with x, y, angle: one batch call per Space."""
         for space, buf, sl in zip(self.spaces, self._buffers, self._slices):
             buf.clear()
             pb.get_space_bodies(space, _POSE, buf)
-            poses[sl] = np.frombuffer(buf.float_buf(), dtype=np.float64).reshape(-1, 3)
+            n = sl.stop - sl.start
+            poses[sl] = np.frombuffer(buf.float_buf(), dtype=np.float64)[: 3 * n].reshape(n, 3)
+        poses[len(self.bodies):] = 0.0
 
     def write_velocities(self, velocities: FloatArray) -> None:
-        """Set every body's linear velocity from ``velocities`` (n_bodies, 2), C-contiguous."""
-        for space, buf, sl in zip(self.spaces, self._write_buffers, self._slices):
-            buf.set_float_buf(velocities[sl].reshape(-1))
+        """Set every moving body's velocity and angular velocity from ``velocities`` (n_bodies, 3)."""
+        for space, buf, sl, arr in zip(self.spaces, self._write_buffers, self._slices, self._write_arrays):
+            arr[: sl.stop - sl.start] = velocities[sl]
+            buf.set_float_buf(arr.reshape(-1))
             pb.set_space_bodies(space, _VEL, buf)
 
     def step(self, dt: float) -> None:

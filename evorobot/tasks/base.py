@@ -13,11 +13,16 @@ A task type provides:
 4. ``agent_start(cond) -> (x, y, heading)`` and ``build(world, space, cond) -> list[int]``: the
    agent's start pose and the object bodies of one trial world (their rows in the pose array).
 5. ``max_steps``: a hard limit on a trial's length (a trial still running then has failed).
-6. ``new_scores(B)`` and ``score(poses, agent_body, objects, step, scores)``: per-tick accumulation
-   in one numba call, setting ``scores.done``; ``fitness(scores, conditions) -> (B,)`` finalizes
-   each trial (``conditions`` holds each trial's row).
-   A failed trial scores ``worst``.
-7. Optionally ``update_visibility(poses, agent_body, agent_world, objects, geometry)``: set the
+6. ``new_scores(B)`` and ``score(poses, agent_body, objects, step, scores, inputs, wheels)``:
+   per-tick accumulation in one numba call, setting ``scores.done``; ``inputs`` (B, n_inputs) are
+   the sensor values of this tick and ``wheels`` (B, 2) the wheel speeds in [-1, 1] of a
+   differential robot (zeros otherwise). ``fitness(scores, conditions) -> (B,)`` finalizes each
+   trial (``conditions`` holds each trial's row). A failed trial scores ``worst``.
+7. With noisy robot sensors, ``noise_seeds(conditions) -> (T,)``: an integer seed per trial for
+   its sensor noise (drawn with the conditions, so a trial's noise is fixed by its row).
+8. Optionally ``diagnostics(scores, conditions) -> {name: (B,) array}``: per-trial measures that
+   are not the fitness (reached the light, collisions, ...), printed by ``evorobot replay``.
+9. Optionally ``update_visibility(poses, agent_body, agent_world, objects, geometry)``: set the
    ``geometry.visible`` flags of the shapes (one numba call for the whole batch), as a function of
    the current poses alone. The episode calls it before sensing on every tick, and on reset, only
    when ``hides_objects`` is true; the default hides nothing and costs nothing.
@@ -87,12 +92,21 @@ class Task(ABC):
         """Fresh accumulators for ``n`` trials."""
 
     @abstractmethod
-    def score(self, poses: FloatArray, agent_body: IntArray, objects: IntArray, step: int, scores: Scores) -> None:
+    def score(self, poses: FloatArray, agent_body: IntArray, objects: IntArray, step: int, scores: Scores,
+              inputs: FloatArray, wheels: FloatArray) -> None:
         """Accumulate one tick for every trial (one numba call)."""
 
     @abstractmethod
     def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
         """Final fitness of every trial; failed trials score ``worst``."""
+
+    def noise_seeds(self, conditions: FloatArray) -> FloatArray:
+        """Per-trial seeds of the sensor noise (tasks with noisy sensors must override)."""
+        raise NotImplementedError(f"task {self.name} does not provide sensor-noise seeds")
+
+    def diagnostics(self, scores: Scores, conditions: FloatArray) -> dict[str, FloatArray]:
+        """Per-trial measures other than fitness, by name (none by default)."""
+        return {}
 
     def update_visibility(self, poses: FloatArray, agent_body: IntArray, agent_world: IntArray,
                           objects: IntArray, geometry: Geometry) -> None:

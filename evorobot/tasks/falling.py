@@ -170,7 +170,8 @@ class FallingTask(Task):
     def new_scores(self, n: int) -> Scores:
         return Scores(np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros((n, 2 * self.n_slots)))
 
-    def score(self, poses: FloatArray, agent_body: IntArray, objects: IntArray, step: int, scores: Scores) -> None:
+    def score(self, poses: FloatArray, agent_body: IntArray, objects: IntArray, step: int, scores: Scores,
+              inputs: FloatArray, wheels: FloatArray) -> None:
         _arrivals(poses, agent_body, objects, self.ends, scores.done, scores.failed, scores.values)
 
     def update_visibility(self, poses: FloatArray, agent_body: IntArray, agent_world: IntArray,

@@ -1,0 +1,195 @@
+"""Robot sensors in numba: infrared proximity, light and bumper, one call per tick for all robots.
+
+Every robot's input vector is ``[ir..., light..., bumper...]`` (the sensors its agent file has;
+:mod:`evorobot.agent` documents each law). The kernel reads the poses of this tick and the shape
+table mirrored from pymunk (:class:`evorobot.sim.world.Geometry`), and the lights of each robot's
+world; nothing here touches a Python object.
+
+- **IR proximity**: one ray per sensor from the perimeter at ``heading + angle``; distance ``d`` to
+  the first visible shape of the robot's world other than its own body (walls, obstacles, other
+  robots), as in :func:`evorobot.sim.rays.trace`; value ``exp(-d / decay)`` when ``d < range``,
+  else 0 (Enki's and evorobot's Khepera model: an exponential response, ~10 cm range).
+- **light**: for every light, the sensor (on the perimeter at its axis) adds
+  ``intensity * f(d) * max(cos a, 0)`` when the angle ``a`` off its axis is within half its aperture
+  and no visible shape crosses the straight line to the light.
+- **bumper**: sector ``k`` of ``n`` (centred on ``heading + 2 pi k / n``) reads 1 while the nearest
+  point of some shape lies within ``margin`` of the perimeter in that sector (touch, not sight:
+  invisible shapes count).
+
+Noise is drawn outside the kernel: ``noise[trial, step, i]`` is a pre-drawn uniform number in
+[-1, 1] (:func:`draw_noise`), scaled by the sensor's amplitude; every reading is clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from evorobot._types import FloatArray, IntArray
+from evorobot.agent import AgentSpec
+from evorobot.sim.rays import trace
+from evorobot.sim.world import CIRCLE, POLYGON, Geometry
+
+LINEAR, INVERSE_SQUARE = 0, 1
+_FALLOFF = {"linear": LINEAR, "inverse_square": INVERSE_SQUARE}
+
+
+def draw_noise(seeds: FloatArray, steps: int, n_inputs: int) -> FloatArray:
+    """Uniform noise in [-1, 1] of shape ``(len(seeds), steps, n_inputs)``, one stream per trial.
+
+    Each trial's noise comes from ``np.random.default_rng(seed)`` of its own integer seed (drawn
+    with the trial's conditions), so it is the same whatever else is evaluated beside it.
+    """
+    out = np.empty((len(seeds), steps, n_inputs))
+    for t, seed in enumerate(seeds):
+        out[t] = np.random.default_rng(int(seed)).uniform(-1.0, 1.0, (steps, n_inputs))
+    return out
+
+
+@njit(cache=True)
+def _nearest_on_segment(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> tuple[float, float]:
+    ex, ey = bx - ax, by - ay
+    ll = ex * ex + ey * ey
+    t = 0.0 if ll == 0.0 else ((px - ax) * ex + (py - ay) * ey) / ll
+    t = min(max(t, 0.0), 1.0)
+    return ax + t * ex, ay + t * ey
+
+
+@njit(cache=True)
+def _contact(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: FloatArray, g_radius: FloatArray,
+             g_vstart: IntArray, g_vcount: IntArray, g_verts: FloatArray, s: int, px: float, py: float,
+             reach: float) -> tuple[bool, float, float]:
+    """Whether shape ``s`` comes within ``reach`` of ``(px, py)``, and the direction to its nearest point."""
+    body = g_body[s]
+    bx, by = poses[body, 0], poses[body, 1]
+    co, si = math.cos(poses[body, 2]), math.sin(poses[body, 2])
+    cx = bx + co * g_centre[s, 0] - si * g_centre[s, 1]
+    cy = by + si * g_centre[s, 0] + co * g_centre[s, 1]
+    dx, dy = cx - px, cy - py
+    dc = math.sqrt(dx * dx + dy * dy)
+    if dc - g_radius[s] > reach:
+        return False, 0.0, 0.0  # not even the bounding circle is near
+    if g_kind[s] == CIRCLE:
+        return True, dx, dy
+    v0, n = g_vstart[s], g_vcount[s]
+    best, qx, qy, inside = math.inf, cx, cy, g_kind[s] == POLYGON
+    n_edges = n if g_kind[s] == POLYGON else 1
+    for k in range(n_edges):
+        j = (k + 1) % n
+        ax = bx + co * g_verts[v0 + k, 0] - si * g_verts[v0 + k, 1]
+        ay = by + si * g_verts[v0 + k, 0] + co * g_verts[v0 + k, 1]
+        cx2 = bx + co * g_verts[v0 + j, 0] - si * g_verts[v0 + j, 1]
+        cy2 = by + si * g_verts[v0 + j, 0] + co * g_verts[v0 + j, 1]
+        if (cx2 - ax) * (py - ay) - (cy2 - ay) * (px - ax) < 0.0:
+            inside = False
+        nx, ny = _nearest_on_segment(px, py, ax, ay, cx2, cy2)
+        d2 = (nx - px) ** 2 + (ny - py) ** 2
+        if d2 < best:
+            best, qx, qy = d2, nx, ny
+    if inside:
+        return True, cx - px, cy - py
+    return math.sqrt(best) <= reach, qx - px, qy - py
+
+
+@njit(cache=True)
+def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: FloatArray, g_radius: FloatArray,
+            g_vstart: IntArray, g_vcount: IntArray, g_verts: FloatArray, g_visible: np.ndarray,
+            world_start: IntArray, lights: FloatArray, n_lights: IntArray,
+            agent_body: IntArray, agent_world: IntArray, agent_trial: IntArray, step: int, radius: float,
+            ir_angles: FloatArray, ir_range: float, ir_decay: float, ir_noise: float,
+            light_angles: FloatArray, light_cos_half: float, falloff: int, r0: float, light_noise: float,
+            sectors: int, margin: float, noise: FloatArray, out: FloatArray, ir_dist: FloatArray) -> None:
+    n_ir, n_light = ir_angles.shape[0], light_angles.shape[0]
+    ux, uy = np.empty(n_ir), np.empty(n_ir)
+    ox, oy = np.empty(n_ir), np.empty(n_ir)
+    lx, ly, lux, luy, ld = np.empty(1), np.empty(1), np.empty(1), np.empty(1), np.empty(1)
+    wv = np.empty((max(g_verts.shape[0], 1), 2))
+    use_noise = noise.shape[1] > 0
+    for b in range(agent_body.shape[0]):
+        me, w = agent_body[b], agent_world[b]
+        lo, hi = world_start[w], world_start[w + 1]
+        px, py, heading = poses[me, 0], poses[me, 1], poses[me, 2]
+        for r in range(n_ir):
+            ux[r] = math.cos(heading + ir_angles[r])
+            uy[r] = math.sin(heading + ir_angles[r])
+            ox[r] = px + radius * ux[r]
+            oy[r] = py + radius * uy[r]
+            ir_dist[b, r] = ir_range
+        trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
+              lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv)
+        i = 0
+        for r in range(n_ir):
+            d = ir_dist[b, r]
+            v = math.exp(-d / ir_decay) if d < ir_range else 0.0
+            if use_noise:
+                v += ir_noise * noise[agent_trial[b], step, i]
+            out[b, i] = min(max(v, 0.0), 1.0)
+            i += 1
+        for k in range(n_light):
+            ax, ay = math.cos(heading + light_angles[k]), math.sin(heading + light_angles[k])
+            sx, sy = px + radius * ax, py + radius * ay
+            v = 0.0
+            for m in range(n_lights[w]):
+                vx, vy = lights[w, m, 0] - sx, lights[w, m, 1] - sy
+                d = math.sqrt(vx * vx + vy * vy)
+                c = 1.0 if d == 0.0 else (vx * ax + vy * ay) / d
+                if c < light_cos_half or c <= 0.0:
+                    continue
+                if d > 0.0:  # line of sight: one ray to the light
+                    lx[0], ly[0], lux[0], luy[0], ld[0] = sx, sy, vx / d, vy / d, d
+                    trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
+                          lo, hi, me, lx, ly, lux, luy, ld, wv)
+                    if ld[0] < d:
+                        continue
+                f = 1.0 / (1.0 + d / r0) if falloff == LINEAR else (r0 / max(d, r0)) ** 2
+                v += lights[w, m, 2] * f * c
+            if use_noise:
+                v += light_noise * noise[agent_trial[b], step, i]
+            out[b, i] = min(max(v, 0.0), 1.0)
+            i += 1
+        for k in range(sectors):
+            out[b, i + k] = 0.0
+        if sectors > 0:
+            width = 2.0 * math.pi / sectors
+            for s in range(lo, hi):
+                if g_body[s] == me:
+                    continue
+                hit, dx, dy = _contact(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount,
+                                       g_verts, s, px, py, radius + margin)
+                if hit:
+                    rel = (math.atan2(dy, dx) - heading + 0.5 * width) % (2.0 * math.pi)
+                    out[b, i + min(int(rel // width), sectors - 1)] = 1.0
+
+
+class RobotSensors:
+    """The sensor tables of one agent, ready to call :func:`sense` for a whole batch."""
+
+    def __init__(self, agent: AgentSpec) -> None:
+        ir, light, bumper = agent.ir, agent.light, agent.bumper
+        self.radius = agent.body.radius
+        self.ir_angles = ir.angles() if ir else np.zeros(0)
+        self.ir_range, self.ir_decay, self.ir_noise = (ir.range, ir.decay, ir.noise) if ir else (1.0, 1.0, 0.0)
+        self.light_angles = light.angles() if light else np.zeros(0)
+        if light:
+            self.cos_half = math.cos(math.radians(min(light.aperture_deg, 359.999)) / 2)
+            self.falloff, self.r0, self.light_noise = _FALLOFF[light.falloff], light.r0, light.noise
+        else:
+            self.cos_half, self.falloff, self.r0, self.light_noise = 1.0, LINEAR, 1.0, 0.0
+        self.sectors, self.margin = (bumper.sectors, bumper.margin) if bumper else (0, 0.0)
+        self.noisy = self.ir_noise > 0 or self.light_noise > 0
+        self.n_ir = self.ir_angles.shape[0]
+
+    def sense(self, poses: FloatArray, g: Geometry, agent_body: IntArray, agent_world: IntArray,
+              agent_trial: IntArray, step: int, noise: FloatArray, out: FloatArray, ir_dist: FloatArray) -> None:
+        """Fill ``out`` (B, n_inputs) and ``ir_dist`` (B, n_ir) for every robot (one kernel call).
+
+        ``noise`` is ``(trials, steps, n_inputs)`` from :func:`draw_noise`, or shape
+        ``(trials, 0, n_inputs)`` for none; ``agent_trial`` maps each robot to its trial's row.
+        """
+        _kernel(poses, g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
+                g.world_start, g.lights, g.n_lights, agent_body, agent_world, agent_trial, step, self.radius,
+                self.ir_angles, self.ir_range, self.ir_decay, self.ir_noise,
+                self.light_angles, self.cos_half, self.falloff, self.r0, self.light_noise,
+                self.sectors, self.margin, noise, out, ir_dist)
