@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from evorobot.controllers.base import Controller
 from evorobot.controllers.ctrnn import CTRNN
+from evorobot.controllers.elman import Elman
+from evorobot.controllers.fully_recurrent import FullyRecurrent
 from evorobot.controllers.hierarchical import Hierarchical
+from evorobot.controllers.jordan import Jordan
 from evorobot.controllers.lstm import LSTM
 from evorobot.controllers.mtrnn import MTRNN
+from evorobot.controllers.narx import NARX
 from evorobot.controllers.ntm import NTM
+from evorobot.controllers.rmlp import RMLP
 from evorobot.controllers.second_order import SecondOrder
 from evorobot.errors import UnknownNameError
 from evorobot.spec import did_you_mean
@@ -15,7 +20,9 @@ from evorobot.spec import did_you_mean
 __all__ = ["CONTROLLERS", "Controller", "get_controller"]
 
 CONTROLLERS: dict[str, type[Controller]] = {"ctrnn": CTRNN, "mtrnn": MTRNN, "hierarchical": Hierarchical,
-                                         "second_order": SecondOrder, "lstm": LSTM, "ntm": NTM}
+                                         "second_order": SecondOrder, "lstm": LSTM, "ntm": NTM,
+                                         "fully_recurrent": FullyRecurrent, "elman": Elman, "jordan": Jordan,
+                                         "rmlp": RMLP, "narx": NARX}
 
 
 def get_controller(name: str, where: str) -> type[Controller]:

@@ -1,0 +1,84 @@
+"""Elman network, the simple recurrent network (Elman 1990), batched.
+
+Elman, J. L. (1990). Finding structure in time. Cognitive Science 14(2), 179-211.
+
+A hidden layer of ``hidden`` units receives the inputs and as many context units, which hold a
+copy (one to one, weight 1) of the hidden layer's activations of the previous tick; a layer of
+``n_outputs`` logistic output units reads the hidden layer. Per tick::
+
+    c(t) = h(t - 1)
+    h(t) = f(b_h + W_in x(t) + W_rec c(t))
+    y(t) = sigmoid(b_o + W_out h(t))            # the motor commands, in [0, 1]
+
+Parameters (:class:`~evorobot.controllers.discrete.HiddenOutputParams`): ``w_in``, ``w_rec`` (from
+the context units), ``b_h``, ``w_out``, ``b_o``; weights are stored ``[target, source]``.
+
+Adapted: Elman trained the network by back-propagation (the context treated as an extra input);
+here every weight and bias is evolved. His units are logistic; here the hidden units' function is
+a setting (``tanh`` by default, whose rest point 0 is also where the context starts), the outputs
+stay logistic. The context is reset to 0 at the start of every trial.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from evorobot._types import FloatArray
+from evorobot.controllers._dense import copy_into, hidden_then_output
+from evorobot.controllers.discrete import (
+    DiscreteNetwork,
+    DiscreteSpec,
+    HiddenOutputParams,
+)
+from evorobot.genome import Block
+from evorobot.spec import setting
+
+__all__ = ["Elman", "ElmanSpec", "ElmanState"]
+
+
+@dataclass(frozen=True)
+class ElmanSpec(DiscreteSpec):
+    """Settings of an Elman network."""
+
+    hidden: int = setting(5, ge=1, doc="number of hidden units (and of context units)")
+
+
+class ElmanState(NamedTuple):
+    """State of B networks: ``context`` (B, H), the previous tick's hidden layer; ``h`` (B, H)."""
+
+    context: FloatArray
+    h: FloatArray
+
+
+@njit(cache=True)
+def _step(w_in, w_rec, b_h, w_out, b_o, context, h, x, kind, out):
+    """Advance B networks one tick in place: context <- h, then h and ``out`` (B, n_out)."""
+    n_b, n_h = h.shape
+    acc = np.empty(max(n_h, out.shape[1]))
+    for b in range(n_b):
+        copy_into(h[b], context[b])
+        hidden_then_output(w_in[b], x[b], w_rec[b], context[b], b_h[b], w_out[b], b_o[b], kind, h[b], out[b], acc)
+
+
+class Elman(DiscreteNetwork):
+    """Batched Elman network (see the module docstring)."""
+
+    name: ClassVar[str] = "elman"
+    Spec: ClassVar[type] = ElmanSpec
+    Params = HiddenOutputParams
+    State = ElmanState
+
+    def _blocks(self, spec: ElmanSpec) -> list[Block]:
+        return self._hidden_output_blocks(self.n_inputs, spec.hidden, spec.hidden)
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.spec.hidden, self.spec.hidden)
+
+    def step(self, params: HiddenOutputParams, state: ElmanState, inputs: FloatArray, dt: float,
+             out: FloatArray) -> None:
+        """Advance every network one tick in place (``dt`` unused); ``out`` gets the output layer."""
+        _step(*params, state.context, state.h, inputs, self._act, out)
