@@ -66,7 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_backend_options(rs)
 
     rp = sub.add_parser("replay", help="re-run every trial of a champion and print its fitness")
-    rp.add_argument("champion", help="champion.json (or a run directory holding one)")
+    rp.add_argument("champion", help="champion.json, a run directory holding one, or a world file "
+                    "(random genome, or a hand-wired controller)")
+    rp.add_argument("--trials", type=int, metavar="N", help="run N fresh random trials instead of the stored ones")
+    rp.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the fresh trials (default 0)")
+    rp.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                    help="override world-file settings (world-file targets)")
+    rp.add_argument("--genome-seed", type=int, default=0, help="seed of the random genome (world-file targets)")
+    rp.add_argument("--controller", metavar="TYPE", help="replace the world file's controller by TYPE's defaults "
+                    "(e.g. braitenberg)")
     rp.add_argument("--json", action="store_true", help="print one JSON object")
     rp.add_argument("--trace", metavar="FILE.csv", help="write one row per trial step")
     rp.add_argument("--record", metavar="OUT", help="render a trial offscreen: a folder of PNG frames, OUT.gif or OUT.mp4")
@@ -79,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     vw.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                     help="override world-file settings (world-file targets)")
     vw.add_argument("--genome-seed", type=int, default=0, help="seed of the random genome (world-file targets)")
+    vw.add_argument("--controller", metavar="TYPE", help="replace the world file's controller by TYPE's defaults")
 
     sub.add_parser("list", help="registered tasks, controllers, optimizers and shipped world files")
 
@@ -147,22 +156,20 @@ def _with_backend(args: argparse.Namespace, out: Path, run: Callable[[Any], Any]
 def _replay(args: argparse.Namespace) -> int:
     from evorobot.replay import replay
 
-    path = Path(args.champion)
-    if path.is_dir():
-        path = path / "champion.json"
     if args.record_every < 1:
         raise EvorobotError(f"--record-every must be >= 1, got {args.record_every}")
-    return replay(path, as_json=args.json, trace=args.trace, record=args.record,
-                  record_trial=args.record_trial, record_every=args.record_every)
+    return replay(args.champion, as_json=args.json, trace=args.trace, record=args.record,
+                  record_trial=args.record_trial, record_every=args.record_every, trials=args.trials,
+                  seed=args.seed, overrides=args.set, genome_seed=args.genome_seed, controller=args.controller)
 
 
 def _view(args: argparse.Namespace) -> int:
     try:
         from evorobot.viewer.app import Viewer
-        from evorobot.viewer.source import open_source
+        from evorobot.source import open_source
     except ImportError as exc:  # pygame is a declared dependency, but may be broken or absent
         raise EvorobotError(f"the viewer needs pygame: {exc}") from None
-    Viewer(open_source(args.target, args.set, args.genome_seed), trial=args.trial).run()
+    Viewer(open_source(args.target, args.set, args.genome_seed, args.controller), trial=args.trial).run()
     return 0
 
 

@@ -139,6 +139,21 @@ def _typed(raw: dict[str, Any], table: str, registry: dict[str, type], source: s
     return name, parse(registry[name].Spec, body, where, ignore=("type",))
 
 
+def _chosen_sensors(raw: dict[str, Any], tables: dict[str, Any], where: str) -> set[str]:
+    """The sensor tables in use: ``[agent] sensors = [...]`` if given, else every one present."""
+    present = {k for k in OPTIONAL_TABLES if k in tables or k in raw}
+    if "sensors" not in raw:
+        return present
+    names = raw["sensors"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{where}: `sensors` must be an array of sensor table names, got {names!r}")
+    for n in names:
+        if n not in present:
+            raise ConfigError(f"{where}: `sensors` names `{n}`, which the agent has no table for "
+                              f"(present: {', '.join(sorted(present)) or 'none'})")
+    return set(names)
+
+
 def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
     where = f"{source} [agent]"
     if not isinstance(raw, dict):
@@ -146,8 +161,8 @@ def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
     tables: dict[str, dict[str, Any]] = {}
     agent_src = source
     for key in raw:
-        if key != "file" and key not in AGENT_TABLES:
-            raise ConfigError(f"{where}: unknown key `{key}`{did_you_mean(key, ['file', *AGENT_TABLES])}")
+        if key not in ("file", "sensors") and key not in AGENT_TABLES:
+            raise ConfigError(f"{where}: unknown key `{key}`{did_you_mean(key, ['file', 'sensors', *AGENT_TABLES])}")
     if "file" in raw:
         if base is None or not isinstance(raw["file"], str):
             raise ConfigError(f"{where}: `file` must be a path relative to the world file, got {raw['file']!r}")
@@ -159,9 +174,10 @@ def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
         for key in tables:
             if key not in AGENT_TABLES:
                 raise ConfigError(f"{agent_src}: unknown table [{key}]{did_you_mean(key, AGENT_TABLES)}")
+    chosen = _chosen_sensors(raw, tables, where)
     parts = {}
     for key, cls in AGENT_TABLES.items():
-        if key in OPTIONAL_TABLES and key not in tables and key not in raw:
+        if key in OPTIONAL_TABLES and key not in chosen:
             parts[key] = None  # no such sensor
             continue
         merged = dict(tables.get(key, {}))
@@ -210,9 +226,15 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
     return exp
 
 
-def load_world(path: str | Path, overrides: list[str] | None = None) -> Experiment:
-    """Load and validate a world file, applying ``--set`` overrides first."""
+def load_world(path: str | Path, overrides: list[str] | None = None, controller: str | None = None) -> Experiment:
+    """Load and validate a world file, applying ``--set`` overrides first.
+
+    ``controller`` replaces the whole ``[controller]`` table by that type's defaults (before the
+    overrides, so ``--set controller.KEY=...`` can still tune it).
+    """
     p = Path(path)
     raw = _read_toml(p, "world file")
+    if controller is not None:
+        raw["controller"] = {"type": controller}
     raw = apply_overrides(raw, overrides or [])
     return experiment_from_dict(raw, str(path), p.parent)

@@ -2,6 +2,7 @@
 
 The champion is evaluated alone, in the same step loop evolution used; because each individual's
 trials live in a Space of their own, the per-trial fitness must match the stored one bit for bit.
+It also runs a world file's random or hand-wired controller, and any of them on fresh trials.
 ``--trace`` records one CSV row per trial step (only while the trial runs): time, agent pose,
 object poses, every sensor input, every neuron state and output, every motor command.
 """
@@ -17,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from evorobot.champion import load_champion
 from evorobot.errors import ChampionFileError
 from evorobot.episode import Episode
 from evorobot.evolution.evaluate import mean_fitness
+from evorobot.source import open_source, with_fresh_trials
 from evorobot.store import encode_float, write_text
 
 
@@ -67,45 +68,61 @@ class TraceRecorder:
         write_text(path, buf.getvalue())
 
 
-def replay(path: Path, as_json: bool = False, trace: str | None = None, record: str | None = None,
-           record_trial: int = 0, record_every: int = 1) -> int:
-    """Replay a champion file; print per-trial and mean fitness. Returns the exit status.
+def replay(target: str, as_json: bool = False, trace: str | None = None, record: str | None = None,
+           record_trial: int = 0, record_every: int = 1, trials: int | None = None, seed: int = 0,
+           overrides: list[str] | None = None, genome_seed: int = 0, controller: str | None = None) -> int:
+    """Replay a champion (file or run directory) or a world file; print per-trial and mean fitness.
 
-    ``record`` renders trial ``record_trial`` offscreen (after the fitness check, on a fresh
-    episode) to a folder of PNG frames, a GIF or an MP4 (:mod:`evorobot.viewer.record`).
+    A champion is compared bit for bit with its stored fitness (exit 1 if it differs). A world file
+    runs a random genome seeded by ``genome_seed`` (no genes for a hand-wired controller; any
+    registered type with its defaults via ``controller``): a baseline on the same trials. ``trials`` replaces the trials by that many fresh random ones
+    drawn from ``seed`` (:func:`evorobot.source.with_fresh_trials`). Task diagnostics (reached the
+    light, ...) are printed per trial and averaged. ``record`` renders trial ``record_trial``
+    offscreen (after the run, on a fresh episode) to a folder of PNG frames, a GIF or an MP4
+    (:mod:`evorobot.viewer.record`). Returns the exit status.
     """
-    champ = load_champion(path)
-    if record is not None and not 0 <= record_trial < champ.setup.task.n_trials:
-        raise ChampionFileError(
-            f"--record-trial {record_trial}: {path} has trials 0..{champ.setup.task.n_trials - 1}")
-    episode = Episode(champ.setup, champ.genome[None, :], champ.conditions())
+    source = open_source(target, overrides, genome_seed, controller)
+    if trials is not None:
+        source = with_fresh_trials(source, trials, seed)
+    setup, conds = source.setup, source.conditions
+    if record is not None and not 0 <= record_trial < len(conds):
+        raise ChampionFileError(f"--record-trial {record_trial}: {target} has trials 0..{len(conds) - 1}")
+    episode = Episode(setup, source.genome[None, :], conds)
     recorder = TraceRecorder(episode) if trace else None
     result = episode.run(recorder)
-    trials, failed = result.fitness[0], result.failed[0]
-    fitness = mean_fitness(trials)
-    match = bool(np.array_equal(trials, champ.trials)) and fitness == champ.fitness
+    fit_trials, failed = result.fitness[0], result.failed[0]
+    fitness = mean_fitness(fit_trials)
+    diags = setup.task.diagnostics(episode.scores, episode.conditions)
+    stored = source.stored_trials
+    match = stored is not None and bool(np.array_equal(fit_trials, stored)) and fitness == source.stored_fitness
     if recorder is not None and trace:
         recorder.write(trace)
     if as_json:
-        doc = {"fitness": encode_float(fitness), "trials": [encode_float(x) for x in trials],
-               "failed_trials": int(failed.sum()), "stored_fitness": encode_float(champ.fitness),
-               "matches_stored": match}
+        doc: dict[str, Any] = {"fitness": encode_float(fitness), "trials": [encode_float(x) for x in fit_trials],
+                               "failed_trials": int(failed.sum()),
+                               "diagnostics": {k: encode_float(float(np.mean(v))) for k, v in diags.items()}}
+        if stored is not None:
+            doc.update(stored_fitness=encode_float(source.stored_fitness), matches_stored=match)
         print(json.dumps(doc, allow_nan=False))
     else:
-        names = champ.setup.task.condition_names
-        conds = champ.conditions()
-        for t, (f, c) in enumerate(zip(trials, conds)):
-            desc = "  ".join(f"{n}={v:g}" for n, v in zip(names, c))
-            print(f"trial {t:3d}  {desc}  fitness {f:.6f}{'  FAILED' if failed[t] else ''}")
-        print(f"mean fitness {fitness:.6f}  (stored {champ.fitness:.6f}; "
-              f"{'identical bit for bit' if match else 'DIFFERS from the stored fitness'})")
+        names = setup.task.condition_names
+        for t, (f, c) in enumerate(zip(fit_trials, conds)):
+            desc = "  ".join(f"{n}={v:g}" for n, v in zip(names, c) if n != "noise_seed")
+            extra = "".join(f"  {k}={v[t]:g}" for k, v in diags.items())
+            print(f"trial {t:3d}  {desc}  fitness {f:.6f}{extra}{'  FAILED' if failed[t] else ''}")
+        summary = "".join(f"; mean {k} {np.mean(v):.4f}" for k, v in diags.items())
+        if stored is not None:
+            verdict = "identical bit for bit" if match else "DIFFERS from the stored fitness"
+            print(f"mean fitness {fitness:.6f}{summary}  (stored {source.stored_fitness:.6f}; {verdict})")
+        else:
+            print(f"mean fitness {fitness:.6f}{summary}  ({len(conds)} trials, {source.info.get('trials', 'no stored fitness')})")
     if record is not None:
         from evorobot.viewer.record import record_trial as render_trial
 
-        fresh = Episode(champ.setup, champ.genome[None, :], champ.conditions())
-        info = {"generation": str(champ.generation), "seed": str(champ.seed)}
-        frames = render_trial(fresh, record_trial, Path(record), info, every=record_every)
+        fresh = Episode(setup, source.genome[None, :], conds)
+        frames = render_trial(fresh, record_trial, Path(record), dict(source.info), every=record_every)
         print(f"recorded {frames} frames of trial {record_trial} to {record}", file=sys.stderr)
-    if not match:
-        print(f"evorobot: warning: {path}: replayed fitness differs from the stored one", file=sys.stderr)
-    return 0 if match else 1
+    if stored is not None and not match:
+        print(f"evorobot: warning: {target}: replayed fitness differs from the stored one", file=sys.stderr)
+        return 1
+    return 0

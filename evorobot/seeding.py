@@ -7,14 +7,16 @@ batch:
 - ``optimizer_seed(seed)``: the optimizer's own stream;
 - ``conditions_rng(seed, generation)``: the trial set-ups of one generation, shared by every
   individual of that generation so they are compared on the same trials;
-- ``trial_rng(seed, generation, individual, trial)``: sensor and motor noise of one trial.
+- ``trial_rng(seed, generation, individual, trial)``: sensor and motor noise of one trial;
+- ``evaluation_rng(seed)``: fresh trials for testing a champion after evolution
+  (``evorobot replay --trials N --seed S``), a stream evolution never uses.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_OPTIMIZER, _CONDITIONS, _TRIAL = 0, 1, 2
+_OPTIMIZER, _CONDITIONS, _TRIAL, _EVALUATION = 0, 1, 2, 3
 
 
 def optimizer_seed(seed: int) -> np.random.SeedSequence:
@@ -31,3 +33,8 @@ def trial_rng(seed: int, generation: int, individual: int, trial: int) -> np.ran
     """Generator for the noise of one trial of one individual."""
     ss = np.random.SeedSequence(seed, spawn_key=(_TRIAL, generation, individual, trial))
     return np.random.default_rng(ss)
+
+
+def evaluation_rng(seed: int) -> np.random.Generator:
+    """Generator for fresh test trials, independent of every stream of evolution."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_EVALUATION,)))

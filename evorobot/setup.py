@@ -33,7 +33,5 @@ def build(exp: "Experiment") -> Setup:
     src = exp.source
     dt = exp.simulation.dt
     task = TASKS[exp.task_type](exp.task, exp.agent, dt, f"{src} [task]")
-    controller = CONTROLLERS[exp.controller_type](
-        exp.controller, exp.agent.n_inputs, exp.agent.n_outputs, dt, f"{src} [controller]"
-    )
+    controller = CONTROLLERS[exp.controller_type].for_agent(exp.controller, exp.agent, dt, f"{src} [controller]")
     return Setup(exp, task, controller)

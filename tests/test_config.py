@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from evorobot.cli import main
-from evorobot.config import load_world
+from evorobot.config import experiment_from_dict, load_world
 from evorobot.errors import ConfigError, UnknownNameError  # noqa: F401
 
 from conftest import CP_WORLD, ROOT, WORLDS
@@ -25,7 +25,12 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize("world", WORLDS, ids=[p.name for p in WORLDS])
 def test_shipped_worlds_load(world):
     exp = load_world(world)
-    assert exp.agent.n_inputs == 7 and exp.agent.n_outputs == 2
+    assert exp.agent.n_outputs == 2
+    assert exp.agent.n_inputs == len(exp.agent.input_layout()) == sum(exp.agent.sensor_counts.values())
+    if exp.agent.eye is not None:  # Beer's agent
+        assert exp.agent.n_inputs == exp.agent.eye.rays == 7
+    again = experiment_from_dict(exp.to_dict(), "round trip")
+    assert again.to_dict() == exp.to_dict()
 
 
 def test_izquierdo_preset_overrides_agent_file():

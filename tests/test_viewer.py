@@ -17,7 +17,7 @@ from evorobot.config import load_world
 from evorobot.viewer import render
 from evorobot.viewer.app import Viewer
 from evorobot.viewer.record import record_trial
-from evorobot.viewer.source import ChampionSource, WorldSource
+from evorobot.source import ChampionSource, WorldSource
 
 from conftest import CP_WORLD
 

@@ -9,8 +9,9 @@ A controller type must provide:
 1. ``name``: its registry key, and ``Spec``: a frozen settings dataclass parsed from the world
    file's ``[controller]`` table with :func:`evorobot.spec.parse` (the ``type`` key is the
    registry's).
-2. ``__init__(spec, n_inputs, n_outputs, dt)``: validate the spec against the agent's sizes and the
-   simulation step, raising :class:`~evorobot.errors.ConfigError` with ``where`` in the message.
+2. ``__init__(spec, n_inputs, n_outputs, dt, where)``: validate the spec against the agent's sizes
+   and the simulation step, raising :class:`~evorobot.errors.ConfigError` with ``where`` in the
+   message. (Setups build controllers with :meth:`Controller.for_agent`, which calls it.)
 3. ``genome_size``: the number of genes; every gene lies in [-1, 1].
 4. ``decode(genomes)``: ``(B, G)`` genes -> parameters (a NamedTuple of batched arrays whose first
    axis is B). Pure numpy; called once per evaluation, never per tick.
@@ -28,9 +29,12 @@ A controller type must provide:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from evorobot._types import FloatArray
+
+if TYPE_CHECKING:
+    from evorobot.agent import AgentSpec
 
 
 class Controller(ABC):
@@ -42,6 +46,12 @@ class Controller(ABC):
     n_inputs: int
     n_outputs: int
     genome_size: int
+
+    @classmethod
+    def for_agent(cls, spec: Any, agent: "AgentSpec", dt: float, where: str) -> "Controller":
+        """Build for ``agent``: by default from its input and output counts alone. A type that
+        needs to know what its inputs are (a hand-wired vehicle) reads ``agent.input_layout()``."""
+        return cls(spec, agent.n_inputs, agent.n_outputs, dt, where)  # type: ignore[call-arg]
 
     @abstractmethod
     def decode(self, genomes: FloatArray) -> Any:

@@ -189,6 +189,9 @@ def evolve(
     ``backend`` evaluates the chunks (None: in this process); the caller closes it.
     """
     setup = build(exp)
+    if setup.genome_size == 0:
+        raise ConfigError(f"{exp.source} [controller]: `{exp.controller_type}` has no genes to evolve; "
+                          "run it with `evorobot replay WORLD` or `evorobot view WORLD`")
     prepare_run_dir(out)
     with DirectoryLock(out):
         write_json(out / "manifest.json", manifest(exp, list(argv or []), backend))

@@ -3,7 +3,9 @@
 from evorobot.tasks.aperture import Aperture
 from evorobot.tasks.base import Task
 from evorobot.tasks.categorical_perception import CategoricalPerception
+from evorobot.tasks.obstacle_avoidance import ObstacleAvoidance
 from evorobot.tasks.orientation import Orientation
+from evorobot.tasks.phototaxis import Phototaxis
 from evorobot.tasks.selective_attention import SelectiveAttention
 from evorobot.tasks.short_term_memory import ShortTermMemory
 
@@ -13,6 +15,8 @@ TASKS: dict[str, type[Task]] = {
     Aperture.name: Aperture,
     ShortTermMemory.name: ShortTermMemory,
     SelectiveAttention.name: SelectiveAttention,
+    Phototaxis.name: Phototaxis,
+    ObstacleAvoidance.name: ObstacleAvoidance,
 }
 
 __all__ = ["TASKS", "Task"]

@@ -13,11 +13,11 @@ A task type provides:
 4. ``agent_start(cond) -> (x, y, heading)`` and ``build(world, space, cond) -> list[int]``: the
    agent's start pose and the object bodies of one trial world (their rows in the pose array).
 5. ``max_steps``: a hard limit on a trial's length (a trial still running then has failed).
-6. ``new_scores(B)`` and ``score(poses, agent_body, objects, step, scores, inputs, wheels)``:
-   per-tick accumulation in one numba call, setting ``scores.done``; ``inputs`` (B, n_inputs) are
-   the sensor values of this tick and ``wheels`` (B, 2) the wheel speeds in [-1, 1] of a
-   differential robot (zeros otherwise). ``fitness(scores, conditions) -> (B,)`` finalizes each
-   trial (``conditions`` holds each trial's row). A failed trial scores ``worst``.
+6. ``new_scores(B)`` and ``score(frame, step, scores)``: per-tick accumulation in one numba call,
+   setting ``scores.done``, from the episode's arrays in :class:`Frame` (poses after this tick's
+   physics, the sensor values and wheel speeds of this tick, each agent's world origin and
+   conditions row). ``fitness(scores, conditions) -> (B,)`` finalizes each trial (``conditions``
+   holds each trial's row). A failed trial scores ``worst``.
 7. With noisy robot sensors, ``noise_seeds(conditions) -> (T,)``: an integer seed per trial for
    its sensor noise (drawn with the conditions, so a trial's noise is fixed by its row).
 8. Optionally ``diagnostics(scores, conditions) -> {name: (B,) array}``: per-trial measures that
@@ -39,6 +39,19 @@ import numpy as np
 from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.agent import AgentSpec
 from evorobot.sim.world import Geometry, World
+
+
+class Frame(NamedTuple):
+    """The episode's arrays a task scores from (views, updated in place every tick)."""
+
+    poses: FloatArray  # (n_bodies, 3) x, y, angle after this tick's physics
+    agent_body: IntArray  # (B,) each agent's body row
+    agent_world: IntArray  # (B,) each agent's trial world
+    objects: IntArray  # (B, K) body rows of each trial's objects (-1: none)
+    origins: FloatArray  # (B, 2) each agent's world origin (Space coordinates)
+    conditions: FloatArray  # (B, k) each agent's conditions row
+    inputs: FloatArray  # (B, n_inputs) this tick's sensor values
+    wheels: FloatArray  # (B, 2) wheel speeds in [-1, 1] of a differential robot (zeros otherwise)
 
 
 class Scores(NamedTuple):
@@ -92,8 +105,7 @@ class Task(ABC):
         """Fresh accumulators for ``n`` trials."""
 
     @abstractmethod
-    def score(self, poses: FloatArray, agent_body: IntArray, objects: IntArray, step: int, scores: Scores,
-              inputs: FloatArray, wheels: FloatArray) -> None:
+    def score(self, frame: Frame, step: int, scores: Scores) -> None:
         """Accumulate one tick for every trial (one numba call)."""
 
     @abstractmethod

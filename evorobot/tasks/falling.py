@@ -33,7 +33,7 @@ from evorobot.agent import AgentSpec
 from evorobot.errors import ConfigError
 from evorobot.sim.world import Geometry, World
 from evorobot.spec import setting
-from evorobot.tasks.base import Scores, Task
+from evorobot.tasks.base import Frame, Scores, Task
 
 SHAPES = ("circle", "diamond", "line")
 """Object shapes: circle (diameter ``size``), diamond (a square of side ``size`` turned 45
@@ -170,9 +170,8 @@ class FallingTask(Task):
     def new_scores(self, n: int) -> Scores:
         return Scores(np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros((n, 2 * self.n_slots)))
 
-    def score(self, poses: FloatArray, agent_body: IntArray, objects: IntArray, step: int, scores: Scores,
-              inputs: FloatArray, wheels: FloatArray) -> None:
-        _arrivals(poses, agent_body, objects, self.ends, scores.done, scores.failed, scores.values)
+    def score(self, frame: Frame, step: int, scores: Scores) -> None:
+        _arrivals(frame.poses, frame.agent_body, frame.objects, self.ends, scores.done, scores.failed, scores.values)
 
     def update_visibility(self, poses: FloatArray, agent_body: IntArray, agent_world: IntArray,
                           objects: IntArray, geometry: Geometry) -> None:

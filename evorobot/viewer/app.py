@@ -26,7 +26,7 @@ import pygame  # noqa: E402
 from evorobot.episode import Episode  # noqa: E402
 from evorobot.errors import EvorobotError  # noqa: E402
 from evorobot.viewer.render import Renderer  # noqa: E402
-from evorobot.viewer.source import Source  # noqa: E402
+from evorobot.source import Source  # noqa: E402
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 HELP = [
