@@ -22,6 +22,7 @@ from evorobot.setup import Setup
 from evorobot.sim import motors, rays
 from evorobot.sim.sensors import RobotSensors, draw_noise
 from evorobot.sim.world import World
+from evorobot.tasks.base import Frame
 
 
 class EpisodeResult(NamedTuple):
@@ -80,6 +81,7 @@ class Episode:
         self.agent_body = np.array(rows, dtype=np.int64)
         self.agent_world = np.arange(len(rows), dtype=np.int64)
         self.origins = np.array(origins, dtype=np.float64).reshape(-1, 2)
+        self.agent_origins = self.origins[self.agent_world]
         width = max((len(o) for o in objects), default=0)
         self.objects = np.full((len(rows), max(width, 1)), -1, dtype=np.int64)
         for b, objs in enumerate(objects):
@@ -107,6 +109,8 @@ class Episode:
         self.inputs = np.zeros((n, self.agent.n_inputs))
         self.outputs = np.zeros((n, self.agent.n_outputs))
         self.wheels = np.zeros((n, 2))
+        self.frame = Frame(self.poses, self.agent_body, self.agent_world, self.objects, self.agent_origins,
+                           self.conditions, self.inputs, self.wheels)
         self.state = self.controller.init_state(self.params)
         self.scores = self.task.new_scores(n)
         self.step_count = 0
@@ -146,8 +150,7 @@ class Episode:
         self.world.write_velocities(self.velocities)
         self.world.step(self.dt)
         self.world.read(self.poses)
-        self.task.score(self.poses, self.agent_body, self.objects, self.step_count, self.scores,
-                        self.inputs, self.wheels)
+        self.task.score(self.frame, self.step_count, self.scores)
         self.step_count += 1
 
     def result(self) -> EpisodeResult:

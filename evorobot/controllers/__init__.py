@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from evorobot.controllers.base import Controller
+from evorobot.controllers.braitenberg import Braitenberg
 from evorobot.controllers.ctrnn import CTRNN
 from evorobot.controllers.elman import Elman
 from evorobot.controllers.fully_recurrent import FullyRecurrent
@@ -19,10 +20,15 @@ from evorobot.spec import did_you_mean
 
 __all__ = ["CONTROLLERS", "Controller", "get_controller"]
 
-CONTROLLERS: dict[str, type[Controller]] = {"ctrnn": CTRNN, "mtrnn": MTRNN, "hierarchical": Hierarchical,
-                                         "second_order": SecondOrder, "lstm": LSTM, "ntm": NTM,
-                                         "fully_recurrent": FullyRecurrent, "elman": Elman, "jordan": Jordan,
-                                         "rmlp": RMLP, "narx": NARX}
+CONTROLLERS: dict[str, type[Controller]] = {
+    # continuous time (Beer 1995; Yamashita & Tani 2008; Paine & Tani 2005)
+    "ctrnn": CTRNN, "mtrnn": MTRNN, "hierarchical": Hierarchical,
+    # discrete time
+    "fully_recurrent": FullyRecurrent, "elman": Elman, "jordan": Jordan, "rmlp": RMLP, "narx": NARX,
+    "second_order": SecondOrder, "lstm": LSTM, "ntm": NTM,
+    # hand-wired, no genes (Braitenberg 1984)
+    "braitenberg": Braitenberg,
+}
 
 
 def get_controller(name: str, where: str) -> type[Controller]:
