@@ -41,6 +41,8 @@ class SimulationSpec:
     """``[simulation]``: time step shared by body and network (Beer: forward Euler, dt = 0.1)."""
 
     dt: float = setting(0.1, gt=0, doc="integration step of network and physics")
+    substeps: int = setting(1, ge=1, doc="physics steps per tick; robots pushing into walls need several "
+                            "(a robot sinks into a wall by at most one substep's travel per tick)")
 
 
 @dataclass(frozen=True)

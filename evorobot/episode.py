@@ -44,6 +44,7 @@ class Episode:
         self.task, self.controller = setup.task, setup.controller
         self.agent = setup.experiment.agent
         self.dt = setup.experiment.simulation.dt
+        self.substeps = setup.experiment.simulation.substeps
         self.n_individuals, self.n_trials = genomes.shape[0], conditions.shape[0]
         self.conditions = np.tile(conditions, (self.n_individuals, 1))
         self.params = self.controller.decode(np.repeat(genomes, self.n_trials, axis=0))
@@ -148,7 +149,7 @@ class Episode:
             motors.horizontal(self.outputs, motor.gain, self.agent_body, self.origins[:, 0],
                               self.task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
         self.world.write_velocities(self.velocities)
-        self.world.step(self.dt)
+        self.world.step(self.dt, self.substeps)
         self.world.read(self.poses)
         self.task.score(self.frame, self.step_count, self.scores)
         self.step_count += 1

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from evorobot.controllers.base import Controller
+from evorobot.errors import ConfigError
 from evorobot.tasks.base import Task
 
 if TYPE_CHECKING:
@@ -33,5 +35,12 @@ def build(exp: "Experiment") -> Setup:
     src = exp.source
     dt = exp.simulation.dt
     task = TASKS[exp.task_type](exp.task, exp.agent, dt, f"{src} [task]")
+    if exp.agent.is_robot:
+        travel = exp.agent.motor.max_speed * dt / exp.simulation.substeps
+        if travel > exp.agent.body.radius / 4:
+            need = math.ceil(exp.agent.motor.max_speed * dt / (exp.agent.body.radius / 4))
+            raise ConfigError(
+                f"{src} [simulation]: `substeps` = {exp.simulation.substeps} lets a robot at full speed sink "
+                f"{travel:.3g} into a wall per tick (more than a quarter of its radius); use substeps >= {need}")
     controller = CONTROLLERS[exp.controller_type].for_agent(exp.controller, exp.agent, dt, f"{src} [controller]")
     return Setup(exp, task, controller)

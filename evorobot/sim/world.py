@@ -254,7 +254,14 @@ class World:
             buf.set_float_buf(arr.reshape(-1))
             pb.set_space_bodies(space, _VEL, buf)
 
-    def step(self, dt: float) -> None:
-        """Advance every Space by ``dt``."""
+    def step(self, dt: float, substeps: int = 1) -> None:
+        """Advance every Space by ``dt``, in ``substeps`` equal physics steps.
+
+        Velocities are written once per tick, before the first substep. pymunk moves bodies before
+        it resolves contacts, so a robot driven into a wall sinks in by one substep's travel, and
+        the following substeps keep the velocity the contact solver corrected.
+        """
+        h = dt / substeps
         for space in self.spaces:
-            space.step(dt)
+            for _ in range(substeps):
+                space.step(h)
