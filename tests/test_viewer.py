@@ -157,3 +157,36 @@ def test_replay_record_cli_and_missing_display(champion, tmp_path, capsys, monke
     assert main(["view", str(champion)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("evorobot: error: cannot open a window") and err.count("\n") == 1
+
+
+def test_robot_world_draws_walls_obstacles_light_robot_and_ir_rays():
+    from conftest import ROOT
+
+    src = WorldSource(ROOT / "worlds" / "braitenberg.toml", ["task.trials=2"])
+    v = Viewer(src)
+    v.step(20)
+    surface = pygame.Surface((900, 560))
+    v.draw(surface)
+    ep, b, tf = v.episode, v.state.trial, v.renderer.transform
+    ox, oy = ep.origins[b]
+    spec = ep.task.spec
+    rx, ry, heading = ep.poses[ep.agent_body[b]]
+    rx, ry = rx - ox, ry - oy
+    side = (math.cos(heading + 2.36), math.sin(heading + 2.36))  # inside the body, between sensor dots
+    assert tuple(surface.get_at(tf(rx + 1.2 * side[0], ry + 1.2 * side[1])))[:3] == render.AGENT
+    half_wall = spec.arena_width / 2 + spec.wall_thickness / 2
+    assert tuple(surface.get_at(tf(half_wall, 0.0)))[:3] == render.WALL
+    assert tuple(surface.get_at(tf(-half_wall, 10.0)))[:3] == render.WALL
+    ob = spec.obstacles[0]
+    assert tuple(surface.get_at(tf(ob.x, ob.y)))[:3] == render.WALL  # brightness 1
+    lx, ly = ep.conditions[b, 3], ep.conditions[b, 4]
+    assert tuple(surface.get_at(tf(lx, ly)))[:3] == render._mix(render.LIGHT_GLOW, render.LIGHT, 0.7)
+    # an IR ray is drawn from the perimeter, coloured by its reading, ending at its hit
+    r = int(np.argmin(ep.distances[b]))
+    d = float(ep.distances[b, r])
+    ang = heading + ep.robots.ir_angles[r]
+    u = (math.cos(ang), math.sin(ang))
+    r0 = ep.agent.body.radius
+    mid = tf(rx + (r0 + d / 2) * u[0], ry + (r0 + d / 2) * u[1])
+    if d > 2.0:  # long enough to be visible at this scale
+        assert tuple(surface.get_at(mid))[:3] == render._mix(render.RAY_OFF, render.RAY_ON, float(ep.inputs[b, r]))

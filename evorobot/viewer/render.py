@@ -25,6 +25,10 @@ OBJECT = (235, 235, 235)
 HIDDEN_OBJECT = (90, 90, 90)
 RAY_OFF = (90, 70, 40)
 RAY_ON = (255, 200, 60)
+LIGHT = (255, 240, 120)
+LIGHT_GLOW = (90, 80, 30)
+WALL = (150, 150, 160)
+SENSOR_OFF = (60, 50, 20)
 TEXT = (220, 220, 220)
 PANEL = (30, 33, 42)
 BAR_POS = (110, 200, 120)
@@ -50,8 +54,22 @@ class Transform:
 
 
 def world_bounds(ep: Episode, b: int) -> tuple[float, float, float, float]:
-    """Bounds (xmin, xmax, ymin, ymax) of trial ``b``'s world, from its bodies and ray reach."""
+    """Bounds (xmin, xmax, ymin, ymax) of trial ``b``'s world.
+
+    A robot arena is framed by its shapes (the walls enclose it); Beer's world by its moving
+    bodies, the agent's x limit and the eye's reach.
+    """
     ox, oy = ep.origins[b]
+    if ep.robots is not None:
+        g, w = ep.geometry, ep.agent_world[b]
+        xs, ys = [], []
+        for s in range(g.world_start[w], g.world_start[w + 1]):
+            x, y, a = ep.poses[g.body[s]]
+            cx = x + math.cos(a) * g.centre[s, 0] - math.sin(a) * g.centre[s, 1] - ox
+            cy = y + math.sin(a) * g.centre[s, 0] + math.cos(a) * g.centre[s, 1] - oy
+            xs += [cx - g.radius[s], cx + g.radius[s]]
+            ys += [cy - g.radius[s], cy + g.radius[s]]
+        return min(xs), max(xs), min(ys), max(ys)
     rows = [ep.agent_body[b], *[o for o in ep.objects[b] if o >= 0]]
     xs = [ep.world.bodies[r].position.x - ox for r in rows]
     ys = [ep.world.bodies[r].position.y - oy for r in rows]
@@ -62,6 +80,11 @@ def world_bounds(ep: Episode, b: int) -> tuple[float, float, float, float]:
     ymin = min(ys) - 2 * ep.agent.body.radius
     ymax = max(max(ys) + 2 * ep.agent.body.radius, ymin + reach)
     return xmin, xmax, ymin, ymax
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    t = min(max(t, 0.0), 1.0)
+    return (int(a[0] + (b[0] - a[0]) * t), int(a[1] + (b[1] - a[1]) * t), int(a[2] + (b[2] - a[2]) * t))
 
 
 class Renderer:
@@ -114,23 +137,39 @@ class Renderer:
         if math.isfinite(limit):
             y_ground = -ep.agent.body.radius
             pygame.draw.line(surf, GROUND, tf(-limit, y_ground), tf(limit, y_ground), 2)
-        # rays first, so bodies are drawn over them
+        # lights and rays first, so bodies are drawn over them
+        for k in range(g.n_lights[ep.agent_world[b]]):
+            lx, ly, intensity = g.lights[ep.agent_world[b], k]
+            centre = tf(lx - ep.origins[b, 0], ly - ep.origins[b, 1])
+            for frac in (1.0, 0.6, 0.3):  # a glow whose size follows the intensity
+                rad = max(2, round(frac * 6.0 * intensity * tf.scale))
+                pygame.draw.circle(surf, _mix(LIGHT_GLOW, LIGHT, 1.0 - frac), centre, rad)
         ax, ay, heading = self._local(ep.agent_body[b])
         r0 = ep.agent.body.radius
-        for r, ang in enumerate(ep.agent.eye.angles()):
+        if ep.robots is not None:
+            angles, reach = ep.robots.ir_angles, ep.robots.ir_range
+            values = ep.inputs[b, : ep.robots.n_ir]
+        else:
+            angles, reach = ep.agent.eye.angles(), ep.agent.eye.range
+            values = None
+        for r, ang in enumerate(angles):
             u = (math.cos(heading + ang), math.sin(heading + ang))
             d = float(ep.distances[b, r])
-            d = min(max(d, 0.0), ep.agent.eye.range) if math.isfinite(d) else ep.agent.eye.range
-            act = 1.0 - d / ep.agent.eye.range
-            colour = tuple(int(c0 + (c1 - c0) * act) for c0, c1 in zip(RAY_OFF, RAY_ON))
+            d = min(max(d, 0.0), reach) if math.isfinite(d) else reach
+            act = 1.0 - d / reach if values is None else float(values[r])
             p0 = (ax + r0 * u[0], ay + r0 * u[1])
             p1 = (p0[0] + d * u[0], p0[1] + d * u[1])
-            pygame.draw.line(surf, colour, tf(*p0), tf(*p1), 1)
+            pygame.draw.line(surf, _mix(RAY_OFF, RAY_ON, act), tf(*p0), tf(*p1), 1)
         for s in range(g.world_start[ep.agent_world[b]], g.world_start[ep.agent_world[b] + 1]):
             row = g.body[s]
             x, y, a = self._local(row)
             is_agent = row == ep.agent_body[b]
-            colour = AGENT if is_agent else (OBJECT if g.visible[s] else HIDDEN_OBJECT)
+            if is_agent:
+                colour = AGENT
+            elif row >= len(ep.world.bodies):  # static: walls and obstacles, shaded by brightness
+                colour = _mix(GROUND, WALL, float(g.brightness[s]))
+            else:
+                colour = OBJECT if g.visible[s] else HIDDEN_OBJECT
             co, si = math.cos(a), math.sin(a)
             if g.kind[s] == CIRCLE:
                 pygame.draw.circle(surf, colour, tf(x, y), max(1, round(g.radius[s] * tf.scale)))
@@ -144,6 +183,19 @@ class Renderer:
             if is_agent:
                 tip = (x + r0 * math.cos(a), y + r0 * math.sin(a))
                 pygame.draw.line(surf, BACKGROUND, tf(x, y), tf(*tip), 2)
+                self._draw_light_sensors(surf, x, y, a)
+
+    def _draw_light_sensors(self, surf: pygame.Surface, x: float, y: float, heading: float) -> None:
+        """A dot on the perimeter per light sensor, brighter as its reading rises."""
+        ep, b, tf = self.episode, self.trial, self.transform
+        assert tf is not None
+        if ep.robots is None:
+            return
+        r0, first = ep.agent.body.radius, ep.robots.n_ir
+        for k, ang in enumerate(ep.robots.light_angles):
+            p = (x + 0.8 * r0 * math.cos(heading + ang), y + 0.8 * r0 * math.sin(heading + ang))
+            value = float(ep.inputs[b, first + k])
+            pygame.draw.circle(surf, _mix(SENSOR_OFF, LIGHT, value), tf(*p), max(2, round(0.18 * r0 * tf.scale)))
 
     def _draw_panel(self, surf: pygame.Surface, rect: pygame.Rect) -> None:
         ep, b = self.episode, self.trial
