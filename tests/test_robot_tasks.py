@@ -1,0 +1,162 @@
+"""Phototaxis, obstacle avoidance and the Braitenberg vehicle: fitness against hand-computed cases,
+random trials, determinism, replay on fresh trials, and the errors a user can make."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from evorobot.cli import main
+from evorobot.config import load_world
+from evorobot.controllers.braitenberg import BraitenbergSpec, wiring_matrix
+from evorobot.episode import Episode
+from evorobot.evolution.runner import evolve
+from evorobot.seeding import conditions_rng
+from evorobot.setup import build
+
+from conftest import ROOT
+
+PHOTOTAXIS = ROOT / "worlds" / "phototaxis.toml"
+AVOIDANCE = ROOT / "worlds" / "obstacle_avoidance.toml"
+
+
+def _constant(setup, conditions, left, right):
+    """An episode whose controller always outputs (left, right)."""
+    ep = Episode(setup, np.zeros((1, setup.genome_size)), conditions)
+    ep.controller.step = lambda params, state, inputs, dt, out: out.__setitem__(slice(None), (left, right))
+    return ep
+
+
+def test_phototaxis_closeness_fitness_by_hand():
+    setup = build(load_world(PHOTOTAXIS, ["task.duration=5"], controller="braitenberg"))
+    # standing still at 50 from the light: closeness 0 throughout
+    still = _constant(setup, np.array([[-25.0, 0.0, 0.0, 25.0, 0.0, 1.0]]), 0.5, 0.5).run()
+    assert still.fitness[0, 0] == 0.0
+    # driving straight at the light at full speed: d(t) = 50 - 14.4 t (from the first tick on)
+    ep = _constant(setup, np.array([[-25.0, 0.0, 0.0, 25.0, 0.0, 1.0]]), 1.0, 1.0)
+    ep.run()
+    d0 = 50.0
+    steps = ep.task.max_steps
+    d = [max(abs(d0 - 14.4 * 0.1 * (k + 1)), 0.0) for k in range(steps)]
+    d_start = d[0]  # the first score reads the pose after the first tick
+    expected = np.mean([min(max((d_start - x) / (d_start - 10.0), 0.0), 1.0) for x in d])
+    assert ep.result().fitness[0, 0] == pytest.approx(expected, abs=1e-9)
+    assert ep.task.diagnostics(ep.scores, ep.conditions)["reached"][0] == 1.0
+
+
+def test_obstacle_avoidance_phi_by_hand():
+    setup = build(load_world(AVOIDANCE, ["task.obstacles=[]", "agent.ir.noise=0", "task.duration=1"],
+                             controller="braitenberg"))
+    centre = np.array([[0.0, 0.0, 0.3, 1.0]])
+    assert _constant(setup, centre, 1.0, 1.0).run().fitness[0, 0] == pytest.approx(1.0)  # fast, straight, clear
+    assert _constant(setup, centre, 0.5, 0.5).run().fitness[0, 0] == 0.0  # still
+    assert _constant(setup, centre, 0.0, 1.0).run().fitness[0, 0] == pytest.approx(0.0, abs=1e-12)  # spinning
+    half = _constant(setup, centre, 0.75, 0.75).run().fitness[0, 0]
+    assert half == pytest.approx(0.5)  # V = 1/2
+    turning = _constant(setup, centre, 1.0, 0.5).run().fitness[0, 0]  # wheels 1 and 0
+    assert turning == pytest.approx(0.5 * (1 - math.sqrt(0.5)))  # V = 1/2, dV = 1/2
+
+
+def test_obstacle_avoidance_penalises_proximity():
+    setup = build(load_world(AVOIDANCE, ["task.obstacles=[]", "agent.ir.noise=0", "task.duration=1"],
+                             controller="braitenberg"))
+    # facing the right wall, 3 cm from the body's front: the +-10 degree sensors see it nearest
+    r, a = 2.75, math.radians(10)
+    near = _constant(setup, np.array([[50.0 - r - 3.0, 0.0, 0.0, 1.0]]), 0.5, 0.5)
+    near.tick()
+    d = (3.0 + r * (1 - math.cos(a))) / math.cos(a)  # from the sensor on the perimeter to the wall
+    assert near.inputs[0, :8].max() == pytest.approx(math.exp(-d / 2.5), rel=1e-9)
+    assert near.scores.values[0, 1] == 0.0  # 0.29 is not "near" (threshold 0.5)
+
+
+@pytest.mark.parametrize("world", [PHOTOTAXIS, AVOIDANCE])
+def test_trials_are_random_within_the_arena_and_reproducible(world):
+    setup = build(load_world(world, ["task.trials=50"]))
+    a = setup.task.conditions(conditions_rng(1, 3))
+    assert np.array_equal(a, setup.task.conditions(conditions_rng(1, 3)))
+    assert not np.array_equal(a, setup.task.conditions(conditions_rng(1, 4)))
+    spec, r = setup.task.spec, setup.experiment.agent.body.radius
+    assert np.all(np.abs(a[:, :2]) <= spec.arena_width / 2 - r - spec.start_margin)
+    for ob in spec.obstacles:
+        assert np.all(np.hypot(a[:, 0] - ob.x, a[:, 1] - ob.y) > ob.bounding_radius() + r)
+    if setup.task.name == "phototaxis":
+        assert np.all(np.hypot(a[:, 0] - a[:, 3], a[:, 1] - a[:, 4]) >= spec.min_start_distance)
+    assert len(set(a[:, -1])) == 50  # a noise seed per trial
+
+
+@pytest.mark.parametrize("world", [PHOTOTAXIS, AVOIDANCE])
+def test_robot_fitness_is_bitwise_identical_alone_and_in_a_batch(world):
+    setup = build(load_world(world, ["task.trials=3", "task.duration=8"]))
+    cond = setup.task.conditions(conditions_rng(1, 0))
+    genomes = np.random.default_rng(2).uniform(-1, 1, (3, setup.genome_size))
+    batch = Episode(setup, genomes, cond).run().fitness
+    for i in range(3):
+        alone = Episode(setup, genomes[i : i + 1], cond).run().fitness
+        assert np.array_equal(alone[0], batch[i])
+
+
+def test_braitenberg_wiring():
+    layout = [("light", math.radians(45)), ("light", math.radians(-45)), ("ir", 0.0), ("ir", math.pi)]
+    crossed = wiring_matrix(BraitenbergSpec(light_weight=1.0, light_wiring="crossed", ir_weight=2.0), layout)
+    f45 = (1 + math.cos(math.radians(45))) / 2
+    assert crossed[:, 0] == pytest.approx([0.0, f45])  # left light sensor -> right wheel
+    assert crossed[:, 1] == pytest.approx([f45, 0.0])
+    assert crossed[:, 2] == pytest.approx([1.0, 1.0])  # straight ahead: both wheels, half each of 2
+    assert crossed[:, 3] == pytest.approx([0.0, 0.0], abs=1e-15)  # straight behind: weighted 0
+    uncrossed = wiring_matrix(BraitenbergSpec(light_weight=-1.0, light_wiring="uncrossed"), layout)
+    assert uncrossed[:, 0] == pytest.approx([-f45, 0.0])  # inhibitory, own side (vehicle 3a)
+
+
+def test_braitenberg_vehicle_turns_towards_the_light_and_reaches_it_often():
+    setup = build(load_world(PHOTOTAXIS, ["task.trials=30"], controller="braitenberg"))
+    cond = setup.task.conditions(conditions_rng(5, 0))
+    ep = Episode(setup, np.zeros((1, 0)), cond)
+    ep.run()
+    reached = setup.task.diagnostics(ep.scores, ep.conditions)["reached"]
+    assert reached.mean() >= 0.5  # 71-85 % on 100 fresh trials (README)
+    # crossed excitatory: a light on the left speeds up the right wheel
+    ep = Episode(setup, np.zeros((1, 0)), np.array([[0.0, 0.0, 0.0, 0.0, 30.0, 1.0]]))
+    ep.tick()
+    assert ep.outputs[0, 1] > ep.outputs[0, 0]
+
+
+def test_replay_fresh_trials_of_world_file_and_champion(tmp_path, capsys):
+    argv = ["replay", str(PHOTOTAXIS), "--controller", "braitenberg", "--trials", "4", "--seed", "3", "--json",
+            "--set", "task.duration=5"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out) == first  # the same fresh trials from the same seed
+    assert len(first["trials"]) == 4 and "reached" in first["diagnostics"]
+    assert main(argv[:-5] + ["--seed", "4", "--json", "--set", "task.duration=5"]) == 0
+    assert json.loads(capsys.readouterr().out) != first
+    exp = load_world(PHOTOTAXIS, ["task.trials=2", "task.duration=3", "optimizer.population=4", "evolution.generations=2"])
+    evolve(exp, tmp_path / "run", stream=None)
+    assert main(["replay", str(tmp_path / "run"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["matches_stored"] is True
+    assert main(["replay", str(tmp_path / "run"), "--trials", "5", "--seed", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["trials"]) == 5 and "matches_stored" not in doc
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["replay", str(ROOT / "worlds" / "categorical_perception.toml"), "--trials", "5"], "fixed grid of trials"),
+    (["evolve", str(ROOT / "worlds" / "braitenberg.toml")], "has no genes to evolve"),
+    (["replay", str(PHOTOTAXIS), "--set", "simulation.substeps=1"], "use substeps >= 3"),
+    (["replay", str(PHOTOTAXIS), "--set", 'agent.sensors=["ir", "camera"]'], "`camera`"),
+    (["replay", str(PHOTOTAXIS), "--set", 'agent.sensors=["ir"]'], "needs light sensors"),
+    (["replay", str(PHOTOTAXIS), "--set", 'agent.file="../agents/beer_agent.toml"', "--set", 'agent.sensors=["eye"]'],
+     "differential-drive robot"),
+    (["replay", str(AVOIDANCE), "--set", "task.obstacles=[{shape='polygon', vertices=[[0,0],[1,1],[2,2]]}]"],
+     "convex polygon"),
+    (["replay", str(AVOIDANCE), "--set", "task.obstacles=[{shape='circel'}]"], "[task.obstacles][0]"),
+    (["replay", str(PHOTOTAXIS), "--set", "agent.light.angles_deg=[]"], "non-empty array"),
+])
+def test_robot_world_errors_are_one_line(argv, fragment, capsys, tmp_path):
+    if argv[0] == "evolve":
+        argv = argv + ["--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
