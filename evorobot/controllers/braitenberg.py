@@ -128,4 +128,4 @@ class Braitenberg(Controller):
         return {"w": params.w.tolist(), "bias": params.bias}
 
     def trace(self, state: BraitenbergState) -> dict[str, FloatArray]:
-        return {"motor": state.out}
+        return {"drive": state.out}
