@@ -163,7 +163,7 @@ def test_robot_world_draws_walls_obstacles_light_robot_and_ir_rays():
     from conftest import ROOT
 
     src = WorldSource(ROOT / "worlds" / "braitenberg.toml", ["task.trials=2"])
-    v = Viewer(src)
+    v = Viewer(src, trial=1)  # not trial 0, whose world origin is the Space's: offsets must be right
     v.step(20)
     surface = pygame.Surface((900, 560))
     v.draw(surface)

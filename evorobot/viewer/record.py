@@ -44,10 +44,12 @@ def record_trial(episode: Episode, trial: int, out: Path, info: dict[str, str] |
     kind, lib = _encoder(out)
     if out.exists() and (out.is_file() or any(out.iterdir())):
         raise EvorobotError(f"{out}: already exists; choose another --record target")
+    if not out.parent.is_dir():
+        raise EvorobotError(f"{out}: its folder {out.parent} does not exist")
     pygame.font.init()
     surface = pygame.Surface(size)
     renderer = Renderer(episode, trial, info)
-    frames_dir = Path(tempfile.mkdtemp(prefix=".frames-", dir=out.parent if out.parent.exists() else None))
+    frames_dir = Path(tempfile.mkdtemp(prefix=".frames-", dir=out.parent))
     count = 0
     try:
         def save() -> None:

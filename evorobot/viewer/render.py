@@ -171,8 +171,9 @@ class Renderer:
             else:
                 colour = OBJECT if g.visible[s] else HIDDEN_OBJECT
             co, si = math.cos(a), math.sin(a)
-            if g.kind[s] == CIRCLE:
-                pygame.draw.circle(surf, colour, tf(x, y), max(1, round(g.radius[s] * tf.scale)))
+            if g.kind[s] == CIRCLE:  # its centre may sit off the body's origin (static circles)
+                cx, cy = x + co * g.centre[s, 0] - si * g.centre[s, 1], y + si * g.centre[s, 0] + co * g.centre[s, 1]
+                pygame.draw.circle(surf, colour, tf(cx, cy), max(1, round(g.radius[s] * tf.scale)))
             else:
                 v = g.verts[g.vert_start[s] : g.vert_start[s] + g.vert_count[s]]
                 pts = [tf(x + co * vx - si * vy, y + si * vx + co * vy) for vx, vy in v]
