@@ -92,27 +92,6 @@ def test_without_the_forget_gate_held_open_the_bit_is_lost() -> None:
     assert abs(outs0[200] - outs1[200]) < 1e-9
 
 
-def test_state_is_isolated_across_the_batch_and_across_trials() -> None:
-    ctrl = make(cells=3)
-    rng = np.random.default_rng(5)
-    genomes = rng.uniform(-1, 1, (9, ctrl.genome_size))
-    xs = rng.uniform(0, 10, (9, 60, 7))
-
-    def run(p: LSTMParams, x: np.ndarray) -> np.ndarray:
-        state, out, outs = ctrl.init_state(p), np.empty((x.shape[0], 2)), []
-        for t in range(x.shape[1]):
-            ctrl.step(p, state, np.ascontiguousarray(x[:, t]), 0.1, out)
-            outs.append(np.concatenate([out, state.c, state.h], axis=1))
-        return np.array(outs)
-
-    p = ctrl.decode(genomes)
-    outs = run(p, xs)
-    assert np.array_equal(run(ctrl.decode(genomes[4:5]), xs[4:5])[:, 0], outs[:, 4])
-    assert np.array_equal(run(p, xs), outs)
-    a, b = ctrl.init_state(p), ctrl.init_state(p)
-    assert not np.shares_memory(a.c, b.c) and not np.shares_memory(a.h, b.h) and not np.shares_memory(a.c, a.h)
-
-
 def test_genome_describe_trace_and_registry() -> None:
     ctrl = make(cells=4)
     assert ctrl.genome_size == 4 * 4 * (7 + 4) + 4 * 4 + 2 * 4 + 2

@@ -93,26 +93,6 @@ def test_hand_set_network_runs_a_finite_automaton_exactly(delta, accepts) -> Non
                 assert (q == 0) == accepts(bits[: t + 1])
 
 
-def test_state_is_isolated_across_the_batch_and_across_trials() -> None:
-    ctrl = make(weight_range=(-1.0, 1.0))
-    rng = np.random.default_rng(5)
-    genomes = rng.uniform(-1, 1, (9, ctrl.genome_size))
-    xs = rng.uniform(0, 1, (9, 60, 7))
-
-    def run(p: SecondOrderParams, x: np.ndarray) -> np.ndarray:
-        state, out, outs = ctrl.init_state(p), np.empty((x.shape[0], 2)), []
-        for t in range(x.shape[1]):
-            ctrl.step(p, state, np.ascontiguousarray(x[:, t]), 0.1, out)
-            outs.append(out.copy())
-        return np.array(outs)
-
-    p = ctrl.decode(genomes)
-    outs = run(p, xs)
-    assert np.array_equal(run(ctrl.decode(genomes[4:5]), xs[4:5])[:, 0], outs[:, 4])
-    assert np.array_equal(run(p, xs), outs)
-    assert not np.shares_memory(ctrl.init_state(p).s, ctrl.init_state(p).s)
-
-
 def test_genome_describe_trace_and_registry() -> None:
     ctrl = make(hidden=3)
     assert ctrl.genome_size == 5 * 5 * 8 + 5 and make(constant_input=False).genome_size == 5 * 5 * 7 + 5
