@@ -14,6 +14,7 @@ from evorobot import cli
 from evorobot.bench import format_table
 from evorobot.bench.measure import numpy_euler_step, row
 from evorobot.bench.naive import NaiveEye, NaiveTrial, run_naive, sense
+from evorobot.bench.naive_robot import NaiveRobotTrial, NaiveSensors, run_naive_robot
 from evorobot.config import load_world
 from evorobot.controllers.ctrnn import CTRNN, CTRNNSpec
 from evorobot.episode import Episode
@@ -23,14 +24,17 @@ from evorobot.sim import rays
 from evorobot.sim.world import World
 from evorobot.tasks.categorical_perception import add_falling_object
 
-from conftest import CP_WORLD
+from conftest import CP_WORLD, ROOT
+
+PT_WORLD = ROOT / "worlds" / "phototaxis.toml"
 
 EXPECTED = {
     f"ctrnn.{what}.{tag}{suffix}"
     for tag in ("n7", "n10", "n50")
     for what, suffixes in (("euler", ("", ".ns", ".per_network")), ("rk4", ("", ".cost")), ("exp_euler", ("", ".cost")))
     for suffix in suffixes
-} | {"episode.cp", "episode.cp.us", "episode.cp.build", "evolve.peak_rss"}
+} | {"episode.cp", "episode.cp.us", "episode.cp.build", "episode.phototaxis", "episode.phototaxis.us",
+     "episode.phototaxis.build", "evolve.peak_rss"}
 if shutil.which("cc") or shutil.which("gcc") or shutil.which("clang"):
     EXPECTED |= {f"ctrnn.euler.{tag}.vs_c" for tag in ("n7", "n10", "n50")}
 
@@ -98,6 +102,70 @@ def test_naive_rejects_what_it_does_not_implement():
     setup = build(load_world(CP_WORLD, ["controller.integrator=rk4"]))
     with pytest.raises(ValueError, match="Euler CTRNN"):
         run_naive(setup, np.zeros((1, setup.genome_size)), setup.task.conditions(conditions_rng(1, 0))[:1])
+
+
+OBSTACLES = ('task.obstacles=[{shape="circle", x=-15.0, y=10.0, radius=8.0}, '
+             '{shape="box", x=20.0, y=-20.0, width=20.0, height=6.0, angle_deg=30.0}]')
+"""A circle and a turned box in the phototaxis arena: more to see, and lights to hide."""
+
+
+@pytest.mark.parametrize("overrides", [[], [OBSTACLES]], ids=["walls", "obstacles"])
+def test_naive_robot_baseline_computes_the_batched_fitness(overrides):
+    """Same per-trial fitness as :class:`Episode` on 5-s phototaxis trials (50 ticks, 4 substeps).
+
+    Tolerance 1e-9: Episode tiles trial ``t`` at x = 2000 t in one Space per individual where the
+    naive loop runs at the origin, so positions round differently by ~ulp(2000) = 2.3e-13 per
+    operation (and pymunk's solver sees seven other robots in the Space); observed differences stay
+    below 1e-12, even over whole 30-s trials. A semantic slip (noise row, sensor order, substep, closeness) shows at >= 1e-4."""
+    setup = build(load_world(PT_WORLD, ["task.duration=5", *overrides]))
+    cond = setup.task.conditions(conditions_rng(1, 0))
+    genomes = np.random.default_rng(11).uniform(-1, 1, (3, setup.genome_size))
+    seen = {"hit": 0, "inside": 0}
+
+    def count(ep: Episode) -> None:
+        seen["hit"] += int((ep.distances < ep.robots.ir_range).sum())
+        seen["inside"] += int((ep.distances == 0.0).sum())
+
+    batched = Episode(setup, genomes, cond).run(count)
+    naive = run_naive_robot(setup, genomes, cond)
+    assert not batched.failed.any() and not naive.failed.any()
+    assert batched.steps == 50 and naive.agent_steps == genomes.shape[0] * len(cond) * 50
+    np.testing.assert_allclose(naive.fitness, batched.fitness, rtol=0, atol=1e-9)
+    # Not vacuous: robots closed in on the light, IR rays hit walls or obstacles, and robots
+    # pressed into them (ray origins inside a shape read distance 0).
+    assert (naive.fitness > 1e-3).sum() >= 8
+    assert seen["hit"] > 100 and seen["inside"] > 10
+
+
+def test_naive_robot_sensors_read_what_the_sensor_kernel_reads():
+    """IR and light readings (no noise) at random poses, some pressed into walls or obstacles,
+    against :class:`RobotSensors`; lights are hidden behind the obstacles in some of them."""
+    setup = build(load_world(PT_WORLD, [OBSTACLES]))
+    bare = build(load_world(PT_WORLD))
+    rng = np.random.default_rng(7)
+    k = 150
+    cond = np.column_stack([rng.uniform(-50, 50, (k, 2)), rng.uniform(-np.pi, np.pi, k),
+                            rng.uniform(-40, 40, (k, 2)), np.zeros(k)])
+    ep = Episode(setup, np.zeros((1, setup.genome_size)), cond)
+    n_in = setup.experiment.agent.n_inputs
+    kernel, dist = np.empty((k, n_in)), np.empty((k, ep.robots.n_ir))
+    ep.robots.sense(ep.poses, ep.geometry, ep.agent_body, ep.agent_world, ep.agent_trial, 0,
+                    np.zeros((k, 0, n_in)), kernel, dist)
+    sensors, naive, unhidden = NaiveSensors(setup), np.empty((k, n_in)), np.empty((k, n_in))
+    for t in range(k):
+        for s, out in ((setup, naive), (bare, unhidden)):
+            trial = NaiveRobotTrial(s, cond[t])
+            sensors.sense(trial, trial.body.position, trial.body.angle, None, out[t])
+    np.testing.assert_allclose(naive, kernel, rtol=0, atol=1e-9)
+    n_ir = ep.robots.n_ir
+    assert (dist == 0.0).sum() > 5 and (naive[:, :n_ir] > 0).sum() > 50
+    assert (naive[:, n_ir:] < unhidden[:, n_ir:] - 1e-3).sum() > 5  # occluded lights
+
+
+def test_naive_robot_rejects_what_it_does_not_implement():
+    setup = build(load_world(PT_WORLD, ["controller.integrator=rk4"]))
+    with pytest.raises(ValueError, match="Euler CTRNN"):
+        run_naive_robot(setup, np.zeros((1, setup.genome_size)), setup.task.conditions(conditions_rng(1, 0))[:1])
 
 
 @pytest.mark.parametrize("hidden", [5, 48])

@@ -1,6 +1,6 @@
 """``evorobot bench``: speed and memory against baselines measured in the same run.
 
-Three measurements (ARCHITECTURE.md §5), all in one run:
+Four measurements (ARCHITECTURE.md §5), all in one run:
 
 1. the batched CTRNN kernels (euler, rk4, exp_euler) over B = 256 networks of N = 7 and N = 50
    neurons, against a plain-numpy vectorised Euler step of the same networks (and against numpy
@@ -8,7 +8,10 @@ Three measurements (ARCHITECTURE.md §5), all in one run:
 2. the categorical-perception :class:`~evorobot.episode.Episode` with 384 agents (16 individuals
    x 24 trials), against the naive per-agent pymunk implementation of
    :mod:`evorobot.bench.naive` (which computes the same fitness);
-3. the peak RSS of a default two-generation ``evorobot evolve`` run, in a subprocess.
+3. the phototaxis :class:`~evorobot.episode.Episode` with 256 Khepera robots (32 individuals x 8
+   trials), against the naive per-robot pymunk implementation of :mod:`evorobot.bench.naive_robot`
+   (which computes the same fitness);
+4. the peak RSS of a default two-generation ``evorobot evolve`` run, in a subprocess.
 
 Output: a table (name, value, unit, baseline, ratio), or with ``--json`` one JSON list of
 ``{"name", "value", "unit", "baseline", "ratio"}`` (``null`` where there is no baseline).
@@ -23,7 +26,7 @@ import math
 import sys
 from typing import TextIO
 
-from evorobot.bench.measure import Row, bench_ctrnn, bench_episode, bench_rss, repo_file
+from evorobot.bench.measure import Row, bench_ctrnn, bench_episode, bench_robot_episode, bench_rss, repo_file
 
 __all__ = ["TARGETS", "format_table", "run_bench"]
 
@@ -35,6 +38,7 @@ TARGETS = (
     ("ctrnn.rk4.n50.cost", "value", "<=", 4.5, "rk4 cost in units of euler"),
     ("evolve.cp.workers2", "ratio", ">=", 1.7, "2 workers vs 1, generations per minute"),
     ("episode.cp", "ratio", ">=", 20.0, "batched episode vs naive per-agent pymunk"),
+    ("episode.phototaxis", "ratio", ">=", 20.0, "batched robot episode vs naive per-robot pymunk"),
     ("evolve.peak_rss", "value", "<", 400.0, "peak RSS of a default evolution run, MB"),
 )
 """(row, field, comparison, bound, what): the goals printed under the table."""
@@ -78,12 +82,18 @@ def run_bench(as_json: bool = False, quick: bool = False, stream: TextIO | None 
     rows: list[Row] = []
     status = 0
     rows += bench_ctrnn(quick)
-    world = repo_file("worlds", "categorical_perception.toml")
+    world, robots = repo_file("worlds", "categorical_perception.toml"), repo_file("worlds", "phototaxis.toml")
     if world is None:
         print("evorobot bench: note: worlds/categorical_perception.toml not found next to the package; "
               "skipping the episode and memory measurements", file=sys.stderr)
     else:
         rows += bench_episode(world, quick)
+    if robots is None:
+        print("evorobot bench: note: worlds/phototaxis.toml not found next to the package; "
+              "skipping the robot episode measurement", file=sys.stderr)
+    else:
+        rows += bench_robot_episode(robots, quick)
+    if world is not None:
         if not quick:
             from evorobot.bench.parallel import bench_parallel
 

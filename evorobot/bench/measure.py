@@ -15,13 +15,18 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from evorobot._types import FloatArray
 
+if TYPE_CHECKING:
+    from evorobot.bench.naive import NaiveResult
+
 Row = dict[str, Any]
+NaiveRun = Callable[..., "NaiveResult"]
+"""A naive baseline: ``(setup, genomes, conditions, max_steps=None) -> NaiveResult``."""
 
 BATCH = 256
 """Networks per CTRNN kernel call."""
@@ -32,6 +37,8 @@ EPISODE_INDIVIDUALS = 16
 """Individuals in the batched categorical-perception episode (x 24 trials = 384 agents)."""
 NAIVE_INDIVIDUALS = 2
 """Individuals run by the naive baseline (its cost per agent-step does not depend on the batch)."""
+ROBOT_INDIVIDUALS = 32
+"""Individuals in the batched phototaxis episode (x 8 trials = 256 robots)."""
 
 
 def row(name: str, value: float, unit: str, baseline: float | None = None, speedup: float | None = None) -> Row:
@@ -140,6 +147,23 @@ def repo_file(*parts: str) -> Path | None:
 def bench_episode(world: Path, quick: bool) -> list[Row]:
     """Agent-steps per second of :class:`Episode` (384 agents) vs the naive per-agent loop."""
     from evorobot.bench.naive import run_naive
+
+    return episode_vs_naive("episode.cp", world, EPISODE_INDIVIDUALS, run_naive, NAIVE_INDIVIDUALS, 6, quick)
+
+
+def bench_robot_episode(world: Path, quick: bool) -> list[Row]:
+    """Agent-steps per second of the phototaxis :class:`Episode` (256 robots) vs the naive per-robot loop."""
+    from evorobot.bench.naive_robot import run_naive_robot
+
+    return episode_vs_naive("episode.phototaxis", world, ROBOT_INDIVIDUALS, run_naive_robot, 1, 4, quick)
+
+
+def episode_vs_naive(name: str, world: Path, n_individuals: int, run_naive: NaiveRun, n_naive: int,
+                     quick_every: int, quick: bool) -> list[Row]:
+    """Rows ``name`` (agent-steps/s), ``name.us`` and ``name.build`` of the batched :class:`Episode`
+    of ``n_individuals`` x every trial of ``world``, against ``run_naive`` on a subset: ``n_naive``
+    individuals x every trial (``--quick``: 1 individual x every ``quick_every``-th trial, 20 ticks).
+    Whole trials also check that the baseline computed the batched fitness."""
     from evorobot.config import load_world
     from evorobot.episode import Episode
     from evorobot.seeding import conditions_rng
@@ -147,7 +171,7 @@ def bench_episode(world: Path, quick: bool) -> list[Row]:
 
     setup = build(load_world(world))
     cond = setup.task.conditions(conditions_rng(1, 0))
-    genomes = np.random.default_rng(2024).uniform(-1.0, 1.0, (EPISODE_INDIVIDUALS, setup.genome_size))
+    genomes = np.random.default_rng(2024).uniform(-1.0, 1.0, (n_individuals, setup.genome_size))
     repeats = 2 if quick else 3
     steps = 20 if quick else None  # None: whole trials
     warm = Episode(setup, genomes[:1], cond[:1])
@@ -167,8 +191,8 @@ def bench_episode(world: Path, quick: bool) -> list[Row]:
 
     t_batch = best_time(batched, 1, repeats, setup=ep.reset)
     batch_rate = ep.n_agents * ep.step_count / t_batch
-    n_naive = 1 if quick else NAIVE_INDIVIDUALS
-    naive_cond = cond[::6] if quick else cond
+    n_naive = 1 if quick else n_naive
+    naive_cond = cond[::quick_every] if quick else cond
     best = float("inf")
     naive = None
     for _ in range(repeats):
@@ -180,11 +204,11 @@ def bench_episode(world: Path, quick: bool) -> list[Row]:
     if steps is None:  # whole trials: the baseline must compute the same fitness
         diff = float(np.max(np.abs(naive.fitness - ep.result().fitness[:n_naive])))
         if not diff <= 1e-6:
-            print(f"evorobot bench: warning: naive and batched fitness differ by {diff:.3g}", file=sys.stderr)
+            print(f"evorobot bench: warning: {name}: naive and batched fitness differ by {diff:.3g}", file=sys.stderr)
     return [
-        row("episode.cp", batch_rate, "agent-steps/s", naive_rate, batch_rate / naive_rate),
-        row("episode.cp.us", 1e6 / batch_rate, "us/agent-step", 1e6 / naive_rate, batch_rate / naive_rate),
-        row("episode.cp.build", build_s * 1e3, f"ms/{ep.n_agents} agents"),
+        row(name, batch_rate, "agent-steps/s", naive_rate, batch_rate / naive_rate),
+        row(f"{name}.us", 1e6 / batch_rate, "us/agent-step", 1e6 / naive_rate, batch_rate / naive_rate),
+        row(f"{name}.build", build_s * 1e3, f"ms/{ep.n_agents} agents"),
     ]
 
 

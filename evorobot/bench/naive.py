@@ -125,6 +125,12 @@ def sense(trial: NaiveTrial, eye: NaiveEye, pos: pymunk.Vec2d, heading: float, x
         x[r] = eye.gain * (max_range - d) / max_range
 
 
+def worst_scores(setup: "Setup", genomes: FloatArray, conditions: FloatArray) -> tuple[FloatArray, np.ndarray]:
+    """Per-trial fitness (n, T) at the task's worst, and ``failed`` flags (n, T), all False."""
+    shape = (genomes.shape[0], conditions.shape[0])
+    return np.full(shape, setup.task.worst), np.zeros(shape, dtype=bool)
+
+
 def run_naive(setup: "Setup", genomes: FloatArray, conditions: FloatArray, max_steps: int | None = None) -> NaiveResult:
     """Run every trial of ``genomes`` (n, G) under ``conditions`` (T, 2), one agent at a time.
 
@@ -140,9 +146,8 @@ def run_naive(setup: "Setup", genomes: FloatArray, conditions: FloatArray, max_s
     eye = NaiveEye.of(setup)
     first, x_limit, clip = ctrl.hidden, float(spec.x_limit), float(spec.distance_clip)
     p = ctrl.decode(genomes)
-    n_ind, n_trials = genomes.shape[0], conditions.shape[0]
-    fitness = np.full((n_ind, n_trials), task.worst)
-    failed = np.zeros((n_ind, n_trials), dtype=bool)
+    fitness, failed = worst_scores(setup, genomes, conditions)
+    n_ind, n_trials = fitness.shape
     agent_steps = 0
     for i in range(n_ind):
         tau, bias, gain, w, w_in = p.tau[i], p.bias[i], p.gain[i], p.w[i], p.w_in[i]
