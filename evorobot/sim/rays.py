@@ -88,27 +88,39 @@ def trace(
         body = g_body[s]
         if body == me or not g_visible[s]:
             continue
-        bx, by = poses[body, 0], poses[body, 1]
-        co, si = math.cos(poses[body, 2]), math.sin(poses[body, 2])
+        bx, by, angle = poses[body, 0], poses[body, 1], poses[body, 2]
+        co, si = (math.cos(angle), math.sin(angle)) if angle != 0.0 else (1.0, 0.0)  # static: no trig
         cx = bx + co * g_centre[s, 0] - si * g_centre[s, 1]
         cy = by + si * g_centre[s, 0] + co * g_centre[s, 1]
         kind = g_kind[s]
         v0, n = g_vstart[s], g_vcount[s]
+        vs, base = wv, 0  # the shape's vertices in world coordinates: vs[base + k]
         if kind != CIRCLE:
-            for k in range(n):
-                wv[k, 0] = bx + co * g_verts[v0 + k, 0] - si * g_verts[v0 + k, 1]
-                wv[k, 1] = by + si * g_verts[v0 + k, 0] + co * g_verts[v0 + k, 1]
+            if bx == 0.0 and by == 0.0 and angle == 0.0:
+                vs, base = g_verts, v0  # static geometry is stored in world coordinates already
+            else:
+                for k in range(n):
+                    wv[k, 0] = bx + co * g_verts[v0 + k, 0] - si * g_verts[v0 + k, 1]
+                    wv[k, 1] = by + si * g_verts[v0 + k, 0] + co * g_verts[v0 + k, 1]
         n_edges = n if kind == POLYGON else 1
+        xlo = ylo = math.inf
+        xhi = yhi = -math.inf
+        for k in range(n if kind != CIRCLE else 0):  # bounding box: cheap rejection for long walls
+            xlo, xhi = min(xlo, vs[base + k, 0]), max(xhi, vs[base + k, 0])
+            ylo, yhi = min(ylo, vs[base + k, 1]), max(yhi, vs[base + k, 1])
         for r in range(n_rays):
             t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
             if t >= dist[r]:
                 continue  # missed the (bounding) circle, or something nearer is already hit
             if kind != CIRCLE:
+                ex, ey = ox[r] + dist[r] * ux[r], oy[r] + dist[r] * uy[r]
+                if min(ox[r], ex) > xhi or max(ox[r], ex) < xlo or min(oy[r], ey) > yhi or max(oy[r], ey) < ylo:
+                    continue  # the ray's box misses the shape's box
                 inside = kind == POLYGON
                 t = math.inf
                 for k in range(n_edges):
                     j = (k + 1) % n
-                    ax, ay, qx, qy = wv[k, 0], wv[k, 1], wv[j, 0], wv[j, 1]
+                    ax, ay, qx, qy = vs[base + k, 0], vs[base + k, 1], vs[base + j, 0], vs[base + j, 1]
                     if _cross(qx - ax, qy - ay, ox[r] - ax, oy[r] - ay) < 0.0:
                         inside = False  # origin right of a counter-clockwise edge
                     te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)

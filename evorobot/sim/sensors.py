@@ -102,18 +102,25 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
             light_angles: FloatArray, light_cos_half: float, falloff: int, r0: float, light_noise: float,
             sectors: int, margin: float, noise: FloatArray, out: FloatArray, ir_dist: FloatArray) -> None:
     n_ir, n_light = ir_angles.shape[0], light_angles.shape[0]
+    ir_c, ir_s = np.cos(ir_angles), np.sin(ir_angles)  # rotated by each robot's heading below
+    light_c, light_s = np.cos(light_angles), np.sin(light_angles)
     ux, uy = np.empty(n_ir), np.empty(n_ir)
     ox, oy = np.empty(n_ir), np.empty(n_ir)
-    lx, ly, lux, luy, ld = np.empty(1), np.empty(1), np.empty(1), np.empty(1), np.empty(1)
+    n_pairs = n_light * lights.shape[1]  # (sensor, light) lines of sight, traced in one pass
+    lx, ly, lux, luy = np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs)
+    ld, lmax, lgain = np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs)
+    lsensor = np.empty(n_pairs, dtype=np.int64)
+    lvalue = np.empty(max(n_light, 1))
     wv = np.empty((max(g_verts.shape[0], 1), 2))
     use_noise = noise.shape[1] > 0
     for b in range(agent_body.shape[0]):
         me, w = agent_body[b], agent_world[b]
         lo, hi = world_start[w], world_start[w + 1]
         px, py, heading = poses[me, 0], poses[me, 1], poses[me, 2]
+        hc, hs = math.cos(heading), math.sin(heading)
         for r in range(n_ir):
-            ux[r] = math.cos(heading + ir_angles[r])
-            uy[r] = math.sin(heading + ir_angles[r])
+            ux[r] = hc * ir_c[r] - hs * ir_s[r]
+            uy[r] = hs * ir_c[r] + hc * ir_s[r]
             ox[r] = px + radius * ux[r]
             oy[r] = py + radius * uy[r]
             ir_dist[b, r] = ir_range
@@ -127,24 +134,31 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
                 v += ir_noise * noise[agent_trial[b], step, i]
             out[b, i] = min(max(v, 0.0), 1.0)
             i += 1
+        q = 0
         for k in range(n_light):
-            ax, ay = math.cos(heading + light_angles[k]), math.sin(heading + light_angles[k])
+            lvalue[k] = 0.0
+            ax, ay = hc * light_c[k] - hs * light_s[k], hs * light_c[k] + hc * light_s[k]
             sx, sy = px + radius * ax, py + radius * ay
-            v = 0.0
             for m in range(n_lights[w]):
                 vx, vy = lights[w, m, 0] - sx, lights[w, m, 1] - sy
                 d = math.sqrt(vx * vx + vy * vy)
                 c = 1.0 if d == 0.0 else (vx * ax + vy * ay) / d
                 if c < light_cos_half or c <= 0.0:
                     continue
-                if d > 0.0:  # line of sight: one ray to the light
-                    lx[0], ly[0], lux[0], luy[0], ld[0] = sx, sy, vx / d, vy / d, d
-                    trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-                          lo, hi, me, lx, ly, lux, luy, ld, wv)
-                    if ld[0] < d:
-                        continue
                 f = 1.0 / (1.0 + d / r0) if falloff == LINEAR else (r0 / max(d, r0)) ** 2
-                v += lights[w, m, 2] * f * c
+                lsensor[q], lgain[q], lmax[q] = k, lights[w, m, 2] * f * c, d
+                lx[q], ly[q] = sx, sy
+                lux[q], luy[q] = (vx / d, vy / d) if d > 0.0 else (1.0, 0.0)
+                ld[q] = d
+                q += 1
+        if q > 0:  # one pass over the shapes for every line of sight; a shorter hit hides the light
+            trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
+                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], wv)
+        for p in range(q):
+            if lmax[p] == 0.0 or ld[p] >= lmax[p]:
+                lvalue[lsensor[p]] += lgain[p]
+        for k in range(n_light):
+            v = lvalue[k]
             if use_noise:
                 v += light_noise * noise[agent_trial[b], step, i]
             out[b, i] = min(max(v, 0.0), 1.0)

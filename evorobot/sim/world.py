@@ -230,6 +230,8 @@ class World:
                 raise AssertionError("pymunk.batch body order differs from insertion order")
             self._slices.append(slice(rows[0], rows[0] + len(rows)))
             self._write_arrays.append(np.zeros((len(ids), 3)))  # the static body's row stays zero
+        for buf, arr in zip(self._write_buffers, self._write_arrays):
+            buf.set_float_buf(arr.reshape(-1))  # bound once: pymunk reads this memory on every write
         return self.geometry
 
     # -- runtime ---------------------------------------------------------------------------------
@@ -251,7 +253,6 @@ class World:
         """Set every moving body's velocity and angular velocity from ``velocities`` (n_bodies, 3)."""
         for space, buf, sl, arr in zip(self.spaces, self._write_buffers, self._slices, self._write_arrays):
             arr[: sl.stop - sl.start] = velocities[sl]
-            buf.set_float_buf(arr.reshape(-1))
             pb.set_space_bodies(space, _VEL, buf)
 
     def step(self, dt: float, substeps: int = 1) -> None:
