@@ -1,7 +1,9 @@
 """THE step loop: sense -> think -> act -> physics -> score, for a whole batch of trials.
 
 An :class:`Episode` holds every trial of a few individuals: one pymunk Space per individual, one
-trial world per (individual, trial), agent ``b = individual * n_trials + trial``. Each
+trial world per (individual, trial), ``w = individual * n_trials + trial``, holding the task's
+team of ``n_robots`` agents (1 but for cooperative tasks): agent ``b = w * n_robots + k``, each
+running its own copy of the individual's network (clonal teams, Quinn 2001). Each
 :meth:`Episode.tick` makes exactly one call per stage for the whole batch (one numba kernel each
 for sensing, the controller, the motors and the score; one ``pymunk.batch`` call per Space to
 read and write bodies). The Python loop runs over time only.
@@ -46,19 +48,24 @@ class Episode:
         self.dt = setup.experiment.simulation.dt
         self.substeps = setup.experiment.simulation.substeps
         self.n_individuals, self.n_trials = genomes.shape[0], conditions.shape[0]
+        self.n_robots = self.task.n_robots
         self.conditions = np.tile(conditions, (self.n_individuals, 1))
-        self.params = self.controller.decode(np.repeat(genomes, self.n_trials, axis=0))
+        # clonal teams: every robot of every trial runs its own copy of the individual's network
+        per_agent = np.repeat(genomes, self.n_trials * self.n_robots, axis=0)
+        self.params = self.controller.decode(per_agent[:, : self.controller.genome_size])
+        self.morphology = setup.decode_morphology(per_agent)
         self.robots = RobotSensors(self.agent) if self.agent.is_robot else None
         eye = self.agent.eye
         self._angles = np.ascontiguousarray(eye.angles() if eye else np.zeros(0), dtype=np.float64)
         self._hide = self.task.update_visibility if self.task.hides_objects else None
         self._build(conditions)
-        self.agent_trial = np.tile(np.arange(self.n_trials, dtype=np.int64), self.n_individuals)
+        # each robot's row in the noise table: (trial, robot within the team)
+        self.agent_trial = np.tile(np.arange(self.n_trials * self.n_robots, dtype=np.int64), self.n_individuals)
         n_in = self.agent.n_inputs
         if self.robots is not None and self.robots.noisy:
-            self.noise = draw_noise(self.task.noise_seeds(conditions), self.task.max_steps, n_in)
+            self.noise = draw_noise(self.task.noise_seeds(conditions), self.task.max_steps, n_in, self.n_robots)
         else:
-            self.noise = np.zeros((self.n_trials, 0, n_in))
+            self.noise = np.zeros((self.n_trials * self.n_robots, 0, n_in))
         self.reset()
 
     def _build(self, conditions: FloatArray) -> None:
@@ -69,22 +76,23 @@ class Episode:
             space = world.new_space()
             for cond in conditions:
                 origins.append(world.new_world(space))
-                x, y, heading = self.task.agent_start(cond)
-                if self.agent.is_robot:
-                    row = world.add_robot(space, (x, y), heading, radius, self.agent.body.mass)
-                else:
-                    row = world.add_body(space, (x, y), angle=heading)
-                    world.add_circle(row, radius)
-                rows.append(row)
+                starts = self.task.agent_starts(cond)
+                for x, y, heading in starts:
+                    if self.agent.is_robot:
+                        row = world.add_robot(space, (x, y), heading, radius, self.agent.body.mass)
+                    else:
+                        row = world.add_body(space, (x, y), angle=heading)
+                        world.add_circle(row, radius)
+                    rows.append(row)
                 objects.append(self.task.build(world, space, cond))
         self.world = world
         self.geometry = world.finish()
         self.agent_body = np.array(rows, dtype=np.int64)
-        self.agent_world = np.arange(len(rows), dtype=np.int64)
+        self.team = self.agent_body.reshape(-1, self.n_robots)  # (worlds, robots) body rows
+        self.agent_world = np.repeat(np.arange(self.team.shape[0], dtype=np.int64), self.n_robots)
         self.origins = np.array(origins, dtype=np.float64).reshape(-1, 2)
-        self.agent_origins = self.origins[self.agent_world]
         width = max((len(o) for o in objects), default=0)
-        self.objects = np.full((len(rows), max(width, 1)), -1, dtype=np.int64)
+        self.objects = np.full((len(origins), max(width, 1)), -1, dtype=np.int64)
         for b, objs in enumerate(objects):
             self.objects[b, : len(objs)] = objs
         self._initial = [(tuple(body.position), body.angle, tuple(body.velocity)) for body in world.bodies]
@@ -93,7 +101,13 @@ class Episode:
 
     @property
     def n_agents(self) -> int:
+        """Robots (or agents) in the batch: worlds x team size."""
         return self.agent_body.shape[0]
+
+    @property
+    def n_worlds(self) -> int:
+        """Trial worlds in the batch: individuals x trials (scores and fitness are per world)."""
+        return self.team.shape[0]
 
     def reset(self) -> None:
         """Put every body back at its start and reset controller state and scores."""
@@ -110,10 +124,10 @@ class Episode:
         self.inputs = np.zeros((n, self.agent.n_inputs))
         self.outputs = np.zeros((n, self.agent.n_outputs))
         self.wheels = np.zeros((n, 2))
-        self.frame = Frame(self.poses, self.agent_body, self.agent_world, self.objects, self.agent_origins,
-                           self.conditions, self.inputs, self.wheels)
+        self.frame = Frame(self.poses, self.agent_body, self.agent_world, self.objects, self.origins,
+                           self.conditions, self.inputs, self.wheels, self.team)
         self.state = self.controller.init_state(self.params)
-        self.scores = self.task.new_scores(n)
+        self.scores = self.task.new_scores(self.n_worlds)
         self.step_count = 0
         self.world.read(self.poses)
         if self._hide is not None:

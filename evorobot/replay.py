@@ -3,8 +3,9 @@
 The champion is evaluated alone, in the same step loop evolution used; because each individual's
 trials live in a Space of their own, the per-trial fitness must match the stored one bit for bit.
 It also runs a world file's random or hand-wired controller, and any of them on fresh trials.
-``--trace`` records one CSV row per trial step (only while the trial runs): time, agent pose,
-object poses, every sensor input, every neuron state and output, every motor command.
+``--trace`` records one CSV row per trial step (only while the trial runs; one per robot of a
+team): time, agent pose, object poses, every sensor input, every neuron state and output, every
+motor command, and the task's own per-tick quantities (:meth:`~evorobot.tasks.base.Task.trace`).
 """
 
 from __future__ import annotations
@@ -33,31 +34,36 @@ class TraceRecorder:
         self.header: list[str] | None = None
         self._live = ~(episode.scores.done | episode.scores.failed)
 
-    def _columns(self, ep: Episode, inner: dict[str, np.ndarray]) -> list[str]:
-        cols = ["trial", "time", "agent_x", "agent_y"]
+    def _columns(self, ep: Episode, inner: dict[str, np.ndarray], extra: dict[str, np.ndarray]) -> list[str]:
+        cols = ["trial"] + (["robot"] if ep.n_robots > 1 else []) + ["time", "agent_x", "agent_y", "agent_heading"]
         for k in range(ep.objects.shape[1]):
             cols += [f"object{k}_x", f"object{k}_y"]
         cols += [f"input{i}" for i in range(ep.inputs.shape[1])]
         for name, arr in inner.items():
             cols += [f"{name}{i}" for i in range(arr.shape[1])]
         cols += [f"motor{i}" for i in range(ep.outputs.shape[1])] + ["vx", "vy"]
-        return cols
+        return cols + list(extra)
 
     def __call__(self, ep: Episode) -> None:
         inner = ep.controller.trace(ep.state)
+        extra = ep.task.trace(ep.frame)  # per-world task quantities (a team's leader, ...)
         if self.header is None:
-            self.header = self._columns(ep, inner)
-        for b in np.flatnonzero(self._live):
-            ox, oy = ep.origins[b]
-            a = ep.agent_body[b]
-            row: list[Any] = [int(b), ep.time, ep.poses[a, 0] - ox, ep.poses[a, 1] - oy]
-            for o in ep.objects[b]:
-                row += [ep.poses[o, 0] - ox, ep.poses[o, 1] - oy] if o >= 0 else ["", ""]
-            row += list(ep.inputs[b])
-            for arr in inner.values():
-                row += list(arr[b])
-            row += list(ep.outputs[b]) + list(ep.velocities[a, :2])
-            self.rows.append(row)
+            self.header = self._columns(ep, inner, extra)
+        for w in np.flatnonzero(self._live):
+            ox, oy = ep.origins[w]
+            for k in range(ep.n_robots):
+                b = w * ep.n_robots + k
+                a = ep.agent_body[b]
+                row: list[Any] = [int(w)] + ([k] if ep.n_robots > 1 else [])
+                row += [ep.time, ep.poses[a, 0] - ox, ep.poses[a, 1] - oy, ep.poses[a, 2]]
+                for o in ep.objects[w]:
+                    row += [ep.poses[o, 0] - ox, ep.poses[o, 1] - oy] if o >= 0 else ["", ""]
+                row += list(ep.inputs[b])
+                for arr in inner.values():
+                    row += list(arr[b])
+                row += list(ep.outputs[b]) + list(ep.velocities[a, :2])
+                row += [arr[w] for arr in extra.values()]
+                self.rows.append(row)
         self._live = ~(ep.scores.done | ep.scores.failed)
 
     def write(self, path: str | Path) -> None:

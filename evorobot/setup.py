@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from evorobot._types import FloatArray
 from evorobot.controllers.base import Controller
 from evorobot.errors import ConfigError
 from evorobot.tasks.base import Task
@@ -24,7 +25,17 @@ class Setup:
 
     @property
     def genome_size(self) -> int:
-        return self.controller.genome_size
+        """The controller's genes, then the sensor morphology's (none unless the agent evolves any)."""
+        return self.controller.genome_size + self.morphology_size
+
+    @property
+    def morphology_size(self) -> int:
+        """Genes of the evolved sensor morphology (receptive fields), after the controller's."""
+        return 0
+
+    def decode_morphology(self, genomes: FloatArray) -> Any:
+        """Sensor-morphology parameters of ``genomes`` (B, genome_size); None without any."""
+        return None
 
 
 def build(exp: "Experiment") -> Setup:

@@ -36,15 +36,18 @@ LINEAR, INVERSE_SQUARE = 0, 1
 _FALLOFF = {"linear": LINEAR, "inverse_square": INVERSE_SQUARE}
 
 
-def draw_noise(seeds: FloatArray, steps: int, n_inputs: int) -> FloatArray:
-    """Uniform noise in [-1, 1] of shape ``(len(seeds), steps, n_inputs)``, one stream per trial.
+def draw_noise(seeds: FloatArray, steps: int, n_inputs: int, robots: int = 1) -> FloatArray:
+    """Uniform noise in [-1, 1] of shape ``(len(seeds) * robots, steps, n_inputs)``.
 
-    Each trial's noise comes from ``np.random.default_rng(seed)`` of its own integer seed (drawn
-    with the trial's conditions), so it is the same whatever else is evaluated beside it.
+    Row ``trial * robots + k`` is robot ``k`` of that trial. Each trial's noise comes from its own
+    integer seed (drawn with the trial's conditions): ``default_rng(seed)`` for robot 0 and
+    ``default_rng([seed, k])`` for robot ``k``, so it is the same whatever else is evaluated beside it.
     """
-    out = np.empty((len(seeds), steps, n_inputs))
+    out = np.empty((len(seeds) * robots, steps, n_inputs))
     for t, seed in enumerate(seeds):
-        out[t] = np.random.default_rng(int(seed)).uniform(-1.0, 1.0, (steps, n_inputs))
+        for k in range(robots):
+            rng = np.random.default_rng(int(seed) if k == 0 else [int(seed), k])
+            out[t * robots + k] = rng.uniform(-1.0, 1.0, (steps, n_inputs))
     return out
 
 

@@ -12,6 +12,8 @@ A task type provides:
    ``rng`` (a fixed grid ignores it); ``condition_names`` labels its columns.
 4. ``agent_start(cond) -> (x, y, heading)`` and ``build(world, space, cond) -> list[int]``: the
    agent's start pose and the object bodies of one trial world (their rows in the pose array).
+   A cooperative task sets ``n_robots`` and overrides ``agent_starts(cond)`` (one pose per team
+   member); scores and fitness are per trial world, for the whole team (one agent: the same).
 5. ``max_steps``: a hard limit on a trial's length (a trial still running then has failed).
 6. ``new_scores(B)`` and ``score(frame, step, scores)``: per-tick accumulation in one numba call,
    setting ``scores.done``, from the episode's arrays in :class:`Frame` (poses after this tick's
@@ -21,7 +23,8 @@ A task type provides:
 7. With noisy robot sensors, ``noise_seeds(conditions) -> (T,)``: an integer seed per trial for
    its sensor noise (drawn with the conditions, so a trial's noise is fixed by its row).
 8. Optionally ``diagnostics(scores, conditions) -> {name: (B,) array}``: per-trial measures that
-   are not the fitness (reached the light, collisions, ...), printed by ``evorobot replay``.
+   are not the fitness (reached the light, collisions, ...), printed by ``evorobot replay``; and
+   ``trace(frame) -> {name: (W,) array}``: per-tick quantities written by ``replay --trace``.
 9. Optionally ``update_visibility(poses, agent_body, agent_world, objects, geometry)``: set the
    ``geometry.visible`` flags of the shapes (one numba call for the whole batch), as a function of
    the current poses alone. The episode calls it before sensing on every tick, and on reset, only
@@ -45,13 +48,14 @@ class Frame(NamedTuple):
     """The episode's arrays a task scores from (views, updated in place every tick)."""
 
     poses: FloatArray  # (n_bodies, 3) x, y, angle after this tick's physics
-    agent_body: IntArray  # (B,) each agent's body row
+    agent_body: IntArray  # (B,) each agent's body row (B = W x n_robots)
     agent_world: IntArray  # (B,) each agent's trial world
-    objects: IntArray  # (B, K) body rows of each trial's objects (-1: none)
-    origins: FloatArray  # (B, 2) each agent's world origin (Space coordinates)
-    conditions: FloatArray  # (B, k) each agent's conditions row
+    objects: IntArray  # (W, K) body rows of each trial world's objects (-1: none)
+    origins: FloatArray  # (W, 2) each world's origin (Space coordinates)
+    conditions: FloatArray  # (W, k) each world's conditions row
     inputs: FloatArray  # (B, n_inputs) this tick's sensor values
     wheels: FloatArray  # (B, 2) wheel speeds in [-1, 1] of a differential robot (zeros otherwise)
+    team: IntArray  # (W, n_robots) body rows of each world's agents (agent_body reshaped)
 
 
 class Scores(NamedTuple):
@@ -72,6 +76,8 @@ class Task(ABC):
     condition_names: ClassVar[tuple[str, ...]] = ()
     x_limit: float = math.inf
     """Limit of the agent's |x| in its world (horizontal motors)."""
+    n_robots: int = 1
+    """Agents per trial world (a team runs copies of one network)."""
     hides_objects: bool = False
     """Whether :meth:`update_visibility` must run (the episode skips the call otherwise)."""
 
@@ -90,6 +96,10 @@ class Task(ABC):
     @abstractmethod
     def agent_start(self, cond: FloatArray) -> tuple[float, float, float]:
         """The agent's start pose (x, y, heading) in its world's frame."""
+
+    def agent_starts(self, cond: FloatArray) -> list[tuple[float, float, float]]:
+        """Start poses of the ``n_robots`` agents of a trial (default: the one agent's)."""
+        return [self.agent_start(cond)]
 
     @abstractmethod
     def build(self, world: World, space: int, cond: FloatArray) -> list[int]:
@@ -118,6 +128,10 @@ class Task(ABC):
 
     def diagnostics(self, scores: Scores, conditions: FloatArray) -> dict[str, FloatArray]:
         """Per-trial measures other than fitness, by name (none by default)."""
+        return {}
+
+    def trace(self, frame: Frame) -> dict[str, FloatArray]:
+        """Per-world quantities of this tick for ``replay --trace``, each (W,) (none by default)."""
         return {}
 
     def update_visibility(self, poses: FloatArray, agent_body: IntArray, agent_world: IntArray,

@@ -145,7 +145,7 @@ class Viewer:
         ep, b = self.episode, self.state.trial
         x, y = tf.inverse(*pos)
         best, best_d = None, 2.5 * ep.agent.body.radius
-        for row in [ep.agent_body[b], *[o for o in ep.objects[b] if o >= 0]]:
+        for row in [*ep.team[b], *[o for o in ep.objects[b] if o >= 0]]:
             bx, by = ep.poses[row, 0] - ep.origins[b, 0], ep.poses[row, 1] - ep.origins[b, 1]
             d = float(np.hypot(bx - x, by - y))
             if d < best_d:

@@ -61,7 +61,7 @@ def world_bounds(ep: Episode, b: int) -> tuple[float, float, float, float]:
     """
     ox, oy = ep.origins[b]
     if ep.robots is not None:
-        g, w = ep.geometry, ep.agent_world[b]
+        g, w = ep.geometry, b
         xs, ys = [], []
         for s in range(g.world_start[w], g.world_start[w + 1]):
             x, y, a = ep.poses[g.body[s]]
@@ -70,7 +70,7 @@ def world_bounds(ep: Episode, b: int) -> tuple[float, float, float, float]:
             xs += [cx - g.radius[s], cx + g.radius[s]]
             ys += [cy - g.radius[s], cy + g.radius[s]]
         return min(xs), max(xs), min(ys), max(ys)
-    rows = [ep.agent_body[b], *[o for o in ep.objects[b] if o >= 0]]
+    rows = [*ep.team[b], *[o for o in ep.objects[b] if o >= 0]]
     xs = [ep.world.bodies[r].position.x - ox for r in rows]
     ys = [ep.world.bodies[r].position.y - oy for r in rows]
     reach = ep.agent.body.radius + ep.agent.eye.range
@@ -138,32 +138,19 @@ class Renderer:
             y_ground = -ep.agent.body.radius
             pygame.draw.line(surf, GROUND, tf(-limit, y_ground), tf(limit, y_ground), 2)
         # lights and rays first, so bodies are drawn over them
-        for k in range(g.n_lights[ep.agent_world[b]]):
-            lx, ly, intensity = g.lights[ep.agent_world[b], k]
+        for k in range(g.n_lights[b]):
+            lx, ly, intensity = g.lights[b, k]
             centre = tf(lx - ep.origins[b, 0], ly - ep.origins[b, 1])
             for frac in (1.0, 0.6, 0.3):  # a glow whose size follows the intensity
                 rad = max(2, round(frac * 6.0 * intensity * tf.scale))
                 pygame.draw.circle(surf, _mix(LIGHT_GLOW, LIGHT, 1.0 - frac), centre, rad)
-        ax, ay, heading = self._local(ep.agent_body[b])
-        r0 = ep.agent.body.radius
-        if ep.robots is not None:
-            angles, reach = ep.robots.ir_angles, ep.robots.ir_range
-            values = ep.inputs[b, : ep.robots.n_ir]
-        else:
-            angles, reach = ep.agent.eye.angles(), ep.agent.eye.range
-            values = None
-        for r, ang in enumerate(angles):
-            u = (math.cos(heading + ang), math.sin(heading + ang))
-            d = float(ep.distances[b, r])
-            d = min(max(d, 0.0), reach) if math.isfinite(d) else reach
-            act = 1.0 - d / reach if values is None else float(values[r])
-            p0 = (ax + r0 * u[0], ay + r0 * u[1])
-            p1 = (p0[0] + d * u[0], p0[1] + d * u[1])
-            pygame.draw.line(surf, _mix(RAY_OFF, RAY_ON, act), tf(*p0), tf(*p1), 1)
-        for s in range(g.world_start[ep.agent_world[b]], g.world_start[ep.agent_world[b] + 1]):
+        for agent in range(b * ep.n_robots, (b + 1) * ep.n_robots):
+            self._draw_rays(surf, agent)
+        for s in range(g.world_start[b], g.world_start[b + 1]):
             row = g.body[s]
             x, y, a = self._local(row)
-            is_agent = row == ep.agent_body[b]
+            member = np.flatnonzero(ep.team[b] == row)
+            is_agent = member.size > 0
             if is_agent:
                 colour = AGENT
             elif row >= len(ep.world.bodies):  # static: walls and obstacles, shaded by brightness
@@ -182,20 +169,42 @@ class Renderer:
                 else:
                     pygame.draw.line(surf, colour, pts[0], pts[1], 3)
             if is_agent:
+                r0 = ep.agent.body.radius
                 tip = (x + r0 * math.cos(a), y + r0 * math.sin(a))
                 pygame.draw.line(surf, BACKGROUND, tf(x, y), tf(*tip), 2)
-                self._draw_light_sensors(surf, x, y, a)
+                self._draw_light_sensors(surf, b * ep.n_robots + int(member[0]), x, y, a)
 
-    def _draw_light_sensors(self, surf: pygame.Surface, x: float, y: float, heading: float) -> None:
+    def _draw_rays(self, surf: pygame.Surface, agent: int) -> None:
+        """The rays of ``agent`` (Beer's eye or IR), coloured by activation, ending at their hit."""
+        ep, tf = self.episode, self.transform
+        assert tf is not None
+        ax, ay, heading = self._local(ep.agent_body[agent])
+        r0 = ep.agent.body.radius
+        if ep.robots is not None:
+            angles, reach = ep.robots.ir_angles, ep.robots.ir_range
+            values = ep.inputs[agent, : ep.robots.n_ir]
+        else:
+            angles, reach = ep.agent.eye.angles(), ep.agent.eye.range
+            values = None
+        for r, ang in enumerate(angles):
+            u = (math.cos(heading + ang), math.sin(heading + ang))
+            d = float(ep.distances[agent, r])
+            d = min(max(d, 0.0), reach) if math.isfinite(d) else reach
+            act = 1.0 - d / reach if values is None else float(values[r])
+            p0 = (ax + r0 * u[0], ay + r0 * u[1])
+            p1 = (p0[0] + d * u[0], p0[1] + d * u[1])
+            pygame.draw.line(surf, _mix(RAY_OFF, RAY_ON, act), tf(*p0), tf(*p1), 1)
+
+    def _draw_light_sensors(self, surf: pygame.Surface, agent: int, x: float, y: float, heading: float) -> None:
         """A dot on the perimeter per light sensor, brighter as its reading rises."""
-        ep, b, tf = self.episode, self.trial, self.transform
+        ep, tf = self.episode, self.transform
         assert tf is not None
         if ep.robots is None:
             return
         r0, first = ep.agent.body.radius, ep.robots.n_ir
         for k, ang in enumerate(ep.robots.light_angles):
             p = (x + 0.8 * r0 * math.cos(heading + ang), y + 0.8 * r0 * math.sin(heading + ang))
-            value = float(ep.inputs[b, first + k])
+            value = float(ep.inputs[agent, first + k])
             pygame.draw.circle(surf, _mix(SENSOR_OFF, LIGHT, value), tf(*p), max(2, round(0.18 * r0 * tf.scale)))
 
     def _draw_panel(self, surf: pygame.Surface, rect: pygame.Rect) -> None:
@@ -209,7 +218,7 @@ class Renderer:
         for name, arr in inner.items():
             surf.blit(font.render(name, True, TEXT), (rect.left + 6, y))
             y += 14
-            values = arr[b]
+            values = arr[b * ep.n_robots]  # the first robot of a team
             lo = 0.0 if name == "o" else -max(1.0, float(np.max(np.abs(values))))
             for i, v in enumerate(values):
                 label = labels[i] if labels and i < len(labels) else str(i)
@@ -227,7 +236,7 @@ class Renderer:
                 y += 12
             y += 6
         # scrolling trace of the motor outputs
-        self.history.append(ep.outputs[b].copy())
+        self.history.append(ep.outputs[b * ep.n_robots].copy())  # the first robot of a team
         top, height = y + 4, max(rect.bottom - y - 10, 20)
         pygame.draw.rect(surf, BACKGROUND, (rect.left + 6, top, rect.width - 12, height))
         hist = np.array(self.history)
