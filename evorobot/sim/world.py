@@ -242,11 +242,14 @@ class World:
 
     def read(self, poses: FloatArray) -> None:
         """Fill ``poses`` (n_bodies, 3) with x, y, angle: one batch call per Space."""
+        if not poses.flags.c_contiguous:
+            raise ValueError("poses must be C-contiguous (it is filled through a flat view)")
+        flat = poses.reshape(-1)
         for space, buf, sl in zip(self.spaces, self._buffers, self._slices):
             buf.clear()
             pb.get_space_bodies(space, _POSE, buf)
             n = sl.stop - sl.start
-            poses[sl] = np.frombuffer(buf.float_buf(), dtype=np.float64)[: 3 * n].reshape(n, 3)
+            flat[3 * sl.start : 3 * sl.stop] = np.frombuffer(buf.float_buf(), dtype=np.float64, count=3 * n)
         poses[len(self.bodies):] = 0.0
 
     def write_velocities(self, velocities: FloatArray) -> None:
