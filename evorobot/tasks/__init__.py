@@ -3,6 +3,7 @@
 from evorobot.tasks.aperture import Aperture
 from evorobot.tasks.base import Task
 from evorobot.tasks.categorical_perception import CategoricalPerception
+from evorobot.tasks.coordinated_movement import CoordinatedMovement
 from evorobot.tasks.obstacle_avoidance import ObstacleAvoidance
 from evorobot.tasks.orientation import Orientation
 from evorobot.tasks.phototaxis import Phototaxis
@@ -17,6 +18,7 @@ TASKS: dict[str, type[Task]] = {
     SelectiveAttention.name: SelectiveAttention,
     Phototaxis.name: Phototaxis,
     ObstacleAvoidance.name: ObstacleAvoidance,
+    CoordinatedMovement.name: CoordinatedMovement,
 }
 
 __all__ = ["TASKS", "Task"]
