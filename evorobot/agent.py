@@ -2,12 +2,13 @@
 
 An agent file has a ``[body]`` (shape, size, mass), a ``[motor]`` (how motor-neuron outputs
 become velocities) and any of the sensor tables ``[eye]`` (Beer's fan of distance rays), ``[ir]``
-(infrared proximity sensors), ``[light]`` (light sensors) and ``[bumper]`` (contact sectors). A
+(infrared proximity sensors), ``[light]`` (light sensors), ``[bumper]`` (contact sectors) and
+``[camera]`` (a 1-D grey-level retina, optionally read through evolved receptive fields). A
 sensor table that is absent is no sensor. A world file names the agent file and may override any
 key in sub-tables ``[agent.body]``, ``[agent.eye]``, ... (which also adds a sensor).
 
-The network's inputs are the sensors' values in the fixed order eye, ir, light, bumper, each in
-its own order (:meth:`AgentSpec.input_layout` names them).
+The network's inputs are the sensors' values in the fixed order eye, ir, light, bumper, camera,
+each in its own order (:meth:`AgentSpec.input_layout` names them).
 
 The defaults of ``[body]``, ``[eye]`` and ``[motor]`` are Beer's visually guided agent (Beer 1996;
 Beer 2003): a circle of diameter 30 with seven rays over π/6 around the vertical, range 220,
@@ -106,6 +107,50 @@ class BumperSpec:
 
 
 @dataclass(frozen=True)
+class CameraSpec:
+    """``[camera]``: a 1-D retina of ``pixels`` rays from the perimeter (after Harvey, Husbands &
+    Cliff 1994, adapted from their 2-D camera image to a horizontal line of pixels).
+
+    Pixel ``k`` (left to right) looks along the centre of its ``fov_deg / pixels`` slice of the field
+    of view, ``axis_deg + fov_deg / 2 - (k + 1/2) fov_deg / pixels`` from the heading. It reads the
+    ``brightness`` of the first visible shape its ray hits within ``range``, times the Lambertian
+    shading ``max(0, -u . n)`` (``u`` the ray, ``n`` the outward normal where it hits: radial on a
+    circle, the edge's normal on a polygon, the normal facing the ray on a segment); a ray that
+    hits nothing sees the black background, 0; a ray starting inside a shape reads its brightness.
+
+    With ``fields = F > 0`` the network sees ``F`` evolved receptive fields instead of the pixels:
+    each is a window (centre ``c``, width ``w``, in pixels along the retina ``[0, pixels]``) whose
+    value is the mean of the pixels whose centres ``k + 1/2`` lie in ``[c - w/2, c + w/2]`` (the
+    nearest pixel when none does). Its two genes follow the controller's in the genome; in [-1, 1]
+    they map linearly to ``c`` over ``[0, pixels]`` and ``w`` over ``[min_width, max_width]``
+    (:mod:`evorobot.sim.camera`). Uniform noise in ``[-noise, noise]`` is added to each input, then
+    clipped to [0, 1].
+    """
+
+    pixels: int = setting(32, ge=1, doc="rays (pixels) of the retina")
+    fov_deg: float = setting(60.0, gt=0, le=360, doc="field of view (degrees)")
+    axis_deg: float = setting(0.0, doc="direction of the camera's axis from the heading (degrees)")
+    range: float = setting(150.0, gt=0, doc="maximum ray length from the perimeter")
+    fields: int = setting(0, ge=0, doc="evolved receptive fields (0: the raw pixels are the inputs)")
+    min_width: float = setting(1.0, gt=0, doc="narrowest receptive field (pixels)")
+    max_width: float = setting(0.0, ge=0, doc="widest receptive field (pixels; 0: the whole retina)")
+    noise: float = setting(0.0, ge=0, le=1, doc="uniform noise amplitude added to each input")
+
+    def angles(self) -> FloatArray:
+        """Pixel directions relative to the heading, from the robot's left to its right."""
+        axis, fov = math.radians(self.axis_deg), math.radians(self.fov_deg)
+        return axis + fov / 2 - (np.arange(self.pixels) + 0.5) * fov / self.pixels
+
+    @property
+    def widest(self) -> float:
+        return self.max_width if self.max_width > 0 else float(self.pixels)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.fields if self.fields else self.pixels
+
+
+@dataclass(frozen=True)
 class MotorSpec:
     """``[motor]``: how the two motor outputs move the body.
 
@@ -135,13 +180,15 @@ class AgentSpec:
     ir: IRSpec | None = None
     light: LightSpec | None = None
     bumper: BumperSpec | None = None
+    camera: CameraSpec | None = None
 
     @property
     def sensor_counts(self) -> dict[str, int]:
         """Inputs contributed by each present sensor, in input order."""
         counts = {"eye": self.eye.rays if self.eye else 0, "ir": len(self.ir.angles_deg) if self.ir else 0,
                   "light": len(self.light.angles_deg) if self.light else 0,
-                  "bumper": self.bumper.sectors if self.bumper else 0}
+                  "bumper": self.bumper.sectors if self.bumper else 0,
+                  "camera": self.camera.n_inputs if self.camera else 0}
         return {k: n for k, n in counts.items() if n}
 
     @property
@@ -168,19 +215,27 @@ class AgentSpec:
             out += [("light", float(a)) for a in self.light.angles()]
         if self.bumper:
             out += [("bumper", 2 * math.pi * k / self.bumper.sectors) for k in range(self.bumper.sectors)]
+        if self.camera and self.camera.fields:  # evolved windows: where they look is in the genome
+            out += [("camera", math.radians(self.camera.axis_deg))] * self.camera.fields
+        elif self.camera:
+            out += [("camera", float(a)) for a in self.camera.angles()]
         return out
 
     def validate(self, where: str) -> None:
         if self.n_inputs == 0:
-            raise ConfigError(f"{where}: the agent has no sensor (add [eye], [ir], [light] or [bumper])")
-        if self.motor.type == "horizontal" and (self.ir or self.light or self.bumper or not self.eye):
+            raise ConfigError(f"{where}: the agent has no sensor (add [eye], [ir], [light], [bumper] or [camera])")
+        if self.motor.type == "horizontal" and (self.ir or self.light or self.bumper or self.camera or not self.eye):
             raise ConfigError(f"{where}: the horizontal motor (Beer's agent) takes an [eye] and no robot sensors")
         if self.is_robot and self.eye:
-            raise ConfigError(f"{where}: [eye] is Beer's agent's sensor; a differential robot uses [ir]/[light]/[bumper]")
+            raise ConfigError(f"{where}: [eye] is Beer's agent's sensor; a differential robot uses [ir]/[light]/[bumper]/[camera]")
+        cam = self.camera
+        if cam and cam.fields and not cam.min_width <= cam.widest <= cam.pixels:
+            raise ConfigError(f"{where}: [camera] needs min_width <= max_width <= pixels, got "
+                              f"{cam.min_width:g}, {cam.widest:g}, {cam.pixels}")
 
 
 AGENT_TABLES: dict[str, type] = {"body": BodySpec, "eye": EyeSpec, "motor": MotorSpec, "ir": IRSpec,
-                                 "light": LightSpec, "bumper": BumperSpec}
+                                 "light": LightSpec, "bumper": BumperSpec, "camera": CameraSpec}
 """Every agent table; the sensor tables are optional (absent: no such sensor)."""
 
-OPTIONAL_TABLES = ("eye", "ir", "light", "bumper")
+OPTIONAL_TABLES = ("eye", "ir", "light", "bumper", "camera")

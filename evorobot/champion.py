@@ -2,7 +2,8 @@
 
 A champion file replays with no other file: it carries the schema version, the fully resolved
 experiment (agent inlined), the controller spec, the genome at full precision, the decoded
-parameters by name, the fitness of every trial, the generation, the individual's index and the run
+parameters by name, the decoded sensor morphology (``morphology``: the camera's evolved receptive
+fields, when it has any), the fitness of every trial, the generation, the individual's index and the run
 seed (which, with the generation, regenerate the trial conditions).
 """
 
@@ -73,6 +74,7 @@ def champion_dict(
                        "parameters": setup.controller.describe(params, 0)},
         "genome": [float(g) for g in genome],
         "experiment": exp,
+        **({"morphology": morph} if (morph := setup.describe_morphology(genome)) is not None else {}),
     }
 
 

@@ -54,10 +54,12 @@ class Episode:
         per_agent = np.repeat(genomes, self.n_trials * self.n_robots, axis=0)
         self.params = self.controller.decode(per_agent[:, : self.controller.genome_size])
         self.morphology = setup.decode_morphology(per_agent)
-        self.robots = RobotSensors(self.agent) if self.agent.is_robot else None
+        self.robots = RobotSensors(self.agent, self.morphology) if self.agent.is_robot else None
         eye = self.agent.eye
         self._angles = np.ascontiguousarray(eye.angles() if eye else np.zeros(0), dtype=np.float64)
         self._hide = self.task.update_visibility if self.task.hides_objects else None
+        # optional task hook: set its kinematic objects' velocities (n_bodies, 3) each tick, one numba call
+        self._steer = getattr(self.task, "steer_objects", None)
         self._build(conditions)
         # each robot's row in the noise table: (trial, robot within the team)
         self.agent_trial = np.tile(np.arange(self.n_trials * self.n_robots, dtype=np.int64), self.n_individuals)
@@ -162,6 +164,8 @@ class Episode:
         else:
             motors.horizontal(self.outputs, motor.gain, self.agent_body, self.origins[:, 0],
                               self.task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
+        if self._steer is not None:
+            self._steer(self.frame, self.step_count, self.velocities)
         self.world.write_velocities(self.velocities)
         self.world.step(self.dt, self.substeps)
         self.world.read(self.poses)

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from evorobot._types import FloatArray
 from evorobot.controllers.base import Controller
 from evorobot.errors import ConfigError
@@ -13,6 +15,7 @@ from evorobot.tasks.base import Task
 
 if TYPE_CHECKING:
     from evorobot.config import Experiment
+    from evorobot.sim.camera import ReceptiveFields
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,27 @@ class Setup:
 
     @property
     def morphology_size(self) -> int:
-        """Genes of the evolved sensor morphology (receptive fields), after the controller's."""
-        return 0
+        """Genes of the evolved sensor morphology after the controller's: two per camera receptive
+        field (:mod:`evorobot.sim.camera`), none otherwise."""
+        cam = self.experiment.agent.camera
+        return 2 * cam.fields if cam else 0
 
-    def decode_morphology(self, genomes: FloatArray) -> Any:
+    def decode_morphology(self, genomes: FloatArray) -> "ReceptiveFields | None":
         """Sensor-morphology parameters of ``genomes`` (B, genome_size); None without any."""
-        return None
+        if self.morphology_size == 0:
+            return None
+        from evorobot.sim.camera import decode_fields
+
+        return decode_fields(self.experiment.agent.camera, genomes[:, self.controller.genome_size:])
+
+    def describe_morphology(self, genome: FloatArray) -> dict[str, Any] | None:
+        """The decoded morphology of one genome (G,), JSON-ready, for champion files; None without any."""
+        fields = self.decode_morphology(np.asarray(genome, dtype=np.float64)[None, :])
+        if fields is None:
+            return None
+        from evorobot.sim.camera import describe_fields
+
+        return {"receptive_fields": describe_fields(self.experiment.agent.camera, fields, 0)}
 
 
 def build(exp: "Experiment") -> Setup:

@@ -76,14 +76,19 @@ def trace(
     uy: FloatArray,
     dist: FloatArray,
     wv: FloatArray,
+    hit: IntArray,
 ) -> None:
     """Lower ``dist[r]`` to the distance of ray ``r``'s first hit among shapes ``first:last``.
 
     Ray ``r`` leaves ``(ox[r], oy[r])`` along the unit vector ``(ux[r], uy[r])``; ``dist[r]``
     holds its maximum length on entry. Shapes of body ``me`` and invisible shapes are skipped.
-    ``wv`` is scratch space for one shape's world vertices.
+    ``wv`` is scratch space for one shape's world vertices. ``hit`` is either empty (shape
+    ``(0, 2)``: distances only) or ``(n_rays, 2)``: each hit lowering ``dist[r]`` writes the shape's
+    index and the edge it crossed (edge ``k`` runs from vertex ``k`` to ``k + 1``; -1 for a circle
+    or a ray starting inside the shape) into ``hit[r]`` (left as given when nothing is hit).
     """
     n_rays = dist.shape[0]
+    record = hit.shape[0] > 0
     for s in range(first, last):
         body = g_body[s]
         if body == me or not g_visible[s]:
@@ -112,6 +117,7 @@ def trace(
             t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
             if t >= dist[r]:
                 continue  # missed the (bounding) circle, or something nearer is already hit
+            edge = -1
             if kind != CIRCLE:
                 ex, ey = ox[r] + dist[r] * ux[r], oy[r] + dist[r] * uy[r]
                 if min(ox[r], ex) > xhi or max(ox[r], ex) < xlo or min(oy[r], ey) > yhi or max(oy[r], ey) < ylo:
@@ -126,10 +132,14 @@ def trace(
                     te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
                     if te < t:
                         t = te
+                        edge = k
                 if inside:
                     t = 0.0
+                    edge = -1
             if t < dist[r]:
                 dist[r] = t
+                if record:
+                    hit[r, 0], hit[r, 1] = s, edge
 
 
 @njit(cache=True)
@@ -158,6 +168,7 @@ def _kernel(
     ux, uy = np.empty(n_rays), np.empty(n_rays)
     ox, oy = np.empty(n_rays), np.empty(n_rays)
     wv = np.empty((max(g_verts.shape[0], 1), 2))  # shape vertices in world coordinates
+    no_hits = np.empty((0, 2), dtype=np.int64)
     for b in range(n_agents):
         me = agent_body[b]
         px, py = poses[me, 0], poses[me, 1]
@@ -170,7 +181,7 @@ def _kernel(
             dist[b, r] = max_range
         w = agent_world[b]
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv)
+              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv, no_hits)
         for r in range(n_rays):
             out[b, r] = gain * (max_range - dist[b, r]) / max_range
 

@@ -1,6 +1,6 @@
-"""Robot sensors in numba: infrared proximity, light and bumper, one call per tick for all robots.
+"""Robot sensors in numba: infrared proximity, light, bumper and camera, one call per tick for all robots.
 
-Every robot's input vector is ``[ir..., light..., bumper...]`` (the sensors its agent file has;
+Every robot's input vector is ``[ir..., light..., bumper..., camera...]`` (the sensors its agent file has;
 :mod:`evorobot.agent` documents each law). The kernel reads the poses of this tick and the shape
 table mirrored from pymunk (:class:`evorobot.sim.world.Geometry`), and the lights of each robot's
 world; nothing here touches a Python object.
@@ -15,6 +15,11 @@ world; nothing here touches a Python object.
 - **bumper**: sector ``k`` of ``n`` (centred on ``heading + 2 pi k / n``) reads 1 while the nearest
   point of some shape lies within ``margin`` of the perimeter in that sector (touch, not sight:
   invisible shapes count).
+- **camera**: one ray per pixel from the perimeter; the pixel is the hit shape's ``brightness``
+  times the Lambertian factor ``max(0, -u . n)`` (:func:`evorobot.sim.camera.shade`), 0 when
+  nothing is hit within range (a black background). The inputs are the pixels, or with evolved
+  receptive fields the mean of the pixels each field covers (:mod:`evorobot.sim.camera`; Harvey,
+  Husbands & Cliff 1994).
 
 Noise is drawn outside the kernel: ``noise[trial, step, i]`` is a pre-drawn uniform number in
 [-1, 1] (:func:`draw_noise`), scaled by the sensor's amplitude; every reading is clipped to [0, 1].
@@ -29,6 +34,7 @@ from numba import njit
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.agent import AgentSpec
+from evorobot.sim.camera import ReceptiveFields, shade
 from evorobot.sim.rays import trace
 from evorobot.sim.world import CIRCLE, POLYGON, Geometry
 
@@ -103,8 +109,10 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
             agent_body: IntArray, agent_world: IntArray, agent_trial: IntArray, step: int, radius: float,
             ir_angles: FloatArray, ir_range: float, ir_decay: float, ir_noise: float,
             light_angles: FloatArray, light_cos_half: float, falloff: int, r0: float, light_noise: float,
-            sectors: int, margin: float, noise: FloatArray, out: FloatArray, ir_dist: FloatArray) -> None:
-    n_ir, n_light = ir_angles.shape[0], light_angles.shape[0]
+            sectors: int, margin: float, g_bright: FloatArray, cam_angles: FloatArray, cam_range: float,
+            cam_noise: float, field_lo: IntArray, field_hi: IntArray, noise: FloatArray, out: FloatArray,
+            ir_dist: FloatArray, cam_dist: FloatArray, cam_pix: FloatArray) -> None:
+    n_ir, n_light, n_cam, n_fields = ir_angles.shape[0], light_angles.shape[0], cam_angles.shape[0], field_lo.shape[1]
     ir_c, ir_s = np.cos(ir_angles), np.sin(ir_angles)  # rotated by each robot's heading below
     light_c, light_s = np.cos(light_angles), np.sin(light_angles)
     ux, uy = np.empty(n_ir), np.empty(n_ir)
@@ -115,6 +123,10 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
     lsensor = np.empty(n_pairs, dtype=np.int64)
     lvalue = np.empty(max(n_light, 1))
     wv = np.empty((max(g_verts.shape[0], 1), 2))
+    no_hits = np.empty((0, 2), dtype=np.int64)
+    cam_c, cam_s = np.cos(cam_angles), np.sin(cam_angles)
+    cux, cuy, cox, coy = np.empty(n_cam), np.empty(n_cam), np.empty(n_cam), np.empty(n_cam)
+    chit = np.empty((n_cam, 2), dtype=np.int64)
     use_noise = noise.shape[1] > 0
     for b in range(agent_body.shape[0]):
         me, w = agent_body[b], agent_world[b]
@@ -128,7 +140,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
             oy[r] = py + radius * uy[r]
             ir_dist[b, r] = ir_range
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv)
+              lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv, no_hits)
         i = 0
         for r in range(n_ir):
             d = ir_dist[b, r]
@@ -156,7 +168,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
                 q += 1
         if q > 0:  # one pass over the shapes for every line of sight; a shorter hit hides the light
             trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], wv)
+                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], wv, no_hits)
         for p in range(q):
             if lmax[p] == 0.0 or ld[p] >= lmax[p]:
                 lvalue[lsensor[p]] += lgain[p]
@@ -178,13 +190,45 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
                 if hit:
                     rel = (math.atan2(dy, dx) - heading + 0.5 * width) % (2.0 * math.pi)
                     out[b, i + min(int(rel // width), sectors - 1)] = 1.0
+        i += sectors
+        if n_cam == 0:
+            continue
+        for r in range(n_cam):
+            cux[r] = hc * cam_c[r] - hs * cam_s[r]
+            cuy[r] = hs * cam_c[r] + hc * cam_s[r]
+            cox[r] = px + radius * cux[r]
+            coy[r] = py + radius * cuy[r]
+            cam_dist[b, r] = cam_range
+            chit[r, 0] = -1
+        trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
+              lo, hi, me, cox, coy, cux, cuy, cam_dist[b], wv, chit)
+        for r in range(n_cam):
+            s = chit[r, 0]
+            cam_pix[b, r] = 0.0 if s < 0 else g_bright[s] * shade(
+                poses, g_body, g_kind, g_centre, g_vstart, g_vcount, g_verts, s, chit[r, 1],
+                cox[r], coy[r], cux[r], cuy[r], cam_dist[b, r])
+        for k in range(n_fields if n_fields > 0 else n_cam):
+            if n_fields > 0:
+                v = 0.0
+                for r in range(field_lo[b, k], field_hi[b, k]):
+                    v += cam_pix[b, r]
+                v /= field_hi[b, k] - field_lo[b, k]
+            else:
+                v = cam_pix[b, k]
+            if use_noise:
+                v += cam_noise * noise[agent_trial[b], step, i]
+            out[b, i] = min(max(v, 0.0), 1.0)
+            i += 1
 
 
 class RobotSensors:
     """The sensor tables of one agent, ready to call :func:`sense` for a whole batch."""
 
-    def __init__(self, agent: AgentSpec) -> None:
+    def __init__(self, agent: AgentSpec, fields: ReceptiveFields | None = None) -> None:
+        """``fields``: the decoded receptive fields of every robot of the batch (one row each),
+        required when the camera has ``fields``."""
         ir, light, bumper = agent.ir, agent.light, agent.bumper
+        cam = getattr(agent, "camera", None)  # stand-ins of an AgentSpec may lack it
         self.radius = agent.body.radius
         self.ir_angles = ir.angles() if ir else np.zeros(0)
         self.ir_range, self.ir_decay, self.ir_noise = (ir.range, ir.decay, ir.noise) if ir else (1.0, 1.0, 0.0)
@@ -195,8 +239,24 @@ class RobotSensors:
         else:
             self.cos_half, self.falloff, self.r0, self.light_noise = 1.0, LINEAR, 1.0, 0.0
         self.sectors, self.margin = (bumper.sectors, bumper.margin) if bumper else (0, 0.0)
-        self.noisy = self.ir_noise > 0 or self.light_noise > 0
+        self.cam_angles = cam.angles() if cam else np.zeros(0)
+        self.cam_range, self.cam_noise = (cam.range, cam.noise) if cam else (1.0, 0.0)
+        if cam and cam.fields:
+            if fields is None:
+                raise ValueError("a camera with receptive fields needs the decoded fields of every robot")
+            self.field_lo, self.field_hi = fields.lo, fields.hi
+        else:
+            self.field_lo = self.field_hi = np.zeros((0, 0), dtype=np.int64)
+        self.noisy = self.ir_noise > 0 or self.light_noise > 0 or self.cam_noise > 0
         self.n_ir = self.ir_angles.shape[0]
+        self.n_pixels = self.cam_angles.shape[0]
+        self.cam_dist = self.pixels = np.zeros((0, self.n_pixels))
+
+    def _camera_buffers(self, n: int) -> tuple[FloatArray, FloatArray]:
+        """Each robot's pixel distances and values of the last tick, (n, pixels) (the viewer reads them)."""
+        if self.pixels.shape[0] != n:
+            self.cam_dist, self.pixels = np.full((n, self.n_pixels), self.cam_range), np.zeros((n, self.n_pixels))
+        return self.cam_dist, self.pixels
 
     def sense(self, poses: FloatArray, g: Geometry, agent_body: IntArray, agent_world: IntArray,
               agent_trial: IntArray, step: int, noise: FloatArray, out: FloatArray, ir_dist: FloatArray) -> None:
@@ -204,9 +264,12 @@ class RobotSensors:
 
         ``noise`` is ``(trials, steps, n_inputs)`` from :func:`draw_noise`, or shape
         ``(trials, 0, n_inputs)`` for none; ``agent_trial`` maps each robot to its trial's row.
+        The camera's distances and pixels land in :attr:`cam_dist` and :attr:`pixels`.
         """
+        cam_dist, pixels = self._camera_buffers(agent_body.shape[0])
         _kernel(poses, g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
                 g.world_start, g.lights, g.n_lights, agent_body, agent_world, agent_trial, step, self.radius,
                 self.ir_angles, self.ir_range, self.ir_decay, self.ir_noise,
                 self.light_angles, self.cos_half, self.falloff, self.r0, self.light_noise,
-                self.sectors, self.margin, noise, out, ir_dist)
+                self.sectors, self.margin, g.brightness, self.cam_angles, self.cam_range, self.cam_noise,
+                self.field_lo, self.field_hi, noise, out, ir_dist, cam_dist, pixels)
