@@ -16,17 +16,20 @@ Sensors
 Motors
     Differential drive (``[motor] type = "differential"``).
 Fitness
-    With ``D`` the distance (cm) of the team's centroid from its starting centroid when scoring
-    stops, ``v`` the agent's maximum wheel speed, ``T`` = ``duration``, ``L`` the trial's ticks and
-    ``A`` the ticks on which some robot's nearest teammate is farther than ``separation_distance``
-    (centre to centre; 0 means the IR range + 2 radii: out of IR range)::
+    With ``D(t)`` the distance (cm) of the team's centroid from its starting centroid after tick
+    ``t``, ``v`` the agent's maximum wheel speed, ``T`` = ``duration``, ``L`` the trial's ticks, a
+    tick *apart* when some robot's nearest teammate is farther than ``separation_distance`` (centre
+    to centre; 0 means the IR range + 2 radii: out of IR range) and ``A`` the number of such ticks::
 
-        F = D / (v T) - separation_penalty * A / L  [- collision_penalty]
+        F = sum_t w(t) (D(t) - D(t-1)) / (v T) - separation_penalty * A / L  [- collision_penalty]
+        w(t) = 1 - separation_discount on ticks apart, 1 otherwise;  D(0) = 0
 
-    ``D / (v T)`` is 1 for a team that drives straight at full speed the whole trial. A collision
-    is a tick on which two robots' centres are within ``2 r + collision_margin``; the world-file
-    setting ``collision`` picks what it does: ``"end"`` stops the trial's scoring on that tick
-    (``D`` and ``A`` as they were then), ``"zero"`` stops it too and sets ``D = 0``, ``"penalty"``
+    (Quinn's form: the centroid's gain counts only while the team holds together.) A team that
+    stays together scores ``D / (v T)`` with ``D`` its final displacement: 1 for driving straight at
+    full speed the whole trial. A collision is a tick on which two robots' centres are within
+    ``2 r + collision_margin``; the world-file setting ``collision`` picks what it does: ``"end"``
+    stops the trial's scoring on that tick (the sums as they were then), ``"zero"`` stops it too and
+    drops the gain (``F = -separation_penalty * A / L``), ``"penalty"``
     lets the trial go on and subtracts ``collision_penalty`` once. Diagnostics per trial:
     ``collided`` (0/1), ``displacement`` (``D`` in body diameters), ``apart`` (``A / L``),
     ``leader`` (the robot that led on most ticks, -1 if none) and ``lead_share`` (the share of the
@@ -56,10 +59,12 @@ References
     Phil. Trans. R. Soc. Lond. A 361, 2321-2343.
     Adapted: Quinn rewarded each tick's gain in the centroid's distance from its start, discounted
     while the robots were beyond sensor range of each other, and ended a trial at a collision, on
-    real and simulated Kheperas with short-range IR. Here the gain is the centroid's final
-    distance, the discount is an additive per-tick separation penalty (both forms are simple to
-    check by hand and keep the same incentives: move the centroid, stay in range), and the collision
-    rule is a setting. Trial length and counts are shorter than Quinn's (tens of trials of 20 s
+    real and simulated Kheperas with short-range IR. Here the discount is a plain factor
+    (``separation_discount``; 1: no gain while apart) rather than a smooth function of the excess
+    separation, an optional additive ``separation_penalty`` can charge time spent apart even when
+    standing still, and the collision rule is a setting (the reference worlds use ``"zero"``).
+    A first run with the additive penalty alone (1.0, no discount) stalled: any team that moved
+    drifted apart and scored below a team standing still, so standing still took over. Trial length and counts are shorter than Quinn's (tens of trials of 20 s
     rather than of ~60 s), so that a run takes minutes on two cores. The Khepera's IR model is
     evorobot's (~10 cm range), longer than Quinn's robots' (a few cm).
 Version
@@ -84,9 +89,9 @@ from evorobot.tasks.robot import NOISE_SEEDS, ArenaSpec, RobotTask
 
 END, ZERO, PENALTY = 0, 1, 2
 _MODES = {"end": END, "zero": ZERO, "penalty": PENALTY}
-D, COLLIDED, APART, LEAD_TICKS, LEADS = 0, 1, 2, 3, 4
-"""Columns of ``scores.values``: displacement (cm), collided flag, ticks apart, ticks with a
-leader, then each robot's count of ticks in the lead."""
+D, GAIN, COLLIDED, APART, LEAD_TICKS, LEADS = 0, 1, 2, 3, 4, 5
+"""Columns of ``scores.values``: displacement (cm), discounted gain (cm), collided flag, ticks
+apart, ticks with a leader, then each robot's count of ticks in the lead."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,8 @@ class CoordinatedMovementSpec(ArenaSpec):
     collision: str = setting("zero", choices=tuple(_MODES), doc="what a collision does: end | zero | penalty")
     collision_margin: float = setting(0.25, ge=0, doc="centre distance <= 2 r + this counts as a collision (cm)")
     collision_penalty: float = setting(0.5, ge=0, doc="subtracted once for a collision (collision = penalty)")
-    separation_penalty: float = setting(1.0, ge=0, doc="times the share of ticks with a robot out of range")
+    separation_discount: float = setting(1.0, ge=0, le=1, doc="share of the centroid's gain lost on ticks apart")
+    separation_penalty: float = setting(0.0, ge=0, doc="times the share of ticks with a robot out of range")
     separation_distance: float = setting(0.0, ge=0, doc="centre distance beyond which a robot is apart (0: IR range + 2 r)")
     lead_min_displacement: float = setting(2.75, ge=0, doc="no leader while the centroid is nearer its start (cm)")
 
@@ -137,8 +143,8 @@ def _leader(poses: FloatArray, team: IntArray, origins: FloatArray, conditions: 
 
 @njit(cache=True)
 def _team(poses: FloatArray, team: IntArray, origins: FloatArray, conditions: FloatArray, contact: float,
-          apart: float, min_disp: float, mode: int, step: int, last: int, done: BoolArray, failed: BoolArray,
-          values: FloatArray) -> None:
+          apart: float, discount: float, min_disp: float, mode: int, step: int, last: int, done: BoolArray,
+          failed: BoolArray, values: FloatArray) -> None:
     """One tick of every trial world (see the module docstring; columns D, COLLIDED, ...)."""
     n = team.shape[1]
     for w in range(team.shape[0]):
@@ -158,9 +164,12 @@ def _team(poses: FloatArray, team: IntArray, origins: FloatArray, conditions: Fl
                     nearest = min(nearest, math.hypot(poses[a, 0] - poses[b, 0], poses[a, 1] - poses[b, 1]))
             touching = touching or nearest <= contact
             out = out or nearest > apart
+        gain = d - values[w, D]
         values[w, D] = d
         if out:
             values[w, APART] += 1.0
+            gain *= 1.0 - discount
+        values[w, GAIN] += gain
         if lead >= 0:
             values[w, LEAD_TICKS] += 1.0
             values[w, LEADS + lead] += 1.0
@@ -168,7 +177,7 @@ def _team(poses: FloatArray, team: IntArray, origins: FloatArray, conditions: Fl
             values[w, COLLIDED] = 1.0
             if mode != PENALTY:
                 if mode == ZERO:
-                    values[w, D] = 0.0
+                    values[w, GAIN] = 0.0
                 done[w] = True
         if step + 1 >= last:
             done[w] = True
@@ -199,20 +208,20 @@ class CoordinatedMovement(RobotTask):
         self.contact = 2 * r + spec.collision_margin
         self.apart = spec.separation_distance or agent.ir.range + 2 * r
         if spec.start_min_gap >= spec.start_max_gap:
-            raise ConfigError(f"{where}: `start_min_gap` {spec.start_min_gap} must be below `start_max_gap` "
-                              f"{spec.start_max_gap}")
+            raise ConfigError(f"{where}: `start_min_gap` {spec.start_min_gap:g} must be below `start_max_gap` "
+                              f"{spec.start_max_gap:g}")
         if 2 * r + spec.start_max_gap > self.apart:
-            raise ConfigError(f"{where}: `start_max_gap` {spec.start_max_gap} would start robots apart (beyond "
+            raise ConfigError(f"{where}: `start_max_gap` {spec.start_max_gap:g} would start robots apart (beyond "
                               f"`separation_distance` {self.apart:g} centre to centre)")
         if spec.start_min_gap <= spec.collision_margin:
-            raise ConfigError(f"{where}: `start_min_gap` {spec.start_min_gap} must exceed `collision_margin` "
-                              f"{spec.collision_margin} (robots would start in collision)")
+            raise ConfigError(f"{where}: `start_min_gap` {spec.start_min_gap:g} must exceed `collision_margin` "
+                              f"{spec.collision_margin:g} (robots would start in collision)")
         reach = agent.motor.max_speed * spec.duration + spec.robots * (2 * r + spec.start_max_gap) + r
         if reach >= min(spec.arena_width, spec.arena_height) / 2:
             raise ConfigError(f"{where}: `arena_width`/`arena_height` {spec.arena_width:g} x {spec.arena_height:g} "
                               f"puts walls within reach of the team in `duration` {spec.duration:g} s (needs a "
                               f"half-size above {reach:.0f} cm)")
-        self.worst = -(spec.separation_penalty + spec.collision_penalty)
+        self.worst = -(1.0 + spec.separation_penalty + spec.collision_penalty)  # the gain >= -(v T)
         self.condition_names = tuple(f"{c}{k}" for k in range(spec.robots) for c in ("x", "y", "heading"))
         self.condition_names += ("noise_seed",)
 
@@ -247,12 +256,12 @@ class CoordinatedMovement(RobotTask):
     def score(self, frame: Frame, step: int, scores: Scores) -> None:
         sp = self.spec
         _team(frame.poses, frame.team, frame.origins, frame.conditions, self.contact, self.apart,
-              sp.lead_min_displacement, _MODES[sp.collision], step, self.max_steps, scores.done, scores.failed,
+              sp.separation_discount, sp.lead_min_displacement, _MODES[sp.collision], step, self.max_steps, scores.done, scores.failed,
               scores.values)
 
     def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
         sp, v = self.spec, scores.values
-        fit = v[:, D] / (self.agent.motor.max_speed * sp.duration) - sp.separation_penalty * v[:, APART] / self.max_steps
+        fit = v[:, GAIN] / (self.agent.motor.max_speed * sp.duration) - sp.separation_penalty * v[:, APART] / self.max_steps
         if sp.collision == "penalty":
             fit = fit - sp.collision_penalty * v[:, COLLIDED]
         return np.where(scores.failed | ~scores.done, self.worst, fit)
