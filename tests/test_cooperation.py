@@ -74,15 +74,17 @@ def test_a_collision_penalty_lets_the_trial_go_on():
     assert fit == pytest.approx(diag["displacement"] * 2 * R / (14.4 * 2.0) - 0.3, rel=1e-9)
 
 
-@pytest.mark.parametrize("discount,penalty", [(1.0, 0.0), (0.0, 1.0), (0.5, 0.2)])
-def test_separation_discounts_the_gain_and_is_penalised(discount, penalty):
-    setup = _setup(TWO, f"task.separation_discount={discount}", f"task.separation_penalty={penalty}")
+@pytest.mark.parametrize("discount,penalty,scale", [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.5, 0.2, 0.0), (1.0, 0.0, 5.0)])
+def test_separation_discounts_the_gain_and_is_penalised(discount, penalty, scale):
+    setup = _setup(TWO, f"task.separation_discount={discount}", f"task.separation_penalty={penalty}",
+                   f"task.separation_scale={scale}")
     # robot 0 drives away from the standing robot 1: centre distance 8 + 1.44 k > 15.5 from tick 6 on
     ep = _scripted(setup, [(-4.0, 0.0, math.pi), (4.0, 0.0, 0.0)], [(1.0, 1.0), (0.5, 0.5)])
     fit = ep.run().fitness[0, 0]
-    apart = [8 + STEP * k > 2 * R + 10.0 for k in range(1, 21)]
-    assert sum(apart) == 15 and _diag(ep)["apart"] == pytest.approx(0.75)
-    gain = sum(STEP / 2 * (1 - discount if a else 1.0) for a in apart)  # the centroid gains 0.72 a tick
+    excess = [8 + STEP * k - (2 * R + 10.0) for k in range(1, 21)]
+    assert sum(e > 0 for e in excess) == 15 and _diag(ep)["apart"] == pytest.approx(0.75)
+    weight = [1.0 if e <= 0 else 1 - discount * (math.tanh(e / scale) if scale else 1.0) for e in excess]
+    gain = sum(STEP / 2 * w for w in weight)  # the centroid gains 0.72 cm a tick
     assert fit == pytest.approx(gain / (14.4 * 2.0) - penalty * 0.75, rel=1e-9)
     assert _diag(ep)["displacement"] == pytest.approx(20 * STEP / 2 / (2 * R), rel=1e-9)
 

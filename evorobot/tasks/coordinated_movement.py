@@ -22,7 +22,10 @@ Fitness
     to centre; 0 means the IR range + 2 radii: out of IR range) and ``A`` the number of such ticks::
 
         F = sum_t w(t) (D(t) - D(t-1)) / (v T) - separation_penalty * A / L  [- collision_penalty]
-        w(t) = 1 - separation_discount on ticks apart, 1 otherwise;  D(0) = 0
+        w(t) = 1 - separation_discount * tanh(e(t) / separation_scale) on ticks apart, 1 otherwise
+        D(0) = 0;  e(t): the largest nearest-teammate distance's excess over separation_distance
+
+    (``separation_scale`` 0: ``w = 1 - separation_discount`` on every tick apart, a step.)
 
     (Quinn's form: the centroid's gain counts only while the team holds together.) A team that
     stays together scores ``D / (v T)`` with ``D`` its final displacement: 1 for driving straight at
@@ -59,9 +62,9 @@ References
     Phil. Trans. R. Soc. Lond. A 361, 2321-2343.
     Adapted: Quinn rewarded each tick's gain in the centroid's distance from its start, discounted
     while the robots were beyond sensor range of each other, and ended a trial at a collision, on
-    real and simulated Kheperas with short-range IR. Here the discount is a plain factor
-    (``separation_discount``; 1: no gain while apart) rather than a smooth function of the excess
-    separation, an optional additive ``separation_penalty`` can charge time spent apart even when
+    real and simulated Kheperas with short-range IR. Here the discount is
+    ``separation_discount`` (1: no gain while far apart) times ``tanh`` of the excess separation
+    over ``separation_scale`` (a step when 0), an optional additive ``separation_penalty`` can charge time spent apart even when
     standing still, and the collision rule is a setting (the reference worlds use ``"zero"``).
     A first run with the additive penalty alone (1.0, no discount) stalled: any team that moved
     drifted apart and scored below a team standing still, so standing still took over. Trial length and counts are shorter than Quinn's (tens of trials of 20 s
@@ -109,6 +112,7 @@ class CoordinatedMovementSpec(ArenaSpec):
     collision_margin: float = setting(0.25, ge=0, doc="centre distance <= 2 r + this counts as a collision (cm)")
     collision_penalty: float = setting(0.5, ge=0, doc="subtracted once for a collision (collision = penalty)")
     separation_discount: float = setting(1.0, ge=0, le=1, doc="share of the centroid's gain lost on ticks apart")
+    separation_scale: float = setting(0.0, ge=0, doc="excess separation (cm) over which the discount grows (0: a step)")
     separation_penalty: float = setting(0.0, ge=0, doc="times the share of ticks with a robot out of range")
     separation_distance: float = setting(0.0, ge=0, doc="centre distance beyond which a robot is apart (0: IR range + 2 r)")
     lead_min_displacement: float = setting(2.75, ge=0, doc="no leader while the centroid is nearer its start (cm)")
@@ -143,7 +147,7 @@ def _leader(poses: FloatArray, team: IntArray, origins: FloatArray, conditions: 
 
 @njit(cache=True)
 def _team(poses: FloatArray, team: IntArray, origins: FloatArray, conditions: FloatArray, contact: float,
-          apart: float, discount: float, min_disp: float, mode: int, step: int, last: int, done: BoolArray,
+          apart: float, discount: float, scale: float, min_disp: float, mode: int, step: int, last: int, done: BoolArray,
           failed: BoolArray, values: FloatArray) -> None:
     """One tick of every trial world (see the module docstring; columns D, COLLIDED, ...)."""
     n = team.shape[1]
@@ -154,7 +158,7 @@ def _team(poses: FloatArray, team: IntArray, origins: FloatArray, conditions: Fl
         if not math.isfinite(d):
             failed[w] = True
             continue
-        touching, out = False, False
+        touching, excess = False, -math.inf
         for k in range(n):
             a = team[w, k]
             nearest = math.inf
@@ -163,12 +167,12 @@ def _team(poses: FloatArray, team: IntArray, origins: FloatArray, conditions: Fl
                     b = team[w, j]
                     nearest = min(nearest, math.hypot(poses[a, 0] - poses[b, 0], poses[a, 1] - poses[b, 1]))
             touching = touching or nearest <= contact
-            out = out or nearest > apart
+            excess = max(excess, nearest - apart)
         gain = d - values[w, D]
         values[w, D] = d
-        if out:
+        if excess > 0.0:
             values[w, APART] += 1.0
-            gain *= 1.0 - discount
+            gain *= 1.0 - discount * (math.tanh(excess / scale) if scale > 0.0 else 1.0)
         values[w, GAIN] += gain
         if lead >= 0:
             values[w, LEAD_TICKS] += 1.0
@@ -256,7 +260,7 @@ class CoordinatedMovement(RobotTask):
     def score(self, frame: Frame, step: int, scores: Scores) -> None:
         sp = self.spec
         _team(frame.poses, frame.team, frame.origins, frame.conditions, self.contact, self.apart,
-              sp.separation_discount, sp.lead_min_displacement, _MODES[sp.collision], step, self.max_steps, scores.done, scores.failed,
+              sp.separation_discount, sp.separation_scale, sp.lead_min_displacement, _MODES[sp.collision], step, self.max_steps, scores.done, scores.failed,
               scores.values)
 
     def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
