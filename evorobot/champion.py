@@ -58,7 +58,7 @@ def champion_dict(
 ) -> dict[str, Any]:
     """The JSON-ready champion record."""
     exp = setup.experiment.to_dict()
-    params = setup.controller.decode(np.asarray(genome, dtype=np.float64)[None, :])
+    params = setup.controller.decode(np.asarray(genome, dtype=np.float64)[None, : setup.controller.genome_size])
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,

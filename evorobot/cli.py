@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", help="run directory (default runs/NAME-sSEED)")
     ev.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                     help="override any world-file setting (repeatable)")
+    ev.add_argument("--init-from", metavar="RUN_DIR",
+                    help="start from another run's final population (incremental evolution); the genome "
+                         "layouts must match; a population of another size is truncated or resampled")
     _add_backend_options(ev)
 
     rs = sub.add_parser("resume", help="continue an evolution run from its last checkpoint")
@@ -110,8 +113,9 @@ def _evolve(args: argparse.Namespace, argv: list[str]) -> int:
         overrides.append(f"experiment.seed={args.seed}")
     exp = load_world(args.world, overrides)
     out = Path(args.out) if args.out else Path("runs") / f"{exp.experiment.name}-s{exp.experiment.seed}"
+    init = Path(args.init_from) if args.init_from else None
     return _with_backend(args, out, lambda backend: evolve(exp, out, ["evorobot", *argv], sys.stderr,
-                                                           backend, handle_signals=True))
+                                                           backend, handle_signals=True, init_from=init))
 
 
 def _resume(args: argparse.Namespace, argv: list[str]) -> int:

@@ -176,6 +176,48 @@ class _Signals:
             pass
 
 
+def genome_layout(setup: Setup) -> dict[str, Any]:
+    """What fixes the meaning of every gene: the genome size, the controller table, the network's
+    inputs (sensor kinds and counts, in order) and the camera table (receptive-field genes)."""
+    exp = setup.experiment.to_dict()
+    return {"genome_size": setup.genome_size, "controller": exp["controller"],
+            "inputs": list(setup.experiment.agent.sensor_counts.items()),
+            "camera": exp["agent"].get("camera")}
+
+
+def initial_population(setup: Setup, run_dir: Path, size: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """The final population of the run in ``run_dir`` (its newest valid checkpoint), to seed a new
+    run of ``setup`` (incremental evolution, Harvey, Husbands & Cliff 1994), and a record of it.
+
+    The checkpoint holds the population bred for the next generation (the GA's elites first). With
+    fewer than ``size`` individuals it keeps them all and fills the rest by drawing among them
+    uniformly with replacement (an rng seeded by the new run's seed, so the draw is reproducible);
+    with more it keeps the first ``size``. Raises ConfigError when the genome layouts differ
+    (:func:`genome_layout`): genes would mean something else.
+    """
+    run_dir = Path(run_dir)
+    cfg = run_dir / "config.json"
+    if not run_dir.is_dir() or not cfg.is_file():
+        raise ConfigError(f"--init-from {run_dir}: not a run directory (no config.json)")
+    old = build(experiment_from_dict(read_json(cfg, "run configuration"), str(cfg)))
+    a, b = genome_layout(old), genome_layout(setup)
+    diff = [k for k in a if a[k] != b[k]]
+    if diff:
+        raise ConfigError(f"--init-from {run_dir}: its genome layout differs ({', '.join(diff)}: "
+                          f"{'; '.join(f'{a[k]} vs {b[k]}' for k in diff)})")
+    ck = checkpoint.load_latest(run_dir, lambda msg: None)
+    pop = np.asarray(ck.optimizer.get("population"), dtype=np.float64)
+    if pop.ndim != 2 or pop.shape[1] != setup.genome_size:
+        raise ConfigError(f"--init-from {run_dir}: checkpoint {ck.path} holds no population of "
+                          f"{setup.genome_size}-gene genomes")
+    if pop.shape[0] < size:
+        rng = np.random.default_rng([setup.experiment.experiment.seed, 0x1417])
+        pop = np.concatenate([pop, pop[rng.integers(0, pop.shape[0], size - pop.shape[0])]])
+    record = {"run": str(run_dir), "checkpoint": str(ck.path), "generations_done": ck.done,
+              "population": int(min(pop.shape[0], size))}
+    return np.ascontiguousarray(pop[:size]), record
+
+
 def evolve(
     exp: Experiment,
     out: Path,
@@ -183,23 +225,37 @@ def evolve(
     stream: TextIO | None = sys.stderr,
     backend: Backend | None = None,
     handle_signals: bool = False,
+    init_from: Path | None = None,
 ) -> RunSummary:
     """Run the evolution described by ``exp``, writing its run directory ``out``.
 
-    ``backend`` evaluates the chunks (None: in this process); the caller closes it.
+    ``backend`` evaluates the chunks (None: in this process); the caller closes it. ``init_from``
+    names a run directory whose final population replaces the random first population
+    (:func:`initial_population`); the manifest records it as ``init_from``.
     """
     setup = build(exp)
     if setup.genome_size == 0:
         raise ConfigError(f"{exp.source} [controller]: `{exp.controller_type}` has no genes to evolve; "
                           "run it with `evorobot replay WORLD` or `evorobot view WORLD`")
+    opt = OPTIMIZERS[exp.optimizer_type](exp.optimizer, setup.genome_size, optimizer_seed(exp.experiment.seed))
+    seeded = None
+    if init_from is not None:  # checked before anything is written
+        if not hasattr(opt, "population"):
+            raise ConfigError(f"--init-from: optimizer `{exp.optimizer_type}` has no population to seed")
+        population, seeded = initial_population(setup, Path(init_from), opt.population.shape[0])
     prepare_run_dir(out)
     with DirectoryLock(out):
-        write_json(out / "manifest.json", manifest(exp, list(argv or []), backend))
+        man = manifest(exp, list(argv or []), backend)
+        if seeded is not None:
+            man["init_from"] = seeded
+        write_json(out / "manifest.json", man)
         write_json(out / "config.json", exp.to_dict())
-        opt = OPTIMIZERS[exp.optimizer_type](exp.optimizer, setup.genome_size, optimizer_seed(exp.experiment.seed))
+        n_ctrl = setup.controller.genome_size
         prepare = getattr(setup.controller, "prepare_initial_population", None)
-        if prepare is not None:  # e.g. center-crossing initial biases: a pure function of the genomes
-            opt.population = prepare(opt.population)
+        if seeded is not None:
+            opt.population = population
+        elif prepare is not None:  # e.g. center-crossing initial biases, on the controller's genes only
+            opt.population[:, :n_ctrl] = prepare(opt.population[:, :n_ctrl])
         start = Checkpoint(0, opt.state_dict(), -np.inf, -1, [], None, fingerprint(exp.to_dict()))
         checkpoint.save(out, start)
         return _loop(setup, opt, out, start, stream, backend, handle_signals)

@@ -9,6 +9,7 @@ from evorobot.tasks.orientation import Orientation
 from evorobot.tasks.phototaxis import Phototaxis
 from evorobot.tasks.selective_attention import SelectiveAttention
 from evorobot.tasks.short_term_memory import ShortTermMemory
+from evorobot.tasks.visual_discrimination import VisualDiscrimination
 
 TASKS: dict[str, type[Task]] = {
     CategoricalPerception.name: CategoricalPerception,
@@ -18,6 +19,7 @@ TASKS: dict[str, type[Task]] = {
     SelectiveAttention.name: SelectiveAttention,
     Phototaxis.name: Phototaxis,
     ObstacleAvoidance.name: ObstacleAvoidance,
+    VisualDiscrimination.name: VisualDiscrimination,
     CoordinatedMovement.name: CoordinatedMovement,
 }
 
