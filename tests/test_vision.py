@@ -299,3 +299,40 @@ def test_moving_target_goes_back_and_forth_within_its_path():
 def test_fields_are_a_namedtuple_of_batched_arrays():
     f = decode_fields(CameraSpec(fields=2), np.zeros((3, 4)))
     assert isinstance(f, ReceptiveFields) and f.lo.shape == (3, 2) and f.lo.dtype == np.int64
+
+
+def test_viewer_draws_camera_rays_and_the_retina_strip(stage_runs):
+    import pygame
+
+    from evorobot.source import ChampionSource
+    from evorobot.viewer import render
+    from evorobot.viewer.app import Viewer
+
+    _, b = stage_runs
+    v = Viewer(ChampionSource(b / "champion.json"))
+    v.step(5)
+    surface = pygame.Surface((900, 560))
+    v.draw(surface)
+    ep, trial = v.episode, v.state.trial
+    agent = trial * ep.n_robots
+    pixels = ep.robots.pixels[agent]
+    cells = v.renderer.retina_cells
+    assert len(cells) == pixels.size == 32
+    for rect, p in zip(cells, pixels):  # each cell is its pixel's grey
+        grey = round(255 * p)
+        assert tuple(surface.get_at(rect.center))[:3] == (grey, grey, grey)
+    # the receptive fields' bars lie under the retina, from each field's first to last pixel
+    lo = int(ep.morphology.lo[agent, 0])
+    below = (cells[lo].centerx, cells[lo].bottom + 3)
+    assert tuple(surface.get_at(below))[:3] == render.FIELD
+    # a camera ray that hit something is drawn in its pixel's grey (checked half-way along it)
+    tf, ox, oy = v.renderer.transform, *ep.origins[trial]
+    x, y, heading = ep.poses[ep.agent_body[agent]]
+    hits = np.flatnonzero(pixels > 0.3)
+    if hits.size:
+        r = int(hits[0])
+        a = heading + ep.robots.cam_angles[r]
+        d = ep.robots.cam_dist[agent, r] / 2 + ep.agent.body.radius
+        px, py = tf(x - ox + d * math.cos(a), y - oy + d * math.sin(a))
+        near = {tuple(surface.get_at((px + i, py + j)))[:3] for i in (-1, 0, 1) for j in (-1, 0, 1)}
+        assert render._mix(render.CAMERA_RAY, render.OBJECT, float(pixels[r])) in near  # Bresenham: +-1 px

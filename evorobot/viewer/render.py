@@ -1,7 +1,9 @@
 """Drawing one trial of an :class:`~evorobot.episode.Episode` onto a pygame Surface.
 
 The renderer is a pure observer: it reads poses, sensor distances, controller state and scores
-from the episode and never changes them. The world is drawn to scale (one transform from world
+from the episode and never changes them. A robot's camera is drawn as its rays (grey as the pixel
+each reads) and, under the world, a strip of the first robot's retina (one grey cell per pixel,
+left to right) with its receptive fields as bars beneath. The world is drawn to scale (one transform from world
 coordinates to pixels, y up); a side panel shows every neuron's state and output as bars with a
 scrolling trace of the outputs; a status line shows trial, time, fitness, generation and seed.
 """
@@ -33,6 +35,9 @@ TEXT = (220, 220, 220)
 PANEL = (30, 33, 42)
 BAR_POS = (110, 200, 120)
 BAR_NEG = (220, 100, 90)
+CAMERA_RAY = (60, 70, 95)
+FIELD = (255, 140, 60)
+RETINA_HEIGHT = 12
 PANEL_WIDTH = 220
 STATUS_HEIGHT = 24
 
@@ -98,6 +103,8 @@ class Renderer:
         self.history: deque[np.ndarray] = deque(maxlen=PANEL_WIDTH - 20)
         self.font: pygame.font.Font | None = None
         self.transform: Transform | None = None
+        self.retina_cells: list[pygame.Rect] = []
+        """Where the last :meth:`draw` put each retina pixel (screen coordinates)."""
 
     def reset_history(self) -> None:
         self.history.clear()
@@ -173,6 +180,31 @@ class Renderer:
                 tip = (x + r0 * math.cos(a), y + r0 * math.sin(a))
                 pygame.draw.line(surf, BACKGROUND, tf(x, y), tf(*tip), 2)
                 self._draw_light_sensors(surf, b * ep.n_robots + int(member[0]), x, y, a)
+        self._draw_retina(surf, b * ep.n_robots)
+
+    def _draw_retina(self, surf: pygame.Surface, agent: int) -> None:
+        """The camera's pixels of ``agent`` as a strip of grey cells at the bottom left, its
+        receptive fields as bars under the pixels they cover."""
+        ep = self.episode
+        self.retina_cells = []
+        if ep.robots is None or ep.robots.n_pixels == 0 or ep.robots.pixels.shape[0] <= agent:
+            return
+        values = ep.robots.pixels[agent]
+        k = values.shape[0]
+        cell = max(2, min(10, (surf.get_width() - 12) // k))
+        top = surf.get_height() - RETINA_HEIGHT - 12
+        pygame.draw.rect(surf, WALL, (5, top - 1, cell * k + 2, RETINA_HEIGHT + 2), 1)
+        for i, v in enumerate(values):
+            grey = round(255 * min(max(float(v), 0.0), 1.0))
+            rect = pygame.Rect(6 + i * cell, top, cell, RETINA_HEIGHT)
+            pygame.draw.rect(surf, (grey, grey, grey), rect)
+            self.retina_cells.append(rect)
+        fields = ep.morphology
+        if fields is not None:
+            for f in range(fields.lo.shape[1]):
+                lo, hi = int(fields.lo[agent, f]), int(fields.hi[agent, f])
+                y = top + RETINA_HEIGHT + 3 + 3 * (f % 3)
+                pygame.draw.line(surf, FIELD, (6 + lo * cell, y), (5 + hi * cell, y), 2)
 
     def _draw_rays(self, surf: pygame.Surface, agent: int) -> None:
         """The rays of ``agent`` (Beer's eye or IR), coloured by activation, ending at their hit."""
@@ -194,6 +226,13 @@ class Renderer:
             p0 = (ax + r0 * u[0], ay + r0 * u[1])
             p1 = (p0[0] + d * u[0], p0[1] + d * u[1])
             pygame.draw.line(surf, _mix(RAY_OFF, RAY_ON, act), tf(*p0), tf(*p1), 1)
+        if ep.robots is not None and ep.robots.n_pixels and ep.robots.pixels.shape[0] > agent:
+            for r, ang in enumerate(ep.robots.cam_angles):  # camera rays, grey as their pixel
+                u = (math.cos(heading + ang), math.sin(heading + ang))
+                d = float(ep.robots.cam_dist[agent, r])
+                p0 = (ax + r0 * u[0], ay + r0 * u[1])
+                p1 = (p0[0] + d * u[0], p0[1] + d * u[1])
+                pygame.draw.line(surf, _mix(CAMERA_RAY, OBJECT, float(ep.robots.pixels[agent, r])), tf(*p0), tf(*p1), 1)
 
     def _draw_light_sensors(self, surf: pygame.Surface, agent: int, x: float, y: float, heading: float) -> None:
         """A dot on the perimeter per light sensor, brighter as its reading rises."""
