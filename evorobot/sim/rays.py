@@ -56,6 +56,20 @@ def _edge_hit(ox: float, oy: float, ux: float, uy: float, ax: float, ay: float, 
     return t
 
 
+@njit(cache=True, inline="always")
+def aim(px: float, py: float, hc: float, hs: float, ca: FloatArray, sa: FloatArray, start: float, max_range: float,
+        ux: FloatArray, uy: FloatArray, ox: FloatArray, oy: FloatArray, dist: FloatArray) -> None:
+    """Point a fan of rays for :func:`trace`: directions ``(ca, sa)`` (cosines and sines relative to
+    the heading) turned by the heading ``(hc, hs)``, origins ``start`` from ``(px, py)`` along
+    them, lengths ``max_range``."""
+    for r in range(dist.shape[0]):
+        ux[r] = hc * ca[r] - hs * sa[r]
+        uy[r] = hs * ca[r] + hc * sa[r]
+        ox[r] = px + start * ux[r]
+        oy[r] = py + start * uy[r]
+        dist[r] = max_range
+
+
 @njit(cache=True)
 def trace(
     poses: FloatArray,
@@ -173,12 +187,7 @@ def _kernel(
         me = agent_body[b]
         px, py = poses[me, 0], poses[me, 1]
         hc, hs = math.cos(poses[me, 2]), math.sin(poses[me, 2])
-        for r in range(n_rays):
-            ux[r] = hc * ca[r] - hs * sa[r]
-            uy[r] = hs * ca[r] + hc * sa[r]
-            ox[r] = px + start * ux[r]
-            oy[r] = py + start * uy[r]
-            dist[b, r] = max_range
+        aim(px, py, hc, hs, ca, sa, start, max_range, ux, uy, ox, oy, dist[b])
         w = agent_world[b]
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
               world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv, no_hits)

@@ -35,7 +35,7 @@ from numba import njit
 from evorobot._types import FloatArray, IntArray
 from evorobot.agent import AgentSpec
 from evorobot.sim.camera import ReceptiveFields, shade
-from evorobot.sim.rays import trace
+from evorobot.sim.rays import aim, trace
 from evorobot.sim.world import CIRCLE, POLYGON, Geometry
 
 LINEAR, INVERSE_SQUARE = 0, 1
@@ -133,12 +133,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
         lo, hi = world_start[w], world_start[w + 1]
         px, py, heading = poses[me, 0], poses[me, 1], poses[me, 2]
         hc, hs = math.cos(heading), math.sin(heading)
-        for r in range(n_ir):
-            ux[r] = hc * ir_c[r] - hs * ir_s[r]
-            uy[r] = hs * ir_c[r] + hc * ir_s[r]
-            ox[r] = px + radius * ux[r]
-            oy[r] = py + radius * uy[r]
-            ir_dist[b, r] = ir_range
+        aim(px, py, hc, hs, ir_c, ir_s, radius, ir_range, ux, uy, ox, oy, ir_dist[b])
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
               lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv, no_hits)
         i = 0
@@ -193,13 +188,8 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
         i += sectors
         if n_cam == 0:
             continue
-        for r in range(n_cam):
-            cux[r] = hc * cam_c[r] - hs * cam_s[r]
-            cuy[r] = hs * cam_c[r] + hc * cam_s[r]
-            cox[r] = px + radius * cux[r]
-            coy[r] = py + radius * cuy[r]
-            cam_dist[b, r] = cam_range
-            chit[r, 0] = -1
+        aim(px, py, hc, hs, cam_c, cam_s, radius, cam_range, cux, cuy, cox, coy, cam_dist[b])
+        chit[:, 0] = -1
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
               lo, hi, me, cox, coy, cux, cuy, cam_dist[b], wv, chit)
         for r in range(n_cam):
