@@ -7,7 +7,7 @@ A classic baseline that needs no evolution (it has no genes). Each motor output 
     o_m = clip(bias + sum_i w_kind(i) * f(i) * s(i, m) * x_i, 0, 1)
 
 where ``x_i`` is input ``i`` and ``kind(i)`` its sensor (``eye``, ``ir``, ``light``, ``bumper``,
-from :meth:`evorobot.agent.AgentSpec.input_layout`); ``s(i, m)`` is 1 when input ``i`` is wired to
+``camera``, from :meth:`evorobot.agent.AgentSpec.input_layout`); ``s(i, m)`` is 1 when input ``i`` is wired to
 motor ``m``: with ``uncrossed`` wiring a sensor on the left (direction ``a`` with ``sin a > 0``)
 drives the left motor, with ``crossed`` wiring the right one; a sensor on the axis (``sin a = 0``)
 drives both by half. ``f(i) = (1 + cos a) / 2`` weights sensors by how far forward they look (1
@@ -41,7 +41,7 @@ from evorobot.spec import setting
 __all__ = ["Braitenberg", "BraitenbergSpec"]
 
 _WIRING = ("crossed", "uncrossed")
-KINDS = ("eye", "ir", "light", "bumper")
+KINDS = ("eye", "ir", "light", "bumper", "camera")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ class BraitenbergSpec:
     light_wiring: str = setting("crossed", choices=_WIRING, doc="light sensors to the other side's wheel or their own")
     bumper_weight: float = setting(0.0, doc="weight of the bumper sectors")
     bumper_wiring: str = setting("uncrossed", choices=_WIRING, doc="bumpers to the other side's wheel or their own")
+    camera_weight: float = setting(1.0, doc="weight of the camera's pixels (receptive fields: on its axis)")
+    camera_wiring: str = setting("crossed", choices=_WIRING, doc="camera pixels to the other side's wheel or their own")
 
 
 class BraitenbergParams(NamedTuple):

@@ -90,19 +90,19 @@ def trace(
     uy: FloatArray,
     dist: FloatArray,
     wv: FloatArray,
-    hit: IntArray,
+    hit: IntArray | None,
 ) -> None:
     """Lower ``dist[r]`` to the distance of ray ``r``'s first hit among shapes ``first:last``.
 
     Ray ``r`` leaves ``(ox[r], oy[r])`` along the unit vector ``(ux[r], uy[r])``; ``dist[r]``
     holds its maximum length on entry. Shapes of body ``me`` and invisible shapes are skipped.
-    ``wv`` is scratch space for one shape's world vertices. ``hit`` is either empty (shape
-    ``(0, 2)``: distances only) or ``(n_rays, 2)``: each hit lowering ``dist[r]`` writes the shape's
+    ``wv`` is scratch space for one shape's world vertices. ``hit`` is either None (distances
+    only: numba compiles that version without the bookkeeping, so Beer's eye and the IR pay
+    nothing for it) or ``(n_rays, 2)``: each hit lowering ``dist[r]`` writes the shape's
     index and the edge it crossed (edge ``k`` runs from vertex ``k`` to ``k + 1``; -1 for a circle
     or a ray starting inside the shape) into ``hit[r]`` (left as given when nothing is hit).
     """
     n_rays = dist.shape[0]
-    record = hit.shape[0] > 0
     for s in range(first, last):
         body = g_body[s]
         if body == me or not g_visible[s]:
@@ -152,7 +152,7 @@ def trace(
                     edge = -1
             if t < dist[r]:
                 dist[r] = t
-                if record:
+                if hit is not None:
                     hit[r, 0], hit[r, 1] = s, edge
 
 
@@ -182,7 +182,6 @@ def _kernel(
     ux, uy = np.empty(n_rays), np.empty(n_rays)
     ox, oy = np.empty(n_rays), np.empty(n_rays)
     wv = np.empty((max(g_verts.shape[0], 1), 2))  # shape vertices in world coordinates
-    no_hits = np.empty((0, 2), dtype=np.int64)
     for b in range(n_agents):
         me = agent_body[b]
         px, py = poses[me, 0], poses[me, 1]
@@ -190,7 +189,7 @@ def _kernel(
         aim(px, py, hc, hs, ca, sa, start, max_range, ux, uy, ox, oy, dist[b])
         w = agent_world[b]
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv, no_hits)
+              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv, None)
         for r in range(n_rays):
             out[b, r] = gain * (max_range - dist[b, r]) / max_range
 

@@ -123,7 +123,6 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
     lsensor = np.empty(n_pairs, dtype=np.int64)
     lvalue = np.empty(max(n_light, 1))
     wv = np.empty((max(g_verts.shape[0], 1), 2))
-    no_hits = np.empty((0, 2), dtype=np.int64)
     cam_c, cam_s = np.cos(cam_angles), np.sin(cam_angles)
     cux, cuy, cox, coy = np.empty(n_cam), np.empty(n_cam), np.empty(n_cam), np.empty(n_cam)
     chit = np.empty((n_cam, 2), dtype=np.int64)
@@ -135,7 +134,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
         hc, hs = math.cos(heading), math.sin(heading)
         aim(px, py, hc, hs, ir_c, ir_s, radius, ir_range, ux, uy, ox, oy, ir_dist[b])
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv, no_hits)
+              lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv, None)
         i = 0
         for r in range(n_ir):
             d = ir_dist[b, r]
@@ -163,7 +162,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
                 q += 1
         if q > 0:  # one pass over the shapes for every line of sight; a shorter hit hides the light
             trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], wv, no_hits)
+                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], wv, None)
         for p in range(q):
             if lmax[p] == 0.0 or ld[p] >= lmax[p]:
                 lvalue[lsensor[p]] += lgain[p]
