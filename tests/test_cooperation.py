@@ -140,13 +140,18 @@ def test_starts_are_within_sensing_distance_and_reproducible(world):
 
 @pytest.mark.parametrize("world", [TWO, THREE])
 def test_team_fitness_is_bitwise_identical_alone_and_in_a_batch(world):
-    setup = _setup(world, "task.trials=3", "task.duration=6", "task.start_max_gap=2")  # close starts: contacts
+    # close starts and scoring through collisions: a contact-heavy test of pymunk's solver order
+    setup = _setup(world, "task.trials=3", "task.duration=6", "task.start_min_gap=0.5", "task.start_max_gap=2",
+                   'task.collision="penalty"')
     cond = setup.task.conditions(conditions_rng(1, 0))
     genomes = np.random.default_rng(2).uniform(-1, 1, (3, setup.genome_size))
     batch = Episode(setup, genomes, cond).run().fitness
     for i in range(3):
         alone = Episode(setup, genomes[i : i + 1], cond).run().fitness
         assert np.array_equal(alone[0], batch[i])
+    ep = Episode(setup, genomes, cond)
+    ep.run()
+    assert ep.task.diagnostics(ep.scores, ep.conditions)["collided"].any()
 
 
 @pytest.mark.parametrize("override,fragment", [

@@ -42,7 +42,7 @@ Fitness
     is less than ``lead_min_displacement`` from its start have no leader. ``replay --trace`` writes
     each tick's ``leader`` and ``displacement``.
 Trials
-    ``trials`` (16) per evaluation, fresh each generation. A trial's formation is drawn from its rng
+    ``trials`` (12) per evaluation, fresh each generation. A trial's formation is drawn from its rng
     (condition columns ``x_k, y_k, heading_k`` per robot, then the noise seed): robot 0 at the
     origin; each further robot ``k`` attaches to an earlier robot ``j`` drawn uniformly, at centre
     distance ``2 r + g``, ``g ~ U(start_min_gap, start_max_gap)``, bearing ``~ U(-pi, pi)``; a
@@ -104,9 +104,9 @@ class CoordinatedMovementSpec(ArenaSpec):
     arena_width: float = setting(1000.0, gt=0, doc="arena width (cm): walls far out of reach")
     arena_height: float = setting(1000.0, gt=0, doc="arena height (cm)")
     robots: int = setting(2, ge=2, le=8, doc="robots in the team (clonal: each runs a copy of the network)")
-    trials: int = setting(16, ge=1, doc="trials per evaluation, each from a fresh random formation")
+    trials: int = setting(12, ge=1, doc="trials per evaluation, each from a fresh random formation")
     duration: float = setting(20.0, gt=0, doc="trial length in seconds")
-    start_min_gap: float = setting(1.0, ge=0, doc="least start gap between robot perimeters (cm)")
+    start_min_gap: float = setting(3.0, ge=0, doc="least start gap between robot perimeters (cm)")
     start_max_gap: float = setting(8.0, gt=0, doc="largest gap from a robot to the teammate it starts beside (cm)")
     collision: str = setting("zero", choices=tuple(_MODES), doc="what a collision does: end | zero | penalty")
     collision_margin: float = setting(0.25, ge=0, doc="centre distance <= 2 r + this counts as a collision (cm)")
