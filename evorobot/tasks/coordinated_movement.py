@@ -34,7 +34,8 @@ Fitness
     stops the trial's scoring on that tick (the sums as they were then), ``"zero"`` stops it too and
     drops the gain (``F = -separation_penalty * A / L``), ``"penalty"``
     lets the trial go on and subtracts ``collision_penalty`` once. Diagnostics per trial:
-    ``collided`` (0/1), ``displacement`` (``D`` in body diameters), ``apart`` (``A / L``),
+    ``collided`` (0/1), ``displacement`` (``D`` when scoring stopped, in body diameters, also
+    after a collision under ``"zero"``), ``apart`` (``A / L``),
     ``leader`` (the robot that led on most ticks, -1 if none) and ``lead_share`` (the share of the
     ticks with a leader on which it led). On a tick, the leader is the robot in front along the
     team's direction of travel: the largest projection of its position relative to the centroid
