@@ -197,7 +197,7 @@ def test_genome_is_controller_then_two_genes_per_field_and_decodes_back():
     f = setup.decode_morphology(g)
     tail = g[:, setup.controller.genome_size:].reshape(5, 3, 2)
     np.testing.assert_allclose((f.centre / 32) * 2 - 1, tail[:, :, 0], atol=1e-12)
-    np.testing.assert_allclose((f.width - 1.0) / 15.0 * 2 - 1, tail[:, :, 1], atol=1e-12)
+    np.testing.assert_allclose((f.width - 1.0) / (cam.widest - 1.0) * 2 - 1, tail[:, :, 1], atol=1e-12)
     assert build(load_world(STAGE4, ["agent.camera.fields=0"])).morphology_size == 0
     assert load_world(STAGE4, ["agent.camera.fields=0"]).agent.n_inputs == 8 + 32
 

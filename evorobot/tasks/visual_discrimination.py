@@ -25,8 +25,9 @@ Fitness
 Trials
     ``trials`` per evaluation, fresh each generation: target (and distractor) at uniform positions
     at least ``object_margin`` from the walls and ``min_separation`` apart, each turned to face the
-    robot's start position within ``jitter_deg``; the robot at a uniform pose at least
-    ``min_start_distance`` from each object, with a uniform heading. A moving target (``speed`` >
+    robot's start position within ``jitter_deg``; the robot at a uniform position at least
+    ``min_start_distance`` from each object, with a uniform heading or (``start_heading =
+    "objects"``) one towards the objects' midpoint within ``heading_jitter_deg``. A moving target (``speed`` >
     0) is a kinematic body going back and forth at ``speed`` along a random direction, ``travel``
     cm end to end around its start (reversed in :meth:`steer_objects`, one numba call per tick).
 Termination
@@ -80,6 +81,9 @@ class VisualDiscriminationSpec(ArenaSpec):
     min_separation: float = setting(35.0, ge=0, doc="minimum distance between target and distractor")
     min_start_distance: float = setting(35.0, ge=0, doc="minimum start distance from each object")
     jitter_deg: float = setting(20.0, ge=0, le=180, doc="objects face the start within this angle")
+    start_heading: str = setting("uniform", choices=("uniform", "objects"),
+                                 doc="the robot's start heading: uniform, or towards the objects' midpoint")
+    heading_jitter_deg: float = setting(15.0, ge=0, le=180, doc="with start_heading = objects: within this angle")
     beta: float = setting(1.0, ge=0, doc="weight of closing on the target")
     sigma: float = setting(1.0, ge=0, doc="weight of closing on the distractor (a penalty)")
 
@@ -187,6 +191,9 @@ class VisualDiscrimination(RobotTask):
                     break
             else:
                 raise ConfigError(f"task {self.name}: `min_start_distance` {sp.min_start_distance} is too large")
+            if sp.start_heading == "objects":
+                mx, my = np.mean(objs, axis=0)
+                heading = math.atan2(my - y, mx - x) + math.radians(sp.heading_jitter_deg) * rng.uniform(-1.0, 1.0)
             row = [x, y, heading]
             for ox, oy in objs:  # turned to face the start, within the jitter
                 facing = math.atan2(y - oy, x - ox) + math.radians(sp.jitter_deg) * rng.uniform(-1.0, 1.0)
