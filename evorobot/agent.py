@@ -56,8 +56,18 @@ class EyeSpec:
         return axis + fov / 2 - np.arange(self.rays) * fov / (self.rays - 1)
 
 
+class _Directions:
+    """Sensor tables with an ``angles_deg`` list."""
+
+    angles_deg: tuple[float, ...]
+
+    def angles(self) -> FloatArray:
+        """The sensor directions in radians, from the heading, counter-clockwise."""
+        return np.radians(np.array(self.angles_deg, dtype=np.float64))
+
+
 @dataclass(frozen=True)
-class IRSpec:
+class IRSpec(_Directions):
     """``[ir]``: infrared proximity sensors, one ray each from the body's perimeter.
 
     Value ``exp(-d / decay)`` for an obstacle at distance ``d < range`` from the perimeter, else 0,
@@ -71,12 +81,9 @@ class IRSpec:
     decay: float = setting(2.5, gt=0, doc="response exp(-d / decay)")
     noise: float = setting(0.03, ge=0, le=1, doc="uniform noise amplitude added to each reading")
 
-    def angles(self) -> FloatArray:
-        return np.radians(np.array(self.angles_deg, dtype=np.float64))
-
 
 @dataclass(frozen=True)
-class LightSpec:
+class LightSpec(_Directions):
     """``[light]``: light sensors on the perimeter reading the point lights of the world.
 
     Each sensor adds, over the lights it can see, ``intensity * f(d) * cos(a)`` where ``a`` is the
@@ -91,9 +98,6 @@ class LightSpec:
     falloff: str = setting("linear", choices=("linear", "inverse_square"), doc="distance law")
     r0: float = setting(20.0, gt=0, doc="reference distance of the falloff")
     noise: float = setting(0.0, ge=0, le=1, doc="uniform noise amplitude added to each reading")
-
-    def angles(self) -> FloatArray:
-        return np.radians(np.array(self.angles_deg, dtype=np.float64))
 
 
 @dataclass(frozen=True)

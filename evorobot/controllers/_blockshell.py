@@ -15,8 +15,7 @@ from typing import Any, ClassVar
 
 import numpy.typing as npt
 
-from evorobot.controllers.base import Controller
-from evorobot.errors import ConfigError
+from evorobot.controllers.base import Controller, check_io
 from evorobot.genome import Block, GeneLayout
 
 __all__ = ["BlockController"]
@@ -39,11 +38,7 @@ class BlockController(Controller):
     Params: ClassVar[Any]
 
     def __init__(self, spec: Any, n_inputs: int, n_outputs: int, dt: float, where: str = "[controller]") -> None:
-        if n_inputs < 0 or n_outputs < 1:
-            raise ConfigError(f"{where}: a {self.name} needs n_inputs >= 0 and n_outputs >= 1, "
-                              f"got {n_inputs}, {n_outputs}")
-        if not dt > 0:
-            raise ConfigError(f"{where}: dt must be > 0, got {dt}")
+        check_io(self.name, n_inputs, n_outputs, dt, where)
         validate = getattr(spec, "validate", None)
         if validate is not None:
             validate(where)

@@ -32,9 +32,18 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from evorobot._types import FloatArray
+from evorobot.errors import ConfigError
 
 if TYPE_CHECKING:
     from evorobot.agent import AgentSpec
+
+
+def check_io(name: str, n_inputs: int, n_outputs: int, dt: float, where: str) -> None:
+    """Reject impossible agent sizes and time steps for controller type ``name``, naming ``where``."""
+    if n_inputs < 0 or n_outputs < 1:
+        raise ConfigError(f"{where}: a {name} needs n_inputs >= 0 and n_outputs >= 1, got {n_inputs}, {n_outputs}")
+    if not dt > 0:
+        raise ConfigError(f"{where}: dt must be > 0, got {dt}")
 
 
 class Controller(ABC):

@@ -59,7 +59,7 @@ import numpy.typing as npt
 
 from evorobot._types import BoolArray, FloatArray
 from evorobot.controllers._ctrnn_kernels import KERNELS, outputs
-from evorobot.controllers.base import Controller
+from evorobot.controllers.base import Controller, check_io
 from evorobot.errors import ConfigError
 from evorobot.genome import Block, GeneLayout, axis_mirror
 from evorobot.spec import Range, setting
@@ -224,11 +224,7 @@ class ContinuousNetwork(Controller):
     """
 
     def __init__(self, spec: Any, n_inputs: int, n_outputs: int, dt: float, where: str = "[controller]") -> None:
-        if n_inputs < 0 or n_outputs < 1:
-            raise ConfigError(f"{where}: a {self.name} needs n_inputs >= 0 and n_outputs >= 1, "
-                              f"got {n_inputs}, {n_outputs}")
-        if not dt > 0:
-            raise ConfigError(f"{where}: dt must be > 0, got {dt}")
+        check_io(self.name, n_inputs, n_outputs, dt, where)
         spec.validate(where)
         self.spec = spec
         self.n_inputs, self.n_outputs, self.dt = int(n_inputs), int(n_outputs), float(dt)
