@@ -112,8 +112,9 @@ class Phototaxis(RobotTask):
             rows.append((x, y, heading, lx, ly, float(rng.integers(NOISE_SEEDS))))
         return np.array(rows, dtype=np.float64)
 
-    def build_extra(self, world: World, cond: FloatArray) -> None:
+    def build_extra(self, world: World, space: int, cond: FloatArray) -> list[int]:
         world.add_light((float(cond[3]), float(cond[4])), self.spec.light_intensity)
+        return []
 
     def new_scores(self, n: int) -> Scores:
         return Scores(np.zeros(n, np.bool_), np.zeros(n, np.bool_), np.zeros((n, 3)))

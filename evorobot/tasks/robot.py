@@ -73,6 +73,7 @@ class ArenaSpec:
     arena_width: float = setting(100.0, gt=0, doc="arena width (cm)")
     arena_height: float = setting(100.0, gt=0, doc="arena height (cm)")
     wall_thickness: float = setting(5.0, gt=0, doc="thickness of the four wall boxes outside the arena")
+    wall_brightness: float = setting(1.0, ge=0, le=1, doc="grey level of the walls (cameras, viewer)")
     obstacles: tuple[ObstacleSpec, ...] = setting((), doc="static obstacles ([[task.obstacles]])")
     trials: int = setting(10, ge=1, doc="trials per evaluation, each with a fresh random set-up")
     duration: float = setting(40.0, gt=0, doc="trial length in seconds")
@@ -143,14 +144,15 @@ class RobotTask(Task):
         w, h, t = sp.arena_width / 2, sp.arena_height / 2, sp.wall_thickness
         for x0, y0, x1, y1 in ((-w - t, -h - t, w + t, -h), (-w - t, h, w + t, h + t),
                                (-w - t, -h, -w, h), (w, -h, w + t, h)):
-            world.add_polygon(STATIC, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+            world.add_polygon(STATIC, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], sp.wall_brightness)
         for ob in sp.obstacles:
             if ob.shape == "circle":
                 world.add_circle(STATIC, ob.radius, ob.brightness, offset=(ob.x, ob.y))
             else:
                 world.add_polygon(STATIC, ob.outline(), ob.brightness)
-        self.build_extra(world, cond)
-        return []
+        return self.build_extra(world, space, cond)
 
-    def build_extra(self, world: World, cond: FloatArray) -> None:
-        """Add what else a trial's world holds (lights); nothing by default."""
+    def build_extra(self, world: World, space: int, cond: FloatArray) -> list[int]:
+        """Add what else a trial's world holds (lights, moving objects); return the rows of its
+        object bodies. Nothing by default."""
+        return []

@@ -57,7 +57,7 @@ from numba import njit
 from evorobot._types import FloatArray, IntArray
 from evorobot.agent import AgentSpec
 from evorobot.errors import ConfigError
-from evorobot.sim.world import STATIC, World
+from evorobot.sim.world import World
 from evorobot.spec import setting
 from evorobot.tasks.base import Frame, Scores
 from evorobot.tasks.robot import NOISE_SEEDS, ArenaSpec, RobotTask
@@ -203,12 +203,8 @@ class VisualDiscrimination(RobotTask):
             rows.append(row)
         return np.array(rows, dtype=np.float64)
 
-    def build(self, world: World, space: int, cond: FloatArray) -> list[int]:
+    def build_extra(self, world: World, space: int, cond: FloatArray) -> list[int]:
         sp = self.spec
-        w, h, t = sp.arena_width / 2, sp.arena_height / 2, sp.wall_thickness
-        for x0, y0, x1, y1 in ((-w - t, -h - t, w + t, -h), (-w - t, h, w + t, h + t),
-                               (-w - t, -h, -w, h), (w, -h, w + t, h)):
-            world.add_polygon(STATIC, [(x0, y0), (x1, y0), (x1, y1), (x0, y1)], sp.wall_brightness)
         rows = []
         for k, outline in enumerate(self.outlines):
             ox, oy, angle = (float(v) for v in cond[3 + 3 * k: 6 + 3 * k])
