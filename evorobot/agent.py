@@ -68,11 +68,14 @@ class _Directions:
 
 @dataclass(frozen=True)
 class IRSpec(_Directions):
-    """``[ir]``: infrared proximity sensors, one ray each from the body's perimeter.
+    """``[ir]``: infrared proximity sensors on the body's perimeter.
 
     Value ``exp(-d / decay)`` for an obstacle at distance ``d < range`` from the perimeter, else 0,
     plus uniform noise in ``[-noise, noise]``, clipped to [0, 1] (the Khepera's response as
     modelled by Enki and evorobot: about ``exp(-d / 2.5 cm)``, ~10 cm range, a few % noise).
+    A sensor is one ray along its direction, or with ``rays`` > 1 a fan of rays over
+    ``aperture_deg`` whose nearest hit is the distance ``d`` (Enki's IR sensors sample a cone the
+    same way; a single ray misses a small robot a few degrees off its axis).
     """
 
     angles_deg: Floats = setting((90.0, 45.0, 10.0, -10.0, -45.0, -90.0, 170.0, -170.0),
@@ -80,6 +83,17 @@ class IRSpec(_Directions):
     range: float = setting(10.0, gt=0, doc="maximum sensing distance from the perimeter")
     decay: float = setting(2.5, gt=0, doc="response exp(-d / decay)")
     noise: float = setting(0.03, ge=0, le=1, doc="uniform noise amplitude added to each reading")
+    rays: int = setting(1, ge=1, doc="rays per sensor, spread evenly over its aperture; the nearest hit counts")
+    aperture_deg: float = setting(0.0, ge=0, le=170, doc="angle between a sensor's outermost rays (degrees)")
+
+    def validate(self, where: str) -> None:
+        if self.rays > 1 and self.aperture_deg == 0:
+            raise ConfigError(f"{where}: `rays` = {self.rays} needs an `aperture_deg` > 0 to spread them over")
+
+    def ray_angles(self) -> FloatArray:
+        """Directions of every ray (sensor after sensor, ``rays`` each, right to left), radians."""
+        spread = np.linspace(-0.5, 0.5, self.rays) * self.aperture_deg if self.rays > 1 else np.zeros(1)
+        return np.radians((np.array(self.angles_deg)[:, None] + spread[None, :]).reshape(-1))
 
 
 @dataclass(frozen=True)

@@ -120,7 +120,7 @@ class Episode:
         self.poses = np.empty((nb, 3))
         self.velocities = self._initial_velocities.copy()
         if self.robots is not None:  # IR distances, nothing seen yet
-            self.distances = np.full((n, self.robots.n_ir), self.robots.ir_range)
+            self.distances = np.full((n, self.robots.n_ir_rays), self.robots.ir_range)
         else:  # eye rays, nothing seen yet
             self.distances = np.full((n, self._angles.shape[0]), self.agent.eye.range)
         self.inputs = np.zeros((n, self.agent.n_inputs))

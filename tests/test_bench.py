@@ -148,7 +148,7 @@ def test_naive_robot_sensors_read_what_the_sensor_kernel_reads():
                             rng.uniform(-40, 40, (k, 2)), np.zeros(k)])
     ep = Episode(setup, np.zeros((1, setup.genome_size)), cond)
     n_in = setup.experiment.agent.n_inputs
-    kernel, dist = np.empty((k, n_in)), np.empty((k, ep.robots.n_ir))
+    kernel, dist = np.empty((k, n_in)), np.empty((k, ep.robots.n_ir_rays))
     ep.robots.sense(ep.poses, ep.geometry, ep.agent_body, ep.agent_world, ep.agent_trial, 0,
                     np.zeros((k, 0, n_in)), kernel, dist)
     sensors, naive, unhidden = NaiveSensors(setup), np.empty((k, n_in)), np.empty((k, n_in))

@@ -31,7 +31,7 @@ def _sense(world, sensors, robot, n_in, step=0, noise=None):
     poses = np.empty((world.n_bodies, 3))
     world.read(poses)
     out = np.empty((1, n_in))
-    ir_dist = np.empty((1, sensors.n_ir))
+    ir_dist = np.empty((1, sensors.n_ir_rays))
     noise = np.zeros((1, 0, n_in)) if noise is None else noise
     sensors.sense(poses, world.geometry, np.array([robot]), np.array([0]), np.array([0]), step, noise, out, ir_dist)
     return out[0], ir_dist[0], poses
@@ -205,3 +205,44 @@ def test_a_robot_at_full_speed_never_passes_through_a_wall(agent_file):
     assert worst > half - r - 0.5  # they did reach the walls
     # and sank in by less than the quarter radius the loader guarantees per substep, plus pymunk's slop
     assert worst < half - r + r / 4 + 0.1
+
+
+def test_ir_fan_reads_the_nearest_of_its_rays_and_sees_off_axis_robots():
+    rng = np.random.default_rng(11)
+    world, robot = _scene(rng)
+    fan = IRSpec(angles_deg=(0.0, 90.0, 180.0, -90.0), range=60.0, noise=0.0, rays=3, aperture_deg=30.0)
+    sensors = RobotSensors(_Agent(ir=fan))
+    out, dist, poses = _sense(world, sensors, robot, 4)
+    assert dist.shape == (12,) and sensors.n_ir == 4
+    space, own = world.spaces[0], world.bodies[robot]
+    px, py, heading = poses[robot]
+    for k, centre in enumerate(fan.angles_deg):
+        nearest = fan.range
+        for off in (-15.0, 0.0, 15.0):
+            a = heading + math.radians(centre + off)
+            p0 = (px + R * math.cos(a), py + R * math.sin(a))
+            p1 = (p0[0] + fan.range * math.cos(a), p0[1] + fan.range * math.sin(a))
+            hits = [i.alpha * fan.range for i in space.segment_query(p0, p1, 0.0, pymunk.ShapeFilter())
+                    if i.shape.body is not own]
+            nearest = min([nearest, *hits])
+        expected = math.exp(-nearest / fan.decay) if nearest < fan.range else 0.0
+        assert out[k] == pytest.approx(expected, abs=1e-9)
+    # a robot 25 degrees off the front sensor's axis (its edge 7 degrees off): missed by one ray, seen by the fan
+    world = World()
+    space = world.new_space()
+    world.new_world(space)
+    me = world.add_robot(space, (0.0, 0.0), 0.0, R, 80.0)
+    world.add_robot(space, (9.0 * math.cos(math.radians(25)), 9.0 * math.sin(math.radians(25))), 0.0, R, 80.0)
+    world.finish()
+    single = IRSpec(angles_deg=(0.0,), noise=0.0)
+    assert _sense(world, RobotSensors(_Agent(ir=single)), me, 1)[0][0] == 0.0
+    assert _sense(world, RobotSensors(_Agent(ir=IRSpec(angles_deg=(0.0,), noise=0.0, rays=3, aperture_deg=40.0))),
+                  me, 1)[0][0] > 0.05
+
+
+def test_ir_fan_needs_an_aperture():
+    from evorobot.errors import ConfigError
+    from evorobot.spec import parse
+
+    with pytest.raises(ConfigError, match=r"\[ir\]: `rays` = 3 needs an `aperture_deg` > 0"):
+        parse(IRSpec, {"rays": 3}, "a.toml [ir]")

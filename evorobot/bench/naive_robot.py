@@ -96,6 +96,8 @@ class NaiveSensors:
         if s.sectors:
             raise ValueError("the naive robot baseline implements IR and light sensors only (no bumper)")
         self.radius = float(s.radius)
+        if s.ir_rays != 1:
+            raise ValueError("the naive baseline implements one ray per IR sensor only")
         self.ir_angles = [float(a) for a in s.ir_angles]
         self.ir_range, self.ir_decay, self.ir_noise = float(s.ir_range), float(s.ir_decay), float(s.ir_noise)
         self.light_angles = [float(a) for a in s.light_angles]

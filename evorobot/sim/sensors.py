@@ -107,7 +107,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
             g_vstart: IntArray, g_vcount: IntArray, g_verts: FloatArray, g_visible: np.ndarray,
             world_start: IntArray, lights: FloatArray, n_lights: IntArray,
             agent_body: IntArray, agent_world: IntArray, agent_trial: IntArray, step: int, radius: float,
-            ir_angles: FloatArray, ir_range: float, ir_decay: float, ir_noise: float,
+            ir_angles: FloatArray, ir_rays: int, ir_range: float, ir_decay: float, ir_noise: float,
             light_angles: FloatArray, light_cos_half: float, falloff: int, r0: float, light_noise: float,
             sectors: int, margin: float, g_bright: FloatArray, cam_angles: FloatArray, cam_range: float,
             cam_noise: float, field_lo: IntArray, field_hi: IntArray, noise: FloatArray, out: FloatArray,
@@ -136,8 +136,10 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
               lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv, None)
         i = 0
-        for r in range(n_ir):
-            d = ir_dist[b, r]
+        for r in range(n_ir // ir_rays):  # a sensor reads the nearest hit of its rays
+            d = ir_dist[b, r * ir_rays]
+            for j in range(1, ir_rays):
+                d = min(d, ir_dist[b, r * ir_rays + j])
             v = math.exp(-d / ir_decay) if d < ir_range else 0.0
             if use_noise:
                 v += ir_noise * noise[agent_trial[b], step, i]
@@ -219,7 +221,8 @@ class RobotSensors:
         ir, light, bumper = agent.ir, agent.light, agent.bumper
         cam = getattr(agent, "camera", None)  # stand-ins of an AgentSpec may lack it
         self.radius = agent.body.radius
-        self.ir_angles = ir.angles() if ir else np.zeros(0)
+        self.ir_angles = ir.ray_angles() if ir else np.zeros(0)  # every ray, `ir_rays` per sensor
+        self.ir_rays = ir.rays if ir else 1
         self.ir_range, self.ir_decay, self.ir_noise = (ir.range, ir.decay, ir.noise) if ir else (1.0, 1.0, 0.0)
         self.light_angles = light.angles() if light else np.zeros(0)
         if light:
@@ -237,7 +240,8 @@ class RobotSensors:
         else:
             self.field_lo = self.field_hi = np.zeros((0, 0), dtype=np.int64)
         self.noisy = self.ir_noise > 0 or self.light_noise > 0 or self.cam_noise > 0
-        self.n_ir = self.ir_angles.shape[0]
+        self.n_ir_rays = self.ir_angles.shape[0]
+        self.n_ir = self.n_ir_rays // self.ir_rays  # IR inputs
         self.n_pixels = self.cam_angles.shape[0]
         self.cam_dist = self.pixels = np.zeros((0, self.n_pixels))
 
@@ -249,7 +253,7 @@ class RobotSensors:
 
     def sense(self, poses: FloatArray, g: Geometry, agent_body: IntArray, agent_world: IntArray,
               agent_trial: IntArray, step: int, noise: FloatArray, out: FloatArray, ir_dist: FloatArray) -> None:
-        """Fill ``out`` (B, n_inputs) and ``ir_dist`` (B, n_ir) for every robot (one kernel call).
+        """Fill ``out`` (B, n_inputs) and ``ir_dist`` (B, n_ir_rays) for every robot (one kernel call).
 
         ``noise`` is ``(trials, steps, n_inputs)`` from :func:`draw_noise`, or shape
         ``(trials, 0, n_inputs)`` for none; ``agent_trial`` maps each robot to its trial's row.
@@ -258,7 +262,7 @@ class RobotSensors:
         cam_dist, pixels = self._camera_buffers(agent_body.shape[0])
         _kernel(poses, g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
                 g.world_start, g.lights, g.n_lights, agent_body, agent_world, agent_trial, step, self.radius,
-                self.ir_angles, self.ir_range, self.ir_decay, self.ir_noise,
+                self.ir_angles, self.ir_rays, self.ir_range, self.ir_decay, self.ir_noise,
                 self.light_angles, self.cos_half, self.falloff, self.r0, self.light_noise,
                 self.sectors, self.margin, g.brightness, self.cam_angles, self.cam_range, self.cam_noise,
                 self.field_lo, self.field_hi, noise, out, ir_dist, cam_dist, pixels)

@@ -214,7 +214,7 @@ class Renderer:
         r0 = ep.agent.body.radius
         if ep.robots is not None:
             angles, reach = ep.robots.ir_angles, ep.robots.ir_range
-            values = ep.inputs[agent, : ep.robots.n_ir]
+            values = np.repeat(ep.inputs[agent, : ep.robots.n_ir], ep.robots.ir_rays)  # each ray its sensor's
         else:
             angles, reach = ep.agent.eye.angles(), ep.agent.eye.range
             values = None
