@@ -190,3 +190,26 @@ def test_robot_world_draws_walls_obstacles_light_robot_and_ir_rays():
     mid = tf(rx + (r0 + d / 2) * u[0], ry + (r0 + d / 2) * u[1])
     if d > 2.0:  # long enough to be visible at this scale
         assert tuple(surface.get_at(mid))[:3] == render._mix(render.RAY_OFF, render.RAY_ON, float(ep.inputs[b, r]))
+
+
+def test_team_world_draws_every_robot_and_follows_the_team():
+    from conftest import ROOT
+
+    src = WorldSource(ROOT / "worlds" / "coordinated_movement.toml", ["task.trials=2"])
+    v = Viewer(src, trial=1)
+    v.step(30)
+    surface = pygame.Surface((900, 560))
+    v.draw(surface)
+    ep, b, tf = v.episode, v.state.trial, v.renderer.transform
+    ox, oy = ep.origins[b]
+    team = ep.team[b]
+    assert len(team) == 2
+    for row in team:
+        x, y, heading = ep.poses[row]
+        p = (x - ox + 1.5 * math.cos(heading + 2.36), y - oy + 1.5 * math.sin(heading + 2.36))
+        assert tuple(surface.get_at(tf(*p)))[:3] == render.AGENT
+    # the window is centred on the team's centroid, not on the (1000 cm) arena
+    cx, cy = np.mean(ep.poses[team, :2], axis=0) - ep.origins[b]
+    xmin, xmax, ymin, ymax = v.renderer.bounds
+    assert (xmin + xmax) / 2 == pytest.approx(cx) and (ymin + ymax) / 2 == pytest.approx(cy)
+    assert xmax - xmin == pytest.approx(2 * ep.task.view_follow)

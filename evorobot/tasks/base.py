@@ -78,6 +78,8 @@ class Task(ABC):
     """Limit of the agent's |x| in its world (horizontal motors)."""
     n_robots: int = 1
     """Agents per trial world (a team runs copies of one network)."""
+    view_follow: float = 0.0
+    """Viewer hint: half-width of a window that follows the agents (0: show the whole world)."""
     hides_objects: bool = False
     """Whether :meth:`update_visibility` must run (the episode skips the call otherwise)."""
 

@@ -200,6 +200,8 @@ def _leaders(poses: FloatArray, team: IntArray, origins: FloatArray, conditions:
 class CoordinatedMovement(RobotTask):
     """Quinn's coordinated movement of a clonal team (see the module docstring)."""
 
+    view_follow = 40.0  # the viewer follows the team: the arena is far larger than the formation
+
     name = "coordinated_movement"
     Spec = CoordinatedMovementSpec
     version = 1

@@ -117,8 +117,27 @@ class Renderer:
         y0 = ymin - (height / scale - (ymax - ymin)) / 2
         return Transform(scale, x0, y0, height)
 
+    def _follow(self) -> None:
+        """Centre a ``view_follow``-wide window on the team (tasks whose arena dwarfs the agents)."""
+        ep, b, half = self.episode, self.trial, self.episode.task.view_follow
+        cx = float(np.mean(ep.poses[ep.team[b], 0])) - ep.origins[b, 0]
+        cy = float(np.mean(ep.poses[ep.team[b], 1])) - ep.origins[b, 1]
+        self.bounds = (cx - half, cx + half, cy - half, cy + half)
+
+    def _draw_grid(self, surf: pygame.Surface, step: float = 10.0) -> None:
+        """Faint ground lines every ``step`` so that motion shows when the view follows the team."""
+        tf = self.transform
+        assert tf is not None
+        xmin, xmax, ymin, ymax = self.bounds
+        for k in range(math.floor(xmin / step), math.ceil(xmax / step) + 1):
+            pygame.draw.line(surf, PANEL, tf(k * step, ymin - step), tf(k * step, ymax + step), 1)
+        for k in range(math.floor(ymin / step), math.ceil(ymax / step) + 1):
+            pygame.draw.line(surf, PANEL, tf(xmin - step, k * step), tf(xmax + step, k * step), 1)
+
     def draw(self, surface: pygame.Surface) -> None:
         """Render world, panel and status line onto ``surface``."""
+        if self.episode.task.view_follow > 0:
+            self._follow()
         if self.font is None:
             pygame.font.init()
             self.font = pygame.font.Font(None, 18)
@@ -140,6 +159,8 @@ class Renderer:
         ep, b, tf = self.episode, self.trial, self.transform
         assert tf is not None
         g = ep.geometry
+        if ep.task.view_follow > 0:
+            self._draw_grid(surf)
         limit = ep.task.x_limit
         if math.isfinite(limit):
             y_ground = -ep.agent.body.radius
