@@ -91,8 +91,12 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
     if trials is not None:
         source = with_fresh_trials(source, trials, seed)
     setup, conds = source.setup, source.conditions
-    if record is not None and not 0 <= record_trial < len(conds):
-        raise ChampionFileError(f"--record-trial {record_trial}: {target} has trials 0..{len(conds) - 1}")
+    if record is not None:  # vet the target before running anything
+        if not 0 <= record_trial < len(conds):
+            raise ChampionFileError(f"--record-trial {record_trial}: {target} has trials 0..{len(conds) - 1}")
+        from evorobot.viewer import check_record_target
+
+        check_record_target(Path(record))
     episode = Episode(setup, source.genome[None, :], conds)
     recorder = TraceRecorder(episode) if trace else None
     result = episode.run(recorder)

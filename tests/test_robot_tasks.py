@@ -160,3 +160,16 @@ def test_robot_world_errors_are_one_line(argv, fragment, capsys, tmp_path):
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1, err
     assert not (tmp_path / "out").exists()
+
+
+def test_record_target_is_refused_before_anything_runs(tmp_path, capsys):
+    missing = tmp_path / "no_such_folder" / "frames"
+    assert main(["replay", str(PHOTOTAXIS), "--controller", "braitenberg", "--record", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "does not exist" in err and err.count("\n") == 1  # no trial was run or printed
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "x.png").write_bytes(b"")
+    assert main(["replay", str(PHOTOTAXIS), "--controller", "braitenberg", "--record", str(full)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "already exists" in err

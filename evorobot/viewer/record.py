@@ -15,7 +15,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402
 
 from evorobot.episode import Episode  # noqa: E402
-from evorobot.errors import DependencyNotInstalled, EvorobotError  # noqa: E402
+from evorobot.errors import DependencyNotInstalled  # noqa: E402
+from evorobot.viewer import check_record_target  # noqa: E402
 from evorobot.viewer.render import Renderer  # noqa: E402
 
 
@@ -42,10 +43,7 @@ def record_trial(episode: Episode, trial: int, out: Path, info: dict[str, str] |
                  size: tuple[int, int] = (640, 400), every: int = 1) -> int:
     """Run ``episode`` and render trial ``trial`` after every ``every`` ticks; return frame count."""
     kind, lib = _encoder(out)
-    if out.exists() and (out.is_file() or any(out.iterdir())):
-        raise EvorobotError(f"{out}: already exists; choose another --record target")
-    if not out.parent.is_dir():
-        raise EvorobotError(f"{out}: its folder {out.parent} does not exist")
+    check_record_target(out)
     pygame.font.init()
     surface = pygame.Surface(size)
     renderer = Renderer(episode, trial, info)
