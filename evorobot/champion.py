@@ -4,7 +4,9 @@ A champion file replays with no other file: it carries the schema version, the f
 experiment (agent inlined), the controller spec, the genome at full precision, the decoded
 parameters by name, the decoded sensor morphology (``morphology``: the camera's evolved receptive
 fields, when it has any), the fitness of every trial, the generation, the individual's index and the run
-seed (which, with the generation, regenerate the trial conditions).
+seed (which, with the generation, regenerate the trial conditions). ``trial_set`` says which trials
+those are: ``"evolution"`` (the generation's own; the default of files that lack the key) or
+``"validation"`` (the run's validation trials, :mod:`evorobot.evolution.validation`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from evorobot._types import FloatArray
 from evorobot.config import experiment_from_dict
 from evorobot.evolution.evaluate import mean_fitness
 from evorobot.errors import ChampionFileError, ConfigError
-from evorobot.seeding import conditions_rng
+from evorobot.seeding import conditions_rng, validation_rng
 from evorobot.setup import Setup, build
 from evorobot.store import decode_float, encode_float, read_json
 
 SCHEMA = "evorobot.champion"
 SCHEMA_VERSION = 1
+TRIAL_SETS = ("evolution", "validation")
 
 
 @dataclass(frozen=True)
@@ -41,9 +44,12 @@ class Champion:
     individual: int
     seed: int
     path: str = ""
+    trial_set: str = "evolution"
 
     def conditions(self) -> FloatArray:
         """The trial conditions the champion was evaluated on."""
+        if self.trial_set == "validation":
+            return self.setup.task.conditions(validation_rng(self.seed))
         return self.setup.task.conditions(conditions_rng(self.seed, self.generation))
 
 
@@ -55,8 +61,10 @@ def champion_dict(
     generation: int,
     individual: int,
     seed: int,
+    trial_set: str = "evolution",
 ) -> dict[str, Any]:
-    """The JSON-ready champion record."""
+    """The JSON-ready champion record; ``trials`` were measured on ``trial_set`` (see the module
+    docstring) with ``setup``'s experiment."""
     exp = setup.experiment.to_dict()
     params = setup.controller.decode(np.asarray(genome, dtype=np.float64)[None, : setup.controller.genome_size])
     return {
@@ -67,6 +75,7 @@ def champion_dict(
         "seed": seed,
         "generation": generation,
         "individual": individual,
+        "trial_set": trial_set,
         "fitness": encode_float(mean_fitness(trials)),
         "trials": [encode_float(x) for x in trials],
         "failed_trials": int(failed),
@@ -111,6 +120,9 @@ def load_champion(path: str | Path) -> Champion:
         )
     if not np.all(np.isfinite(genome)) or np.any(np.abs(genome) > 1.0):
         raise ChampionFileError(f"{p}: `genome` values must be finite and within [-1, 1]")
+    trial_set = d.get("trial_set", "evolution")
+    if trial_set not in TRIAL_SETS:
+        raise ChampionFileError(f"{p}: `trial_set` is {trial_set!r}, expected one of {', '.join(TRIAL_SETS)}")
     trials = np.array([decode_float(x, f"{p} trials") for x in _field(d, "trials", list, p)])
     if trials.shape[0] != setup.task.n_trials:
         raise ChampionFileError(
@@ -125,4 +137,5 @@ def load_champion(path: str | Path) -> Champion:
         individual=_field(d, "individual", int, p),
         seed=_field(d, "seed", int, p),
         path=p,
+        trial_set=trial_set,
     )

@@ -52,6 +52,9 @@ class EvolutionSpec:
     generations: int = setting(300, ge=1, doc="number of generations")
     chunk_size: int = setting(16, ge=1, doc="individuals per work unit (results never depend on it)")
     checkpoint_every: int = setting(1, ge=1, doc="generations between checkpoints")
+    validation_trials: int = setting(
+        0, ge=0, doc="fixed trials on which each generation's best are re-tested to pick the champion (0: off)")
+    validation_top: int = setting(3, ge=1, doc="individuals of each generation re-tested on the validation trials")
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,19 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
 
     build(exp)
     return exp
+
+
+def with_trials(exp: Experiment, n: int, what: str) -> Experiment:
+    """``exp`` with ``task.trials = n`` (random trials: fresh tests, validation); ConfigError naming
+    ``what`` for a task that evaluates a fixed grid of trials (no ``trials`` setting) or ``n < 1``."""
+    raw = exp.to_dict()
+    if "trials" not in raw["task"]:
+        raise ConfigError(f"{what}: task `{exp.task_type}` evaluates a fixed grid of trials (it has no "
+                          "`trials` setting), so there are no fresh trials to draw")
+    if n < 1:
+        raise ConfigError(f"{what}: the number of trials must be >= 1, got {n}")
+    raw["task"]["trials"] = n
+    return experiment_from_dict(raw, exp.source)
 
 
 def load_world(path: str | Path, overrides: list[str] | None = None, controller: str | None = None) -> Experiment:

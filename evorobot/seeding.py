@@ -9,14 +9,16 @@ batch:
   individual of that generation so they are compared on the same trials;
 - ``trial_rng(seed, generation, individual, trial)``: sensor and motor noise of one trial;
 - ``evaluation_rng(seed)``: fresh trials for testing a champion after evolution
-  (``evorobot replay --trials N --seed S``), a stream evolution never uses.
+  (``evorobot replay --trials N --seed S``), a stream evolution never uses;
+- ``validation_rng(seed)``: the validation trials on which a run picks its champion
+  (``[evolution] validation_trials``), drawn once, never seen by selection.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_OPTIMIZER, _CONDITIONS, _TRIAL, _EVALUATION = 0, 1, 2, 3
+_OPTIMIZER, _CONDITIONS, _TRIAL, _EVALUATION, _VALIDATION = 0, 1, 2, 3, 4
 
 
 def optimizer_seed(seed: int) -> np.random.SeedSequence:
@@ -38,3 +40,9 @@ def trial_rng(seed: int, generation: int, individual: int, trial: int) -> np.ran
 def evaluation_rng(seed: int) -> np.random.Generator:
     """Generator for fresh test trials, independent of every stream of evolution."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_EVALUATION,)))
+
+
+def validation_rng(seed: int) -> np.random.Generator:
+    """Generator for a run's validation trials (:mod:`evorobot.evolution.validation`), drawn once
+    per run; selection never sees them."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_VALIDATION,)))

@@ -14,10 +14,8 @@ import numpy as np
 
 from evorobot._types import FloatArray
 from evorobot.champion import load_champion
-from evorobot.config import load_world
-from evorobot.errors import ChampionFileError
-from evorobot.config import experiment_from_dict
-from evorobot.errors import EvorobotError
+from evorobot.config import load_world, with_trials
+from evorobot.errors import ChampionFileError, EvorobotError
 from evorobot.seeding import conditions_rng, evaluation_rng
 from evorobot.setup import Setup, build
 
@@ -111,17 +109,9 @@ def open_source(target: str, overrides: list[str] | None = None, seed: int = 0,
 def with_fresh_trials(source: Source, n: int, seed: int) -> Source:
     """``source`` re-targeted at ``n`` fresh random trials drawn from ``seed`` (nothing stored to compare).
 
-    Raises EvorobotError for a task that evaluates a fixed grid of trials (no ``trials`` setting).
+    Raises ConfigError for a task that evaluates a fixed grid of trials (no ``trials`` setting).
     """
-    exp = source.setup.experiment
-    raw = exp.to_dict()
-    if "trials" not in raw["task"]:
-        raise EvorobotError(f"--trials: task `{exp.task_type}` evaluates a fixed grid of trials "
-                            "(it has no `trials` setting); replay its own trials instead")
-    if n < 1:
-        raise EvorobotError(f"--trials must be >= 1, got {n}")
-    raw["task"]["trials"] = n
-    source.setup = build(experiment_from_dict(raw, exp.source))
+    source.setup = build(with_trials(source.setup.experiment, n, "--trials"))
     source.conditions = source.setup.task.conditions(evaluation_rng(seed))
     source.stored_trials = source.stored_fitness = None
     source.info = {**source.info, "trials": f"{n} fresh (seed {seed})"}

@@ -54,9 +54,11 @@ def test_a_team_driving_straight_moves_its_centroid_by_hand():
     assert still.fitness[0, 0] == 0.0
 
 
-@pytest.mark.parametrize("mode,expected", [("end", 3 * STEP / 2 / (14.4 * 2.0)), ("zero", 0.0)])
-def test_a_collision_ends_or_zeroes_the_trial(mode, expected):
-    setup = _setup(TWO, f'task.collision="{mode}"')
+@pytest.mark.parametrize("penalty", [0.0, 0.7])
+@pytest.mark.parametrize("mode,gain", [("end", 3 * STEP / 2 / (14.4 * 2.0)), ("zero", 0.0)])
+def test_a_collision_ends_or_zeroes_the_trial(mode, gain, penalty):
+    setup = _setup(TWO, f'task.collision="{mode}"', f"task.collision_penalty={penalty}")
+    expected = gain - penalty
     # robot 0 drives at the standing robot 1: the gap of 4.5 cm closes to 0.18 < 0.25 on tick 3
     ep = _scripted(setup, [(-5.0, 0.0, 0.0), (5.0, 0.0, math.pi / 2)], [(1.0, 1.0), (0.5, 0.5)])
     fit = ep.run().fitness[0, 0]

@@ -2,7 +2,9 @@
 
 One generation: ``genomes = optimizer.ask()`` -> trial conditions of the generation -> evaluate
 (on a backend, :mod:`evorobot.evolution.backends`) -> ``optimizer.tell(fitness)`` -> a
-``history.csv`` row, ``champion.json`` when the best-ever improves, and a checkpoint every
+``history.csv`` row, ``champion.json`` when the best-ever improves (with ``[evolution]
+validation_trials``, the best on the validation trials: :mod:`evorobot.evolution.validation`),
+and a checkpoint every
 ``checkpoint_every`` generations and after the last (:mod:`evorobot.evolution.checkpoint`).
 
 A run directory holds ``manifest.json`` (versions, platform, seed, command line, backend, and a
@@ -44,12 +46,16 @@ from evorobot.evolution import OPTIMIZERS, checkpoint
 from evorobot.evolution.backends import Backend
 from evorobot.evolution.checkpoint import RESUMABLE, Checkpoint, changes, fingerprint
 from evorobot.evolution.evaluate import evaluate, experiment_json
+from evorobot.evolution.validation import Validation
 from evorobot.seeding import conditions_rng, optimizer_seed
 from evorobot.setup import Setup, build
-from evorobot.store import DirectoryLock, encode_float, read_json, write_json, write_text
+from evorobot.store import DirectoryLock, decode_float, encode_float, read_json, write_json, write_text
 
-HISTORY_COLUMNS = ("generation", "best", "mean", "std", "best_ever", "evaluations", "failed", "seconds")
-"""``failed`` counts the trials of the generation that blew up or did not finish."""
+HISTORY_COLUMNS = ("generation", "best", "mean", "std", "best_ever", "validation", "evaluations", "failed",
+                   "seconds")
+"""``validation``: the best fitness on the validation trials among the generation's re-tested
+individuals (empty when ``validation_trials`` is 0); ``failed`` counts the trials of the generation
+that blew up or did not finish."""
 
 
 @dataclass
@@ -59,6 +65,7 @@ class RunSummary:
     out: Path
     generations: int
     best_fitness: float
+    """The champion's fitness: the best ever, or with validation its fitness on the validation trials."""
     best_generation: int
     seconds: float
     stopped_by: int | None = None
@@ -119,11 +126,14 @@ class _Progress:
         self.stream = stream
         self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
 
-    def update(self, gen: int, total: int, stats: dict[str, Any], best_ever: float, secs: float) -> None:
+    def update(self, gen: int, total: int, stats: dict[str, Any], best_ever: float, secs: float,
+               champion: float | None = None) -> None:
+        """``champion``: the champion's validation fitness (validation on), else None."""
         if self.stream is None:
             return
+        valid = f"  champion (validation) {champion:.4f}" if champion is not None else ""
         line = (f"gen {gen + 1}/{total}  best {stats['best']:.4f}  mean {stats['mean']:.4f}  "
-                f"best-ever {best_ever:.4f}  failed {stats['failed']}  {secs:.2f}s")
+                f"best-ever {best_ever:.4f}{valid}  failed {stats['failed']}  {secs:.2f}s")
         if self.tty:
             self.stream.write("\r" + line.ljust(79))
         else:
@@ -238,6 +248,7 @@ def evolve(
         raise ConfigError(f"{exp.source} [controller]: `{exp.controller_type}` has no genes to evolve; "
                           "run it with `evorobot replay WORLD` or `evorobot view WORLD`")
     opt = OPTIMIZERS[exp.optimizer_type](exp.optimizer, setup.genome_size, optimizer_seed(exp.experiment.seed))
+    validation = Validation(exp) if exp.evolution.validation_trials else None
     seeded = None
     if init_from is not None:  # checked before anything is written
         if not hasattr(opt, "population"):
@@ -258,7 +269,7 @@ def evolve(
             opt.population[:, :n_ctrl] = prepare(opt.population[:, :n_ctrl])
         start = Checkpoint(0, opt.state_dict(), -np.inf, -1, [], None, fingerprint(exp.to_dict()))
         checkpoint.save(out, start)
-        return _loop(setup, opt, out, start, stream, backend, handle_signals)
+        return _loop(setup, opt, out, start, stream, backend, handle_signals, validation)
 
 
 def resume(
@@ -302,11 +313,12 @@ def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[s
     if total < ck.done:
         raise ConfigError(f"resume {out}: --generations {total} is fewer than the {ck.done} already done")
     setup = build(new)
+    validation = Validation(new) if new.evolution.validation_trials else None
     opt = OPTIMIZERS[new.optimizer_type].from_state_dict(new.optimizer, setup.genome_size, ck.optimizer)
     if opt.generation != ck.done:
         raise ChampionFileError(f"{ck.path}: optimizer generation {opt.generation} != {ck.done} done")
     if ck.done == total:
-        return RunSummary(out, total, ck.best_ever, ck.best_generation, 0.0, None, ck.done)
+        return RunSummary(out, total, *_champion_record(ck, validation), 0.0, None, ck.done)
     _write_history(out, ck.history)
     if ck.champion is not None:
         write_json(out / "champion.json", ck.champion)
@@ -323,15 +335,26 @@ def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[s
     })
     write_json(out / "manifest.json", man)
     write_json(cfg, new.to_dict())
-    return _loop(setup, opt, out, ck, stream, backend, handle_signals)
+    return _loop(setup, opt, out, ck, stream, backend, handle_signals, validation)
+
+
+def _champion_record(ck: Checkpoint, validation: Validation | None) -> tuple[float, int]:
+    """(fitness, generation) of the champion as of ``ck``: the best-ever, or with validation the
+    stored champion's validation fitness (-inf, -1 before the first)."""
+    if validation is None:
+        return ck.best_ever, ck.best_generation
+    if ck.champion is None:
+        return -np.inf, -1
+    return decode_float(ck.champion["fitness"], "checkpoint champion fitness"), int(ck.champion["generation"])
 
 
 def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | None,
-          backend: Backend | None, handle_signals: bool) -> RunSummary:
+          backend: Backend | None, handle_signals: bool, validation: Validation | None = None) -> RunSummary:
     exp = setup.experiment
     seed, total, every = exp.experiment.seed, exp.evolution.generations, exp.evolution.checkpoint_every
     rows, champ = list(ck.history), ck.champion
     best_ever, best_gen, done = ck.best_ever, ck.best_generation, ck.done
+    champ_fit, champ_gen = _champion_record(ck, validation)
     saved = done
     progress = _Progress(stream)
     start = time.perf_counter()
@@ -351,24 +374,41 @@ def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | No
             i = stats["best_index"]
             if i >= 0 and ev.fitness[i] > best_ever:
                 best_ever, best_gen = float(ev.fitness[i]), gen
-                champ = champion_dict(setup, genomes[i], ev.trials[i], int(ev.failed[i]), gen, int(i), seed)
-                write_json(out / "champion.json", champ)
+                if validation is None:
+                    champ_fit, champ_gen = best_ever, gen
+                    champ = champion_dict(setup, genomes[i], ev.trials[i], int(ev.failed[i]), gen, int(i), seed)
+                    write_json(out / "champion.json", champ)
+            valid = ""
+            if validation is not None:
+                idx, vev = validation.run(genomes, ev.fitness, exp.evolution.chunk_size, backend)
+                for msg in vev.lost:
+                    progress.note(f"generation {gen} validation: {msg}")
+                finite = np.flatnonzero(np.isfinite(vev.fitness))
+                if finite.size:
+                    j = int(finite[np.argmax(vev.fitness[finite])])  # the first of equals
+                    valid = _fmt(vev.fitness[j])
+                    if vev.fitness[j] > champ_fit:
+                        champ_fit, champ_gen = float(vev.fitness[j]), gen
+                        champ = champion_dict(validation.setup, genomes[idx[j]], vev.trials[j], int(vev.failed[j]),
+                                              gen, int(idx[j]), seed, "validation")
+                        write_json(out / "champion.json", champ)
             secs = time.perf_counter() - t0
             rows.append([str(gen), _fmt(stats["best"]), _fmt(stats["mean"]), _fmt(stats["std"]),
-                         _fmt(best_ever), str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
+                         _fmt(best_ever), valid, str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
             _write_history(out, rows)
             done = gen + 1
             if done % every == 0 or done == total or stop.signum is not None:
                 checkpoint.save(out, Checkpoint(done, opt.state_dict(), best_ever, best_gen, rows, champ,
                                                 fingerprint(exp.to_dict())))
                 saved = done
-            progress.update(gen, total, stats, best_ever, secs)
+            progress.update(gen, total, stats, best_ever, secs,
+                            champ_fit if validation is not None and np.isfinite(champ_fit) else None)
         stopped = stop.signum if done < total else None
         if stopped is not None and saved != done:
             checkpoint.save(out, Checkpoint(done, opt.state_dict(), best_ever, best_gen, rows, champ,
                                             fingerprint(exp.to_dict())))
     progress.close()
-    return RunSummary(out, done, best_ever, best_gen, time.perf_counter() - start, stopped, ck.done)
+    return RunSummary(out, done, champ_fit, champ_gen, time.perf_counter() - start, stopped, ck.done)
 
 
 def _write_history(out: Path, rows: list[list[str]]) -> None:

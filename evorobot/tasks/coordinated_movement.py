@@ -32,8 +32,9 @@ Fitness
     full speed the whole trial. A collision is a tick on which two robots' centres are within
     ``2 r + collision_margin``; the world-file setting ``collision`` picks what it does: ``"end"``
     stops the trial's scoring on that tick (the sums as they were then), ``"zero"`` stops it too and
-    drops the gain (``F = -separation_penalty * A / L``), ``"penalty"``
-    lets the trial go on and subtracts ``collision_penalty`` once. Diagnostics per trial:
+    drops the gain (``F = -separation_penalty * A / L``), ``"penalty"`` lets the trial go on; in
+    every mode a trial with a collision also loses ``collision_penalty`` once (0: Quinn's pure
+    rule, the collision costs only the gain it forgoes). Diagnostics per trial:
     ``collided`` (0/1), ``displacement`` (``D`` when scoring stopped, in body diameters, also
     after a collision under ``"zero"``), ``apart`` (``A / L``),
     ``leader`` (the robot that led on most ticks, -1 if none) and ``lead_share`` (the share of the
@@ -111,7 +112,7 @@ class CoordinatedMovementSpec(ArenaSpec):
     start_max_gap: float = setting(8.0, gt=0, doc="largest gap from a robot to the teammate it starts beside (cm)")
     collision: str = setting("zero", choices=tuple(_MODES), doc="what a collision does: end | zero | penalty")
     collision_margin: float = setting(0.25, ge=0, doc="centre distance <= 2 r + this counts as a collision (cm)")
-    collision_penalty: float = setting(0.5, ge=0, doc="subtracted once for a collision (collision = penalty)")
+    collision_penalty: float = setting(0.0, ge=0, doc="subtracted once from a trial with a collision (every mode)")
     separation_discount: float = setting(1.0, ge=0, le=1, doc="share of the centroid's gain lost on ticks apart")
     separation_scale: float = setting(0.0, ge=0, doc="excess separation (cm) over which the discount grows (0: a step)")
     separation_penalty: float = setting(0.0, ge=0, doc="times the share of ticks with a robot out of range")
@@ -269,8 +270,7 @@ class CoordinatedMovement(RobotTask):
     def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
         sp, v = self.spec, scores.values
         fit = v[:, GAIN] / (self.agent.motor.max_speed * sp.duration) - sp.separation_penalty * v[:, APART] / self.max_steps
-        if sp.collision == "penalty":
-            fit = fit - sp.collision_penalty * v[:, COLLIDED]
+        fit = fit - sp.collision_penalty * v[:, COLLIDED]
         return np.where(scores.failed | ~scores.done, self.worst, fit)
 
     def diagnostics(self, scores: Scores, conditions: FloatArray) -> dict[str, FloatArray]:
