@@ -3,10 +3,10 @@
 With trials drawn afresh every generation, an individual's fitness is a noisy estimate, and the
 best fitness of a generation is biased upwards: the best-ever individual is mostly the luckiest
 one. Evolutionary robotics practice is to re-test the best individuals of each generation on many
-more trials and to keep the one that does best there: Nolfi & Floreano's Evorobot
-("post-evaluation" of the best individuals, Nolfi & Floreano 2000, *Evolutionary Robotics*,
-MIT Press, ch. 4), and e.g. Quinn et al. (2003), whose best teams were re-evaluated on hundreds
-of trials before being reported.
+more trials and to keep the one that does best there (the "post-evaluation" of Nolfi's Evorobot
+simulators; Nolfi & Floreano 2000, *Evolutionary Robotics*, MIT Press). Adapted: the re-test
+happens every generation during the run, on one fixed set of trials, so that the champion file is
+always the best validated individual so far and replays exactly.
 
 ``[evolution] validation_trials = N`` (0: off) and ``validation_top = k``: after each generation
 the ``k`` individuals with the highest fitness of that generation (ties in index order) are
