@@ -7,6 +7,8 @@ fields, when it has any), the fitness of every trial, the generation, the indivi
 seed (which, with the generation, regenerate the trial conditions). ``trial_set`` says which trials
 those are: ``"evolution"`` (the generation's own; the default of files that lack the key) or
 ``"validation"`` (the run's validation trials, :mod:`evorobot.evolution.validation`).
+``task_version`` is the task's version (1 when absent): a file from another version is refused,
+as its stored fitness would not replay.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def champion_dict(
         "generation": generation,
         "individual": individual,
         "trial_set": trial_set,
+        "task_version": setup.task.version,
         "fitness": encode_float(mean_fitness(trials)),
         "trials": [encode_float(x) for x in trials],
         "failed_trials": int(failed),
@@ -112,6 +115,11 @@ def load_champion(path: str | Path) -> Champion:
     except ConfigError as exc:
         raise ChampionFileError(str(exc)) from None
     setup = build(exp)
+    task_version = d.get("task_version", 1)
+    if task_version != setup.task.version:
+        raise ChampionFileError(
+            f"{p}: evolved with version {task_version!r} of task `{exp.task_type}`, this evorobot has version "
+            f"{setup.task.version} (its fitness is computed differently; see the task's docstring, Version)")
     genes = _field(d, "genome", list, p)
     genome = np.array([decode_float(g, f"{p} genome") for g in genes], dtype=np.float64)
     if genome.shape[0] != setup.genome_size:

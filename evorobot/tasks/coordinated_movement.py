@@ -77,7 +77,7 @@ References
     rather than of ~60 s), so that a run takes minutes on two cores. The Khepera's IR model is
     evorobot's (~10 cm range), longer than Quinn's robots' (a few cm).
 Version
-    1.
+    2: ``collision_penalty`` applies in every collision mode (in 1, under ``"penalty"`` only).
 """
 
 from __future__ import annotations
@@ -209,7 +209,7 @@ class CoordinatedMovement(RobotTask):
 
     name = "coordinated_movement"
     Spec = CoordinatedMovementSpec
-    version = 1
+    version = 2
 
     def __init__(self, spec: Any, agent: AgentSpec, dt: float, where: str) -> None:
         super().__init__(spec, agent, dt, where)
