@@ -380,18 +380,11 @@ def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | No
                     write_json(out / "champion.json", champ)
             valid = ""
             if validation is not None:
-                idx, vev = validation.run(genomes, ev.fitness, exp.evolution.chunk_size, backend)
-                for msg in vev.lost:
-                    progress.note(f"generation {gen} validation: {msg}")
-                finite = np.flatnonzero(np.isfinite(vev.fitness))
-                if finite.size:
-                    j = int(finite[np.argmax(vev.fitness[finite])])  # the first of equals
-                    valid = _fmt(vev.fitness[j])
-                    if vev.fitness[j] > champ_fit:
-                        champ_fit, champ_gen = float(vev.fitness[j]), gen
-                        champ = champion_dict(validation.setup, genomes[idx[j]], vev.trials[j], int(vev.failed[j]),
-                                              gen, int(idx[j]), seed, "validation")
-                        write_json(out / "champion.json", champ)
+                best, record = _validate(validation, genomes, ev.fitness, gen, seed, backend, progress)
+                valid = _fmt(best) if np.isfinite(best) else ""
+                if record is not None and best > champ_fit:
+                    champ_fit, champ_gen, champ = best, gen, record
+                    write_json(out / "champion.json", champ)
             secs = time.perf_counter() - t0
             rows.append([str(gen), _fmt(stats["best"]), _fmt(stats["mean"]), _fmt(stats["std"]),
                          _fmt(best_ever), valid, str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
@@ -409,6 +402,22 @@ def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | No
                                             fingerprint(exp.to_dict())))
     progress.close()
     return RunSummary(out, done, champ_fit, champ_gen, time.perf_counter() - start, stopped, ck.done)
+
+
+def _validate(validation: Validation, genomes: np.ndarray, fitness: np.ndarray, gen: int, seed: int,
+              backend: Backend | None, progress: _Progress) -> tuple[float, dict[str, Any] | None]:
+    """Re-test the generation's best on the validation trials: (the best validation fitness, its
+    champion record), or (-inf, None) when none is finite."""
+    idx, vev = validation.run(genomes, fitness, validation.setup.experiment.evolution.chunk_size, backend)
+    for msg in vev.lost:
+        progress.note(f"generation {gen} validation: {msg}")
+    finite = np.flatnonzero(np.isfinite(vev.fitness))
+    if not finite.size:
+        return -np.inf, None
+    j = int(finite[np.argmax(vev.fitness[finite])])  # the first of equals
+    record = champion_dict(validation.setup, genomes[idx[j]], vev.trials[j], int(vev.failed[j]), gen, int(idx[j]),
+                           seed, "validation")
+    return float(vev.fitness[j]), record
 
 
 def _write_history(out: Path, rows: list[list[str]]) -> None:
