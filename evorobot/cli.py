@@ -22,6 +22,7 @@ depend on the backend or the number of workers.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -212,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("evorobot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `evorobot replay RUN | head`: the reader left; not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        return 1
 
 
 if __name__ == "__main__":

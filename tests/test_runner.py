@@ -2,6 +2,8 @@
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,16 @@ def test_list_names_registries_and_worlds(capsys):
     out = capsys.readouterr().out
     assert "categorical_perception" in out and "ctrnn" in out and "ga" in out
     assert "categorical_perception_izquierdo.toml" in out
+
+
+def test_replay_into_a_closed_pipe_leaves_no_traceback(run_dir):
+    # `evorobot replay RUN | head -1`: the reader has gone before replay prints; the child waits
+    # for a line on stdin so that its stdout is surely closed first
+    code = ("import sys; sys.stdin.readline(); from evorobot.cli import main; "
+            f"raise SystemExit(main(['replay', {str(run_dir)!r}]))")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(b"go\n", timeout=300)
+    assert proc.returncode == 1
+    assert "Traceback" not in err.decode() and "BrokenPipe" not in err.decode()
