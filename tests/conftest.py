@@ -24,3 +24,16 @@ def small_world(tmp_path: Path) -> Path:
     p = tmp_path / "small.toml"
     p.write_text(text)
     return p
+
+
+def assert_alone_equals_batch(setup, genomes, conditions) -> None:
+    """Each individual's fitness is bitwise the same evaluated alone as in the batch of ``genomes``
+    (the determinism rule: nothing an individual computes depends on its neighbours)."""
+    import numpy as np
+
+    from evorobot.episode import Episode
+
+    batch = Episode(setup, genomes, conditions).run().fitness
+    for i in range(genomes.shape[0]):
+        alone = Episode(setup, genomes[i : i + 1], conditions).run().fitness
+        assert np.array_equal(alone[0], batch[i])

@@ -15,7 +15,7 @@ from evorobot.seeding import conditions_rng
 from evorobot.setup import build
 from evorobot.tasks.coordinated_movement import LEAD_TICKS
 
-from conftest import ROOT
+from conftest import ROOT, assert_alone_equals_batch
 
 TWO = ROOT / "worlds" / "coordinated_movement.toml"
 THREE = ROOT / "worlds" / "coordinated_movement_3.toml"
@@ -147,10 +147,7 @@ def test_team_fitness_is_bitwise_identical_alone_and_in_a_batch(world):
                    'task.collision="penalty"')
     cond = setup.task.conditions(conditions_rng(1, 0))
     genomes = np.random.default_rng(2).uniform(-1, 1, (3, setup.genome_size))
-    batch = Episode(setup, genomes, cond).run().fitness
-    for i in range(3):
-        alone = Episode(setup, genomes[i : i + 1], cond).run().fitness
-        assert np.array_equal(alone[0], batch[i])
+    assert_alone_equals_batch(setup, genomes, cond)
     ep = Episode(setup, genomes, cond)
     ep.run()
     assert ep.task.diagnostics(ep.scores, ep.conditions)["collided"].any()

@@ -9,7 +9,7 @@ from evorobot.evolution.evaluate import evaluate
 from evorobot.seeding import conditions_rng
 from evorobot.setup import build
 
-from conftest import CP_WORLD
+from conftest import CP_WORLD, assert_alone_equals_batch
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +29,7 @@ def test_conditions_are_beers_grid(setup, conditions):
 
 
 def test_individual_alone_equals_in_batch(setup, conditions):
-    g = np.random.default_rng(3).uniform(-1, 1, (5, setup.genome_size))
-    batch = Episode(setup, g, conditions).run()
-    for i in range(5):
-        alone = Episode(setup, g[i : i + 1], conditions).run()
-        assert np.array_equal(alone.fitness[0], batch.fitness[i])  # bitwise
+    assert_alone_equals_batch(setup, np.random.default_rng(3).uniform(-1, 1, (5, setup.genome_size)), conditions)
 
 
 def test_chunking_does_not_change_fitness(setup, conditions):

@@ -17,7 +17,7 @@ from evorobot.sim import rays
 from evorobot.tasks import TASKS
 from evorobot.tasks.falling import FallingTask
 
-from conftest import ROOT
+from conftest import ROOT, assert_alone_equals_batch
 
 SUITE = ["orientation", "circle_line", "aperture", "short_term_memory", "selective_attention"]
 _SETUPS: dict = {}
@@ -188,10 +188,7 @@ def test_still_agent_selective_attention():
 def test_individual_alone_equals_in_batch(name):
     s = setup_of(name)
     cond = conditions(s)
-    g = np.random.default_rng(5).uniform(-1, 1, (3, s.genome_size))
-    batch = Episode(s, g, cond).run()
-    for i in range(3):
-        assert np.array_equal(Episode(s, g[i : i + 1], cond).run().fitness[0], batch.fitness[i])
+    assert_alone_equals_batch(s, np.random.default_rng(5).uniform(-1, 1, (3, s.genome_size)), cond)
 
 
 # -- short-term memory needs internal state -----------------------------------------------------

@@ -15,7 +15,7 @@ from evorobot.evolution.runner import evolve
 from evorobot.seeding import conditions_rng
 from evorobot.setup import build
 
-from conftest import ROOT
+from conftest import ROOT, assert_alone_equals_batch
 
 PHOTOTAXIS = ROOT / "worlds" / "phototaxis.toml"
 AVOIDANCE = ROOT / "worlds" / "obstacle_avoidance.toml"
@@ -89,11 +89,7 @@ def test_trials_are_random_within_the_arena_and_reproducible(world):
 def test_robot_fitness_is_bitwise_identical_alone_and_in_a_batch(world):
     setup = build(load_world(world, ["task.trials=3", "task.duration=8"]))
     cond = setup.task.conditions(conditions_rng(1, 0))
-    genomes = np.random.default_rng(2).uniform(-1, 1, (3, setup.genome_size))
-    batch = Episode(setup, genomes, cond).run().fitness
-    for i in range(3):
-        alone = Episode(setup, genomes[i : i + 1], cond).run().fitness
-        assert np.array_equal(alone[0], batch[i])
+    assert_alone_equals_batch(setup, np.random.default_rng(2).uniform(-1, 1, (3, setup.genome_size)), cond)
 
 
 def test_braitenberg_wiring():

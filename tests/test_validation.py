@@ -1,14 +1,13 @@
 """Post-evaluation (``[evolution] validation_trials``): the champion is picked on fixed trials that
 selection never sees, selection is untouched, and the champion replays its validation trials."""
 
-import csv
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import CP_WORLD, ROOT
+from test_backends import history
 from evorobot.champion import load_champion
 from evorobot.cli import main
 from evorobot.config import load_world
@@ -29,14 +28,6 @@ def _exp(*extra: str):
     return load_world(PHOTOTAXIS, [*SMALL, *extra])
 
 
-def _rows(run: Path) -> list[dict[str, str]]:
-    with open(run / "history.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        r.pop("seconds")
-    return rows
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("validation")
@@ -46,7 +37,7 @@ def runs(tmp_path_factory):
 
 
 def test_selection_is_untouched_by_validation(runs):
-    plain, valid = _rows(runs / "plain"), _rows(runs / "valid")
+    plain, valid = history(runs / "plain"), history(runs / "valid")
     assert [r.pop("validation") for r in plain] == [""] * 4
     assert all(float(r.pop("validation")) > -1 for r in valid)
     assert plain == valid  # every generation's best, mean, std, best-ever and failures
@@ -59,7 +50,7 @@ def test_champion_is_the_best_on_the_validation_trials_and_replays_them(runs):
     run = runs / "valid"
     champ = load_champion(run / "champion.json")
     assert champ.trial_set == "validation" and champ.trials.shape == (5,)
-    column = [float(r["validation"]) for r in _rows(run)]
+    column = [float(r["validation"]) for r in history(run)]
     assert champ.fitness == max(column) and champ.generation == column.index(max(column))
     # the validation trials come from their own stream, not from any generation's
     cond = champ.conditions()
@@ -94,12 +85,12 @@ def test_validated_run_is_identical_with_two_workers_and_after_a_resume(runs, tm
         evolve(_exp(*VALID), tmp_path / "workers", stream=None, backend=backend)
     finally:
         backend.close()
-    assert _rows(tmp_path / "workers") == _rows(runs / "valid")
+    assert history(tmp_path / "workers") == history(runs / "valid")
     champion = (runs / "valid" / "champion.json").read_bytes()
     assert (tmp_path / "workers" / "champion.json").read_bytes() == champion
     evolve(_exp(*VALID, "evolution.generations=2"), tmp_path / "half", stream=None)
     summary = resume(tmp_path / "half", overrides=["evolution.generations=4"], stream=None)
-    assert _rows(tmp_path / "half") == _rows(runs / "valid")
+    assert history(tmp_path / "half") == history(runs / "valid")
     assert (tmp_path / "half" / "champion.json").read_bytes() == champion
     assert summary.best_fitness == load_champion(tmp_path / "half" / "champion.json").fitness
 

@@ -380,9 +380,9 @@ def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | No
                     write_json(out / "champion.json", champ)
             valid = ""
             if validation is not None:
-                best, record = _validate(validation, genomes, ev.fitness, gen, seed, backend, progress)
+                best, record = _validate(validation, genomes, ev.fitness, gen, seed, backend, progress, champ_fit)
                 valid = _fmt(best) if np.isfinite(best) else ""
-                if record is not None and best > champ_fit:
+                if record is not None:
                     champ_fit, champ_gen, champ = best, gen, record
                     write_json(out / "champion.json", champ)
             secs = time.perf_counter() - t0
@@ -405,9 +405,9 @@ def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | No
 
 
 def _validate(validation: Validation, genomes: np.ndarray, fitness: np.ndarray, gen: int, seed: int,
-              backend: Backend | None, progress: _Progress) -> tuple[float, dict[str, Any] | None]:
-    """Re-test the generation's best on the validation trials: (the best validation fitness, its
-    champion record), or (-inf, None) when none is finite."""
+              backend: Backend | None, progress: _Progress, to_beat: float) -> tuple[float, dict[str, Any] | None]:
+    """Re-test the generation's best on the validation trials: (the best validation fitness (-inf
+    when none is finite), its champion record when it beats ``to_beat``, else None)."""
     idx, vev = validation.run(genomes, fitness, validation.setup.experiment.evolution.chunk_size, backend)
     for msg in vev.lost:
         progress.note(f"generation {gen} validation: {msg}")
@@ -415,6 +415,8 @@ def _validate(validation: Validation, genomes: np.ndarray, fitness: np.ndarray, 
     if not finite.size:
         return -np.inf, None
     j = int(finite[np.argmax(vev.fitness[finite])])  # the first of equals
+    if not vev.fitness[j] > to_beat:
+        return float(vev.fitness[j]), None
     record = champion_dict(validation.setup, genomes[idx[j]], vev.trials[j], int(vev.failed[j]), gen, int(idx[j]),
                            seed, "validation")
     return float(vev.fitness[j]), record
