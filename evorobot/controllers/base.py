@@ -24,6 +24,9 @@ A controller type must provide:
    champion files.
 8. ``trace(state)``: ``{column prefix: (B, k) array}`` of internal quantities (neuron states,
    outputs) for ``replay --trace`` and the viewer.
+9. ``gene_groups()``: the genes of each neuron (the subpopulations of ESP, Gomez & Miikkulainen
+   1999), a tuple of gene-index arrays that partitions ``range(genome_size)``, the genes that belong
+   to no neuron last, in a group of their own; ``None`` (the default) when the type cannot say.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -81,3 +84,8 @@ class Controller(ABC):
     @abstractmethod
     def trace(self, state: Any) -> dict[str, FloatArray]:
         """Internal quantities to record per tick, each of shape ``(B, k)``."""
+
+    def gene_groups(self) -> tuple[IntArray, ...] | None:
+        """Gene indices of each neuron, then of the genes of no neuron (see the module
+        docstring, item 9); None when the type does not declare them."""
+        return None

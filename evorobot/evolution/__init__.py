@@ -1,22 +1,29 @@
-"""Optimizers (ask/tell) by name; see ARCHITECTURE.md section 3.
+"""Optimizers (ask/tell) by name; the contract is :mod:`evorobot.evolution.base`.
 
 ``OPTIMIZERS`` maps the ``type`` of a world file's ``[optimizer]`` table to its class; each class
-carries its settings dataclass as ``Spec`` and is built as ``cls(spec, genome_size, seed)``.
+carries its settings dataclass as ``Spec`` and is built as ``cls(spec, layout, seed, where)``.
 Optimizers know nothing of robots: they see genomes in [-1, 1] and fitness to maximise.
 """
 
 from __future__ import annotations
 
 from evorobot.errors import UnknownNameError
+from evorobot.evolution.base import GenerationStats, GenomeLayout, Optimizer
 from evorobot.evolution.ga import GA, GASpec
 from evorobot.spec import did_you_mean
 
-OPTIMIZERS: dict[str, type[GA]] = {"ga": GA}
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    # genetic algorithms (Beer's TSearch)
+    "ga": GA,
+    # (microbial / sa / pso)
+    # (evolution strategies)
+    # (cosyne / esp)
+}
 
-__all__ = ["GA", "OPTIMIZERS", "GASpec", "get_optimizer"]
+__all__ = ["GA", "OPTIMIZERS", "GASpec", "GenerationStats", "GenomeLayout", "Optimizer", "get_optimizer"]
 
 
-def get_optimizer(name: str, where: str) -> type[GA]:
+def get_optimizer(name: str, where: str) -> type[Optimizer]:
     """The optimizer class registered as ``name``; ``where`` names the file and table for errors."""
     try:
         return OPTIMIZERS[name]

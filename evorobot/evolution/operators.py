@@ -7,6 +7,7 @@
 - :func:`mutate`: TSearch's mutation, a Gaussian step along a uniformly random unit direction,
   clipped to the gene range [-1, 1].
 - :func:`two_point_crossover`: swap one contiguous block of genes between two parents.
+- :func:`uniform_crossover`: each gene from either parent (TSearch's UNIFORM mode).
 
 None of these touch global random state or their inputs.
 """
@@ -104,3 +105,14 @@ def two_point_crossover(
     child_a, child_b = a.copy(), b.copy()
     child_a[i:j], child_b[i:j] = b[i:j], a[i:j]
     return child_a, child_b
+
+
+def uniform_crossover(a: FloatArray, b: FloatArray, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
+    """Each gene of the first child from ``a`` or ``b`` with probability 1/2, the second child
+    taking the other parent's gene (TSearch's UNIFORM crossover); one uniform draw per gene."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"parents must be 1-D of equal shape, got {a.shape} and {b.shape}")
+    take_b = rng.random(a.size) < 0.5
+    return np.where(take_b, b, a), np.where(take_b, a, b)
