@@ -23,7 +23,7 @@ import numpy as np
 import evorobot
 from evorobot._types import FloatArray
 from evorobot.config import experiment_from_dict
-from evorobot.evolution.evaluate import mean_fitness
+from evorobot.fitness import mean_fitness
 from evorobot.errors import ChampionFileError, ConfigError
 from evorobot.seeding import conditions_rng, validation_rng
 from evorobot.setup import Setup, build

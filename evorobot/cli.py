@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", help="run directory (default runs/NAME-sSEED)")
     ev.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                     help="override any world-file setting (repeatable)")
+    ev.add_argument("--controller", metavar="TYPE", help="replace the world file's [controller] table by TYPE's "
+                    "defaults (then --set controller.KEY=VALUE tunes it)")
+    ev.add_argument("--optimizer", metavar="TYPE", help="replace the world file's [optimizer] table by TYPE's "
+                    "defaults (then --set optimizer.KEY=VALUE tunes it); `evorobot list` names them")
     ev.add_argument("--init-from", metavar="RUN_DIR",
                     help="start from another run's final population (incremental evolution); the genome "
                          "layouts must match; a population of another size is truncated or resampled")
@@ -112,7 +116,7 @@ def _evolve(args: argparse.Namespace, argv: list[str]) -> int:
         overrides.append(f"optimizer.population={args.population}")
     if args.seed is not None:
         overrides.append(f"experiment.seed={args.seed}")
-    exp = load_world(args.world, overrides)
+    exp = load_world(args.world, overrides, args.controller, args.optimizer)
     out = Path(args.out) if args.out else Path("runs") / f"{exp.experiment.name}-s{exp.experiment.seed}"
     init = Path(args.init_from) if args.init_from else None
     return _with_backend(args, out, lambda backend: evolve(exp, out, ["evorobot", *argv], sys.stderr,

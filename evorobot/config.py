@@ -7,7 +7,8 @@ relative to the world file; its tables may be overridden in ``[agent.body]``, ``
 a registry entry whose settings dataclass validates the rest of the table.
 
 Everything is checked before the first tick; every error is one line naming the file, the table,
-the key and the value. :meth:`Experiment.to_dict` gives the fully resolved experiment (agent
+the key and the value. This module parses; :mod:`evorobot.setup` builds the live objects (and makes
+the checks that span tables) once: ``build(load_world(path))``, or :func:`evorobot.setup.load_setup`. :meth:`Experiment.to_dict` gives the fully resolved experiment (agent
 inlined), which :func:`experiment_from_dict` reads back with the same validation; champion files
 carry it so that they replay with no other file.
 """
@@ -198,7 +199,12 @@ def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
 
 
 def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = None) -> Experiment:
-    """Validate a world-file dict (or a resolved experiment from a champion) into an Experiment."""
+    """Validate a world-file dict (or a resolved experiment from a champion) into an Experiment.
+
+    Every table is checked on its own here; what depends on several tables (the controller's sizes
+    against the agent's, the physics step against the robot's speed) is checked when the objects
+    are built, once, by :func:`evorobot.setup.build`.
+    """
     from evorobot.controllers import CONTROLLERS
     from evorobot.evolution import OPTIMIZERS
     from evorobot.tasks import TASKS
@@ -224,10 +230,7 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
         evolution=parse(EvolutionSpec, raw.get("evolution", {}), f"{source} [evolution]"),
         source=source,
     )
-    # Cross-table checks (sizes, step limits) happen where the objects are built.
-    from evorobot.setup import build
-
-    build(exp)
+    # Cross-table checks (sizes, step limits) happen where the objects are built: evorobot.setup.
     return exp
 
 
@@ -244,15 +247,18 @@ def with_trials(exp: Experiment, n: int, what: str) -> Experiment:
     return experiment_from_dict(raw, exp.source)
 
 
-def load_world(path: str | Path, overrides: list[str] | None = None, controller: str | None = None) -> Experiment:
+def load_world(path: str | Path, overrides: list[str] | None = None, controller: str | None = None,
+               optimizer: str | None = None) -> Experiment:
     """Load and validate a world file, applying ``--set`` overrides first.
 
-    ``controller`` replaces the whole ``[controller]`` table by that type's defaults (before the
-    overrides, so ``--set controller.KEY=...`` can still tune it).
+    ``controller`` (``optimizer``) replaces the whole ``[controller]`` (``[optimizer]``) table by
+    that type's defaults (before the overrides, so ``--set controller.KEY=...`` can still tune it).
     """
     p = Path(path)
     raw = _read_toml(p, "world file")
     if controller is not None:
         raw["controller"] = {"type": controller}
+    if optimizer is not None:
+        raw["optimizer"] = {"type": optimizer}
     raw = apply_overrides(raw, overrides or [])
     return experiment_from_dict(raw, str(path), p.parent)

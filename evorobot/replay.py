@@ -21,7 +21,7 @@ import numpy as np
 
 from evorobot.errors import ChampionFileError
 from evorobot.episode import Episode
-from evorobot.evolution.evaluate import mean_fitness
+from evorobot.fitness import mean_fitness
 from evorobot.source import open_source, with_fresh_trials
 from evorobot.store import encode_float, write_text
 

@@ -1,20 +1,28 @@
-"""Build the live objects (task, controller) of a resolved experiment, with cross-table checks."""
+"""Build the live objects (task, controller) of a resolved experiment, with cross-table checks.
+
+The one load -> build path: :mod:`evorobot.config` parses and validates each table,
+:func:`build` instantiates the task and the controller once and checks what spans tables.
+:func:`load_setup` (a world file) and :func:`setup_from_dict` (a resolved experiment, as champion
+files, run directories and workers hold it) do both.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from evorobot._types import FloatArray
+from evorobot.config import Experiment, experiment_from_dict, load_world
 from evorobot.controllers.base import Controller
 from evorobot.errors import ConfigError
+from evorobot.evolution.base import GenomeLayout
 from evorobot.tasks.base import Task
 
 if TYPE_CHECKING:
-    from evorobot.config import Experiment
     from evorobot.sim.camera import ReceptiveFields
 
 
@@ -22,7 +30,7 @@ if TYPE_CHECKING:
 class Setup:
     """An experiment with its task and controller instantiated."""
 
-    experiment: "Experiment"
+    experiment: Experiment
     task: Task
     controller: Controller
 
@@ -37,6 +45,16 @@ class Setup:
         field (:mod:`evorobot.sim.camera`), none otherwise."""
         cam = self.experiment.agent.camera
         return 2 * cam.fields if cam else 0
+
+    def genome_layout(self) -> GenomeLayout:
+        """What the optimizer may know of the genome (a controller with genes): its size and the
+        controller's neuron gene groups (:meth:`Controller.gene_groups`), with the sensor
+        morphology's genes, if any, as one more group; no groups when the controller declares none."""
+        groups = self.controller.gene_groups()
+        if groups is None:
+            return GenomeLayout(self.genome_size)
+        morph = np.arange(self.controller.genome_size, self.genome_size, dtype=np.int64)
+        return GenomeLayout(self.genome_size, tuple(groups) + ((morph,) if morph.size else ()))
 
     def decode_morphology(self, genomes: FloatArray) -> "ReceptiveFields | None":
         """Sensor-morphology parameters of ``genomes`` (B, genome_size); None without any."""
@@ -56,7 +74,7 @@ class Setup:
         return {"receptive_fields": describe_fields(self.experiment.agent.camera, fields, 0)}
 
 
-def build(exp: "Experiment") -> Setup:
+def build(exp: Experiment) -> Setup:
     """Instantiate the task and controller; raises ConfigError for inconsistent tables."""
     from evorobot.controllers import CONTROLLERS
     from evorobot.tasks import TASKS
@@ -73,3 +91,13 @@ def build(exp: "Experiment") -> Setup:
                 f"{travel:.3g} into a wall per tick (more than a quarter of its radius); use substeps >= {need}")
     controller = CONTROLLERS[exp.controller_type].for_agent(exp.controller, exp.agent, dt, f"{src} [controller]")
     return Setup(exp, task, controller)
+
+
+def setup_from_dict(raw: dict[str, Any], source: str) -> Setup:
+    """Parse a resolved experiment (a champion's, a run directory's, a worker's) and build it."""
+    return build(experiment_from_dict(raw, source))
+
+
+def load_setup(path: str | Path, overrides: list[str] | None = None, controller: str | None = None) -> Setup:
+    """Load a world file (:func:`evorobot.config.load_world`) and build it."""
+    return build(load_world(path, overrides, controller))

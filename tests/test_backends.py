@@ -29,7 +29,7 @@ from evorobot.evolution.backends import (
     WorkerError,
     make_backend,
 )
-from evorobot.evolution.evaluate import evaluate, evaluate_chunk, experiment_json
+from evorobot.evolution.evaluate import evaluate, evaluate_chunk, experiment_json, initializer, warm_up_json
 from evorobot.evolution.runner import evolve
 from evorobot.seeding import conditions_rng
 from evorobot.setup import build
@@ -203,7 +203,7 @@ def test_chunk_that_always_kills_its_worker_is_lost_others_are_not(work, how):
     logs: list[str] = []
     backend = ProcessBackend(2, log=logs.append)
     try:
-        backend.prepare(experiment_json(exp))
+        backend.prepare(initializer(exp))
         got = backend.map(functools.partial(die_on, tasks[1][1][0, 0], how), tasks)
         assert isinstance(got[1], ChunkFailed)
         assert ("SIGSEGV" if how == "SIGSEGV" else "exited with code 3") in got[1].reason
@@ -219,7 +219,7 @@ def test_hung_worker_is_killed_after_the_timeout(work):
     exp, _, tasks, expected = work
     backend = ProcessBackend(2, timeout=1.5, log=lambda m: None)
     try:
-        backend.prepare(experiment_json(exp))
+        backend.prepare(initializer(exp))
         t0 = time.monotonic()
         got = backend.map(functools.partial(hang_on, tasks[0][1][0, 0]), tasks)
         assert time.monotonic() - t0 < 20
@@ -235,7 +235,7 @@ def test_an_exception_in_a_chunk_is_a_bug_and_propagates(work):
     exp, _, tasks, _ = work
     backend = ProcessBackend(2, log=lambda m: None)
     try:
-        backend.prepare(experiment_json(exp))
+        backend.prepare(initializer(exp))
         with pytest.raises(WorkerError, match="boom in a chunk"):
             backend.map(functools.partial(raise_on, tasks[2][1][0, 0]), tasks)
     finally:
@@ -251,7 +251,7 @@ def test_dask_survives_a_dead_and_a_hung_worker_and_cleans_up(work):
     logs: list[str] = []
     backend = DaskBackend("local", 2, timeout=1.5, log=logs.append)
     try:
-        backend.prepare(experiment_json(exp))
+        backend.prepare(initializer(exp))
         got = backend.map(functools.partial(die_on, tasks[1][1][0, 0], "SIGKILL"), tasks)
         assert isinstance(got[1], ChunkFailed) and "worker died or ran over 1.5 s" in got[1].reason
         same_results([got[0], got[2]], [expected[0], expected[2]])
@@ -288,8 +288,8 @@ def test_a_failed_warm_up_is_not_fatal(work):
     logs: list[str] = []
     backend = ProcessBackend(2, log=logs.append)
     try:
-        backend.prepare("{not an experiment")
-        assert any("numba warm-up failed" in m for m in logs)
+        backend.prepare(functools.partial(warm_up_json, "{not an experiment"))
+        assert any("initializer failed" in m for m in logs)
         same_results(backend.map(evaluate_chunk, tasks), expected)
     finally:
         backend.close()

@@ -11,13 +11,14 @@ import pytest
 from evorobot.errors import ChampionFileError
 from evorobot.evolution import checkpoint
 from evorobot.evolution.checkpoint import Checkpoint, changes, fingerprint
+from evorobot.evolution.base import GenomeLayout
 from evorobot.evolution.ga import GA, GASpec
 
 SPEC = GASpec(population=8, crossover_rate=0.5)
 
 
 def _ga_after(gens: int) -> GA:
-    ga = GA(SPEC, 5, np.random.SeedSequence(7))
+    ga = GA(SPEC, GenomeLayout(5), np.random.SeedSequence(7))
     rng = np.random.default_rng(1)
     for _ in range(gens):
         ga.ask()
@@ -29,7 +30,7 @@ def _ck(done: int, ga: GA | None = None) -> Checkpoint:
     ga = ga or _ga_after(done)
     rows = [[str(g), "0.5", "0.4", "0.1", "0.5", "8", "0", "0.010"] for g in range(done)]
     champ = {"schema": "evorobot.champion", "generation": done - 1, "fitness": 0.5} if done else None
-    best = ga.best_fitness if done else -math.inf
+    best = 0.5 if done else -math.inf
     return Checkpoint(done, ga.state_dict(), best, done - 1, rows, champ, "f" * 64)
 
 
@@ -40,9 +41,10 @@ def test_round_trip_restores_the_optimizer_bit_for_bit(tmp_path):
     ck = checkpoint.read(path)
     assert ck.done == 3 and ck.best_generation == 2 and ck.fingerprint == "f" * 64
     assert ck.history == _ck(3, ga).history and ck.champion["generation"] == 2
-    restored = GA.from_state_dict(SPEC, 5, ck.optimizer)
+    restored = GA.from_state_dict(SPEC, GenomeLayout(5), ck.optimizer)
     fitness = np.random.default_rng(9).normal(size=8)
     for g in (ga, restored):
+        g.ask()
         g.tell(fitness)
     assert np.array_equal(ga.ask(), restored.ask())  # same rng stream after the restore
     assert ga.rng.random() == restored.rng.random()

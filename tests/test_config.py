@@ -7,6 +7,7 @@ import pytest
 
 from evorobot.cli import main
 from evorobot.config import experiment_from_dict, load_world
+from evorobot.setup import load_setup
 from evorobot.errors import ConfigError, UnknownNameError  # noqa: F401
 
 from conftest import CP_WORLD, ROOT, WORLDS
@@ -65,7 +66,7 @@ BAD = [
 def test_bad_world_gives_one_line_naming_file_table_key(tmp_path, capsys, old, new, fragments):
     p = _variant(tmp_path, old, new)
     with pytest.raises(ConfigError) as info:
-        load_world(p)
+        load_setup(p)  # parse, then build (the checks that span tables)
     msg = str(info.value)
     assert "\n" not in msg
     assert str(p) in msg

@@ -10,6 +10,7 @@ import pytest
 
 from evorobot.errors import ChampionFileError, ConfigError, UnknownNameError
 from evorobot.evolution import OPTIMIZERS, get_optimizer
+from evorobot.evolution.base import GenerationStats, GenomeLayout, OptimizerUsageError
 from evorobot.evolution.ga import GA, GASpec
 from evorobot.evolution.operators import (
     linear_rank_expectations,
@@ -134,7 +135,7 @@ def sphere(genomes: np.ndarray) -> np.ndarray:
 
 def make(seed: int = 0, genome_size: int = 10, **settings: float) -> GA:
     spec = GASpec(**{"population": 50, **settings})  # type: ignore[arg-type]
-    return GA(spec, genome_size, np.random.SeedSequence(seed))
+    return GA(spec, GenomeLayout(genome_size), np.random.SeedSequence(seed))
 
 
 def test_spec_parses_and_validates() -> None:
@@ -156,7 +157,7 @@ def test_registry() -> None:
     with pytest.raises(UnknownNameError) as error:
         get_optimizer("gaa", "w.toml [optimizer]")
     expected = "w.toml [optimizer]: unknown optimizer `gaa` (did you mean `ga`?); valid names: `ga`"
-    assert str(error.value) == expected
+    assert str(error.value).startswith(expected)
 
 
 def test_initial_population_uniform_and_ask_returns_copy() -> None:
@@ -175,12 +176,11 @@ def test_tell_stats_and_elites_copied_unchanged() -> None:
     fitness = np.array([3.0, 9.0, 1.0, 9.0, 5.0, 0.0, 2.0, 4.0, 8.0, 6.0])
     stats = ga.tell(fitness)
     std = pytest.approx(fitness.std())
-    assert stats == {"best": 9.0, "mean": 4.7, "std": std, "failed": 0, "best_index": 1}
+    assert stats == GenerationStats(best=9.0, mean=4.7, std=std, failed=0, best_index=1)
     nxt = ga.ask()
     # A tie ranks the lower index first.
     assert np.array_equal(nxt[0], pop[1]) and np.array_equal(nxt[1], pop[3])
     assert not any(np.array_equal(row, old) for row in nxt[2:] for old in pop)  # the rest mutated
-    assert ga.best_fitness == 9.0 and np.array_equal(ga.best_genome, pop[1])
     assert ga.generation == 1
 
 
@@ -206,9 +206,8 @@ def test_non_finite_fitness_is_never_best_or_elite() -> None:
     pop = ga.ask()
     fitness = np.array([np.nan, np.inf, 1.0, -np.inf, 2.0, np.nan, np.inf, np.nan])
     stats = ga.tell(fitness)
-    assert stats["best"] == 2.0 and stats["best_index"] == 4 and stats["failed"] == 6
-    assert stats["mean"] == 1.5 and stats["std"] == 0.5
-    assert np.array_equal(ga.best_genome, pop[4]) and ga.best_fitness == 2.0
+    assert stats.best == 2.0 and stats.best_index == 4 and stats.failed == 6
+    assert stats.mean == 1.5 and stats.std == 0.5
     nxt = ga.ask()
     assert np.array_equal(nxt[0], pop[4]) and np.array_equal(nxt[1], pop[2])
     copied = [i for i in range(8) if any(np.array_equal(row, pop[i]) for row in nxt)]
@@ -219,29 +218,21 @@ def test_all_non_finite_generation_survives() -> None:
     ga = make(population=6, elite_fraction=0.5, genome_size=3)
     pop = ga.ask()
     stats = ga.tell(np.full(6, np.nan))
-    assert math.isnan(stats["best"]) and math.isnan(stats["mean"]) and math.isnan(stats["std"])
-    assert stats["failed"] == 6 and stats["best_index"] == -1
-    assert ga.best_genome is None and ga.best_fitness == -math.inf
+    assert math.isnan(stats.best) and math.isnan(stats.mean) and math.isnan(stats.std)
+    assert stats.failed == 6 and stats.best_index == -1
     nxt = ga.ask()
     assert nxt.shape == pop.shape and np.all(np.isfinite(nxt))
     assert not any(np.array_equal(row, old) for row in nxt for old in pop)
     state = ga.state_dict()
     json.dumps({k: v for k, v in state.items() if not isinstance(v, np.ndarray)}, allow_nan=False)
-    ga.tell(np.arange(6.0))
-    assert ga.best_fitness == 5.0
-
-
-def test_best_ever_survives_worse_generations() -> None:
-    ga = make(population=4, genome_size=2)
-    first = ga.ask()
-    ga.tell(np.array([0.0, 10.0, 1.0, 2.0]))
-    ga.tell(np.array([5.0, 6.0, 7.0, 8.0]))
-    assert ga.best_fitness == 10.0 and np.array_equal(ga.best_genome, first[1])
+    ga.ask()
+    assert ga.tell(np.arange(6.0)).best == 5.0
 
 
 def test_tell_rejects_wrong_shape() -> None:
     ga = make(population=4, genome_size=2)
-    with pytest.raises(ValueError, match="shape"):
+    ga.ask()
+    with pytest.raises(OptimizerUsageError, match="needs 4 fitness values"):
         ga.tell(np.zeros(5))
 
 
@@ -249,21 +240,20 @@ def test_tell_rejects_wrong_shape() -> None:
 def test_ga_improves_on_a_simple_objective(crossover_rate: float) -> None:
     ga = make(seed=11, crossover_rate=crossover_rate)
     first = ga.tell(sphere(ga.ask()))
-    for _ in range(99):
-        last = ga.tell(sphere(ga.ask()))
+    history = [ga.tell(sphere(ga.ask())) for _ in range(99)]
     # Beer's selection pressure (1.1 vs 0.9) is mild, so the mean lags well behind the best.
-    assert first["best"] < -1.0 and first["mean"] < -4.0
-    assert ga.best_fitness > -0.1 and last["mean"] > first["mean"] / 4
+    assert first.best < -1.0 and first.mean < -4.0
+    assert max(s.best for s in history) > -0.1 and history[-1].mean > first.mean / 4
 
 
-def run(ga: GA, generations: int) -> list[dict]:
+def run(ga: GA, generations: int) -> list[GenerationStats]:
     return [ga.tell(sphere(ga.ask())) for _ in range(generations)]
 
 
 def test_same_seed_same_run_other_seed_other_run() -> None:
     a, b, c = (make(seed=s, crossover_rate=0.3) for s in (5, 5, 6))
     assert run(a, 15) == run(b, 15)
-    assert np.array_equal(a.ask(), b.ask()) and np.array_equal(a.best_genome, b.best_genome)
+    assert np.array_equal(a.ask(), b.ask())
     run(c, 15)
     assert not np.array_equal(a.ask(), c.ask())
 
@@ -277,27 +267,24 @@ def test_state_dict_round_trip_resumes_bitwise(crossover_rate: float) -> None:
     stats = run(first, 8)
     state = first.state_dict()
     arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
-    assert set(arrays) == {"population", "best_genome"}
+    assert set(arrays) == {"population"}
     rest = {k: v for k, v in state.items() if k not in arrays}
     rest = json.loads(json.dumps(rest, allow_nan=False))
-    resumed = GA.from_state_dict(first.spec, 10, {**rest, **arrays})
+    resumed = GA.from_state_dict(first.spec, GenomeLayout(10), {**rest, **arrays})
     run(first, 3)  # the original keeps going: the snapshot must not share its state
     stats += run(resumed, 12)
 
     assert stats == expected
     assert np.array_equal(resumed.ask(), whole.ask())
     assert resumed.generation == whole.generation == 20
-    assert resumed.best_fitness == whole.best_fitness
-    assert np.array_equal(resumed.best_genome, whole.best_genome)
 
 
 def test_state_dict_before_any_tell() -> None:
     ga = make(seed=8)
     state = ga.state_dict()
-    assert state["best_genome"] is None and state["best_fitness"] is None
-    assert state["generation"] == 0
+    assert state["generation"] == 0 and "asked" not in state
     as_json = json.dumps({**state, "population": state["population"].tolist()}, allow_nan=False)
-    again = GA.from_state_dict(ga.spec, 10, json.loads(as_json))
+    again = GA.from_state_dict(ga.spec, GenomeLayout(10), json.loads(as_json))
     assert run(again, 3) == run(ga, 3)
 
 
@@ -306,10 +293,10 @@ def test_from_state_dict_rejects_mismatches() -> None:
     run(ga, 1)
     state = ga.state_dict()
     with pytest.raises(ChampionFileError, match="shape"):
-        GA.from_state_dict(GASpec(population=40), 10, state)
+        GA.from_state_dict(GASpec(population=40), GenomeLayout(10), state)
     with pytest.raises(ChampionFileError):
-        GA.from_state_dict(ga.spec, 10, {k: v for k, v in state.items() if k != "rng_state"})
+        GA.from_state_dict(ga.spec, GenomeLayout(10), {k: v for k, v in state.items() if k != "rng_state"})
     with pytest.raises(ChampionFileError):
-        GA.from_state_dict(ga.spec, 10, {**state, "rng_state": {"bit_generator": "MT19937"}})
+        GA.from_state_dict(ga.spec, GenomeLayout(10), {**state, "rng_state": {"bit_generator": "MT19937"}})
     with pytest.raises(ChampionFileError):
-        GA.from_state_dict(ga.spec, 10, {**state, "generation": -1})
+        GA.from_state_dict(ga.spec, GenomeLayout(10), {**state, "generation": -1})

@@ -19,10 +19,10 @@ WORLD = Path(__file__).resolve().parents[2] / "worlds" / "categorical_perception
 def generations_per_minute(workers: int, generations: int) -> float:
     """Steady-state generations per minute with ``workers`` worker processes (1: serial)."""
     from evorobot.config import load_world
-    from evorobot.evolution import OPTIMIZERS
     from evorobot.evolution.backends import make_backend
-    from evorobot.evolution.evaluate import evaluate, experiment_json
-    from evorobot.seeding import conditions_rng, optimizer_seed
+    from evorobot.evolution.evaluate import evaluate, initializer
+    from evorobot.evolution.runner import make_optimizer
+    from evorobot.seeding import conditions_rng
     from evorobot.setup import build
 
     if generations < 1:
@@ -30,10 +30,10 @@ def generations_per_minute(workers: int, generations: int) -> float:
     exp = load_world(WORLD, ["optimizer.population=96"])
     setup = build(exp)
     seed = exp.experiment.seed
-    opt = OPTIMIZERS[exp.optimizer_type](exp.optimizer, setup.genome_size, optimizer_seed(seed))
+    opt = make_optimizer(setup)
     backend = make_backend(workers)
     try:
-        backend.prepare(experiment_json(exp))
+        backend.prepare(initializer(exp))
         start = 0.0
         for gen in range(generations + 1):
             if gen == 1:

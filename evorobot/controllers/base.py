@@ -27,6 +27,9 @@ A controller type must provide:
 9. ``gene_groups()``: the genes of each neuron (the subpopulations of ESP, Gomez & Miikkulainen
    1999), a tuple of gene-index arrays that partitions ``range(genome_size)``, the genes that belong
    to no neuron last, in a group of their own; ``None`` (the default) when the type cannot say.
+10. ``prepare_initial_population(genomes)``: the first generation's genomes as the type wants
+   them (a CTRNN's center-crossing start); the default returns them unchanged. The runner hands
+   the result to :meth:`evorobot.evolution.base.Optimizer.seed_population` when it differs.
 """
 
 from __future__ import annotations
@@ -89,3 +92,7 @@ class Controller(ABC):
         """Gene indices of each neuron, then of the genes of no neuron (see the module
         docstring, item 9); None when the type does not declare them."""
         return None
+
+    def prepare_initial_population(self, genomes: FloatArray) -> FloatArray:
+        """The optimizer's first genomes ``(P, genome_size)`` as this type starts them (item 10)."""
+        return genomes

@@ -1,4 +1,10 @@
-"""What every evaluation backend shares: the protocol, the lost-chunk marker, numba warm-up."""
+"""What every evaluation backend shares: the protocol, the lost-chunk marker, the initializer.
+
+Backends are leaves: they know nothing of experiments. The caller hands :meth:`Backend.prepare`
+an *initializer*, a picklable callable of no arguments (such as ``functools.partial`` of a
+module-level function) that each process runs before its first chunk: the parent and every
+worker (evaluation uses it to build its Setup and compile numba there).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
 Log = Callable[[str], None]
+Initializer = Callable[[], None]
 
 
 class ChunkFailed(NamedTuple):
@@ -19,13 +26,17 @@ class ChunkFailed(NamedTuple):
 class Backend(Protocol):
     """What :func:`evorobot.evolution.evaluate.evaluate` needs of a backend."""
 
-    def prepare(self, experiment_json: str) -> None: ...
+    def prepare(self, initializer: Initializer) -> None:
+        """Run ``initializer`` here and in every worker before it takes work (never fatal)."""
 
-    def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]: ...
+    def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]:
+        """``[fn(c) for c in chunks]`` in order; a chunk lost for good is a :class:`ChunkFailed`."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Stop the workers."""
 
-    def describe(self) -> dict[str, Any]: ...
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records of the backend."""
 
 
 class WorkerError(RuntimeError):
@@ -36,10 +47,12 @@ def _stderr(msg: str) -> None:
     print(f"evorobot: warning: {msg}", file=sys.stderr, flush=True)
 
 
-def _warm(exp_json: str, log: Log) -> None:
+def _initialize(initializer: Initializer | None, log: Log) -> None:
+    """Run ``initializer``; a failure is logged, never fatal (a cache or compile problem shows again,
+    with its traceback, when the chunk runs)."""
+    if initializer is None:
+        return
     try:
-        from evorobot.evolution.evaluate import setup_for, warm_up
-
-        warm_up(setup_for(exp_json))
-    except Exception as exc:  # a cache or compile problem shows again, with its traceback, in map()
-        log(f"numba warm-up failed in process {os.getpid()} ({exc!r}); continuing")
+        initializer()
+    except Exception as exc:
+        log(f"worker initializer failed in process {os.getpid()} ({exc!r}); continuing")

@@ -1,6 +1,7 @@
 """Evaluation backends: serial, a process pool, dask distributed (ARCHITECTURE.md section 3).
 
-A backend has ``prepare(experiment_json)`` (warm up numba before the first generation),
+A backend has ``prepare(initializer)`` (run in this process and in each worker before it takes
+work: evaluation builds its Setup and warms numba up there),
 ``map(fn, chunks) -> list`` (results in the order of ``chunks``) and ``close()``. It knows nothing
 of robots: a chunk is an opaque picklable work unit. A chunk it could not evaluate (its worker
 died, or gave no result within ``timeout`` seconds, on the first try and on the one retry) comes
@@ -14,8 +15,8 @@ back as :class:`ChunkFailed`; an exception raised by ``fn`` is a bug and propaga
   Start method ``forkserver`` (``spawn`` where absent), never ``fork``: the parent has loaded
   LLVM and may run threads (numba's, dask's), and forking a threaded process can deadlock the
   child; forkserver forks each worker from a small single-threaded server, so restarts are
-  cheap. Numba is compiled (or loaded from its cache) in the parent first, then warmed up in each
-  worker before it takes work; a failed warm-up or cache is never fatal. Workers use the parent's
+  cheap. The initializer runs in the parent first (numba compiles, or loads from its cache),
+  then in each worker before it takes work; a failed initializer is never fatal. Workers use the parent's
   ``NUMBA_CACHE_DIR``, ignore SIGINT/SIGTERM (the parent decides when to stop) and die with it.
 - :class:`DaskBackend` (``--dask ADDRESS|local``): ``local`` starts a LocalCluster of ``workers``
   single-threaded processes on 127.0.0.1 with the dashboard off; an address connects to a running
@@ -38,7 +39,7 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from evorobot.errors import ConfigError
-from evorobot.evolution.backend_base import Backend, ChunkFailed, Log, WorkerError, _stderr, _warm
+from evorobot.evolution.backend_base import Backend, ChunkFailed, Initializer, Log, WorkerError, _initialize, _stderr
 from evorobot.evolution.dask_backend import DaskBackend
 
 __all__ = ["Backend", "ChunkFailed", "DaskBackend", "ProcessBackend", "SerialBackend", "WorkerError", "make_backend"]
@@ -49,8 +50,8 @@ class SerialBackend:
 
     workers = 1
 
-    def prepare(self, experiment_json: str) -> None:
-        _warm(experiment_json, _stderr)
+    def prepare(self, initializer: Initializer) -> None:
+        _initialize(initializer, _stderr)
 
     def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]:
         return [fn(c) for c in chunks]
@@ -62,8 +63,8 @@ class SerialBackend:
         return {"backend": "serial", "workers": 1}
 
 
-def _worker_main(conn: Any, cache_dir: str | None, exp_json: str | None) -> None:
-    """A worker: warm up, say ready, then answer ``(fn, arg)`` messages until None or EOF."""
+def _worker_main(conn: Any, cache_dir: str | None, initializer: Initializer | None) -> None:
+    """A worker: run the initializer, say ready, then answer ``(fn, arg)`` messages until None or EOF."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     if sys.platform.startswith("linux"):  # die with the parent, even if it is SIGKILLed
@@ -77,8 +78,7 @@ def _worker_main(conn: Any, cache_dir: str | None, exp_json: str | None) -> None
         os.environ["NUMBA_CACHE_DIR"] = cache_dir
         if "numba" in sys.modules:
             sys.modules["numba"].config.CACHE_DIR = cache_dir
-    if exp_json:
-        _warm(exp_json, _stderr)
+    _initialize(initializer, _stderr)
     try:
         conn.send("ready")
         while (msg := conn.recv()) is not None:
@@ -139,11 +139,11 @@ class ProcessBackend:
         return {"backend": "process", "workers": self.workers, "start_method": self.start_method,
                 "chunk_timeout": self.timeout}
 
-    def prepare(self, experiment_json: str) -> None:
-        """Compile numba here (filling its cache), then start workers that warm up from it."""
-        _warm(experiment_json, self.log)
+    def prepare(self, initializer: Initializer) -> None:
+        """Run ``initializer`` here first (numba fills its cache), then start workers that run it."""
+        _initialize(initializer, self.log)
         self.close()
-        self._init = (os.environ.get("NUMBA_CACHE_DIR"), experiment_json)
+        self._init = (os.environ.get("NUMBA_CACHE_DIR"), initializer)
         self._pool = [_Worker(self.ctx, self._init) for _ in range(self.workers)]
 
     def pids(self) -> list[int]:

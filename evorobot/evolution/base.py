@@ -73,9 +73,10 @@ class GenomeLayout:
     """What an optimizer may know of a genome: its size and, when the controller declares them,
     the genes of each neuron (:meth:`evorobot.controllers.base.Controller.gene_groups`).
 
-    ``groups`` partitions ``range(size)``: one array of gene indices per neuron, and a last group
-    for the genes that belong to no neuron (output biases, sensor morphology) when there are any.
-    ``None`` when the controller cannot say (ESP refuses such a layout).
+    ``groups`` partitions ``range(size)``: one array of gene indices per neuron, then the genes
+    that belong to no neuron (the controller's rest, such as output biases; the sensor morphology's
+    genes as a group of their own). ``None`` when the controller cannot say (ESP refuses such a
+    layout).
     """
 
     size: int

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from evorobot.errors import ConfigError, DependencyNotInstalled
-from evorobot.evolution.backend_base import ChunkFailed, Log, _stderr, _warm
+from evorobot.evolution.backend_base import ChunkFailed, Initializer, Log, _initialize, _stderr
 
 
 def _call_with_deadline(fn: Callable[[Any], Any], seconds: float, arg: Any) -> Any:
@@ -57,10 +57,10 @@ class DaskBackend:
         return {"backend": "dask", "address": self.address, "workers": self.workers,
                 "chunk_timeout": self.timeout}
 
-    def prepare(self, experiment_json: str) -> None:
-        _warm(experiment_json, self.log)
+    def prepare(self, initializer: Initializer) -> None:
+        _initialize(initializer, self.log)
         try:
-            self.client.run(_warm, experiment_json, _stderr)
+            self.client.run(_initialize, initializer, _stderr)
         except Exception as exc:
             self.log(f"numba warm-up on the dask workers failed ({exc!r}); continuing")
 

@@ -16,9 +16,9 @@ every trial, marked failed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import math
 import threading
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -26,8 +26,9 @@ import numpy as np
 
 from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.episode import Episode, evaluate_individuals
-from evorobot.evolution.backends import Backend, ChunkFailed
-from evorobot.setup import Setup, build
+from evorobot.evolution.backend_base import Backend, ChunkFailed, Initializer
+from evorobot.fitness import mean_fitness
+from evorobot.setup import Setup, setup_from_dict
 
 if TYPE_CHECKING:
     from evorobot.config import Experiment
@@ -46,12 +47,6 @@ class Evaluation(NamedTuple):
     trials: FloatArray  # (P, T)
     failed: IntArray  # (P,) number of failed trials per individual
     lost: tuple[str, ...] = ()  # one message per chunk whose individuals were scored worst
-
-
-def mean_fitness(trials: FloatArray) -> float:
-    """An individual's fitness: the mean of its trials, correctly rounded (``math.fsum``), so it is
-    the same however the trials were batched or summed."""
-    return math.fsum(trials) / len(trials) if np.all(np.isfinite(trials)) else float(np.mean(trials))
 
 
 def chunks(n: int, size: int) -> list[slice]:
@@ -74,9 +69,7 @@ def setup_for(exp_json: str) -> Setup:
     with _SETUPS_LOCK:
         setup = _SETUPS.get(key)
         if setup is None:
-            from evorobot.config import experiment_from_dict
-
-            setup = build(experiment_from_dict(json.loads(exp_json), "<resolved experiment>"))
+            setup = setup_from_dict(json.loads(exp_json), "<resolved experiment>")
             if len(_SETUPS) >= 4:
                 _SETUPS.clear()
             _SETUPS[key] = setup
@@ -88,6 +81,17 @@ def evaluate_chunk(task: ChunkTask) -> ChunkResult:
     exp_json, genomes, conditions = task
     result = evaluate_individuals(setup_for(exp_json), genomes, conditions)
     return result.fitness, result.failed
+
+
+def warm_up_json(exp_json: str) -> None:
+    """Build the Setup of ``exp_json`` in this process and :func:`warm_up` it."""
+    warm_up(setup_for(exp_json))
+
+
+def initializer(exp: "Experiment") -> Initializer:
+    """The backend initializer of ``exp`` (:meth:`Backend.prepare`): each process builds its Setup and
+    compiles (or loads from numba's cache) every kernel before its first chunk."""
+    return functools.partial(warm_up_json, experiment_json(exp))
 
 
 def warm_up(setup: Setup) -> None:

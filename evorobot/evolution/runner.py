@@ -43,12 +43,13 @@ from evorobot.champion import champion_dict
 from evorobot.config import Experiment, apply_overrides, experiment_from_dict
 from evorobot.errors import ChampionFileError, ConfigError
 from evorobot.evolution import OPTIMIZERS, checkpoint
-from evorobot.evolution.backends import Backend
+from evorobot.evolution.backend_base import Backend
+from evorobot.evolution.base import GenerationStats, Optimizer
 from evorobot.evolution.checkpoint import RESUMABLE, Checkpoint, changes, fingerprint
-from evorobot.evolution.evaluate import evaluate, experiment_json
+from evorobot.evolution.evaluate import evaluate, initializer
 from evorobot.evolution.validation import Validation
 from evorobot.seeding import conditions_rng, optimizer_seed
-from evorobot.setup import Setup, build
+from evorobot.setup import Setup, build, setup_from_dict
 from evorobot.store import DirectoryLock, decode_float, encode_float, read_json, write_json, write_text
 
 HISTORY_COLUMNS = ("generation", "best", "mean", "std", "best_ever", "validation", "evaluations", "failed",
@@ -126,14 +127,14 @@ class _Progress:
         self.stream = stream
         self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
 
-    def update(self, gen: int, total: int, stats: dict[str, Any], best_ever: float, secs: float,
+    def update(self, gen: int, total: int, stats: GenerationStats, best_ever: float, secs: float,
                champion: float | None = None) -> None:
         """``champion``: the champion's validation fitness (validation on), else None."""
         if self.stream is None:
             return
         valid = f"  champion (validation) {champion:.4f}" if champion is not None else ""
-        line = (f"gen {gen + 1}/{total}  best {stats['best']:.4f}  mean {stats['mean']:.4f}  "
-                f"best-ever {best_ever:.4f}{valid}  failed {stats['failed']}  {secs:.2f}s")
+        line = (f"gen {gen + 1}/{total}  best {stats.best:.4f}  mean {stats.mean:.4f}  "
+                f"best-ever {best_ever:.4f}{valid}  failed {stats.failed}  {secs:.2f}s")
         if self.tty:
             self.stream.write("\r" + line.ljust(79))
         else:
@@ -195,12 +196,28 @@ def genome_layout(setup: Setup) -> dict[str, Any]:
             "camera": exp["agent"].get("camera")}
 
 
-def initial_population(setup: Setup, run_dir: Path, size: int) -> tuple[np.ndarray, dict[str, Any]]:
-    """The final population of the run in ``run_dir`` (its newest valid checkpoint), to seed a new
-    run of ``setup`` (incremental evolution, Harvey, Husbands & Cliff 1994), and a record of it.
+def make_optimizer(setup: Setup) -> Optimizer:
+    """The experiment's optimizer, freshly seeded from the run seed; ConfigError naming the world
+    file's ``[optimizer]`` table when its settings do not fit the genome."""
+    exp = setup.experiment
+    cls = OPTIMIZERS[exp.optimizer_type]
+    return cls(exp.optimizer, setup.genome_layout(), optimizer_seed(exp.experiment.seed), f"{exp.source} [optimizer]")
 
-    The checkpoint holds the population bred for the next generation (the GA's elites first). With
-    fewer than ``size`` individuals it keeps them all and fills the rest by drawing among them
+
+def restore_optimizer(setup: Setup, ck: Checkpoint) -> Optimizer:
+    """The optimizer of ``setup``'s experiment as checkpoint ``ck`` saved it."""
+    exp = setup.experiment
+    return OPTIMIZERS[exp.optimizer_type].from_state_dict(exp.optimizer, setup.genome_layout(), ck.optimizer,
+                                                          f"{ck.path} optimizer")
+
+
+def initial_population(setup: Setup, run_dir: Path, size: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """The genomes the run in ``run_dir`` would evaluate next (its optimizer restored from its newest
+    valid checkpoint, asked once), to seed a new run of ``setup`` (incremental evolution, Harvey,
+    Husbands & Cliff 1994), and a record of it. Any optimizer may seed any other: a GA's next
+    population has its elites first; a distribution's next sample is centred on its mean.
+
+    With fewer than ``size`` genomes it keeps them all and fills the rest by drawing among them
     uniformly with replacement (an rng seeded by the new run's seed, so the draw is reproducible);
     with more it keeps the first ``size``. Raises ConfigError when the genome layouts differ
     (:func:`genome_layout`): genes would mean something else.
@@ -209,22 +226,19 @@ def initial_population(setup: Setup, run_dir: Path, size: int) -> tuple[np.ndarr
     cfg = run_dir / "config.json"
     if not run_dir.is_dir() or not cfg.is_file():
         raise ConfigError(f"--init-from {run_dir}: not a run directory (no config.json)")
-    old = build(experiment_from_dict(read_json(cfg, "run configuration"), str(cfg)))
+    old = setup_from_dict(read_json(cfg, "run configuration"), str(cfg))
     a, b = genome_layout(old), genome_layout(setup)
     diff = [k for k in a if a[k] != b[k]]
     if diff:
         raise ConfigError(f"--init-from {run_dir}: its genome layout differs ({', '.join(diff)}: "
                           f"{'; '.join(f'{a[k]} vs {b[k]}' for k in diff)})")
     ck = checkpoint.load_latest(run_dir, lambda msg: None)
-    pop = np.asarray(ck.optimizer.get("population"), dtype=np.float64)
-    if pop.ndim != 2 or pop.shape[1] != setup.genome_size:
-        raise ConfigError(f"--init-from {run_dir}: checkpoint {ck.path} holds no population of "
-                          f"{setup.genome_size}-gene genomes")
+    pop = restore_optimizer(old, ck).ask()
     if pop.shape[0] < size:
         rng = np.random.default_rng([setup.experiment.experiment.seed, 0x1417])
         pop = np.concatenate([pop, pop[rng.integers(0, pop.shape[0], size - pop.shape[0])]])
     record = {"run": str(run_dir), "checkpoint": str(ck.path), "generations_done": ck.done,
-              "population": int(min(pop.shape[0], size))}
+              "optimizer": old.experiment.optimizer_type, "population": int(min(pop.shape[0], size))}
     return np.ascontiguousarray(pop[:size]), record
 
 
@@ -247,13 +261,19 @@ def evolve(
     if setup.genome_size == 0:
         raise ConfigError(f"{exp.source} [controller]: `{exp.controller_type}` has no genes to evolve; "
                           "run it with `evorobot replay WORLD` or `evorobot view WORLD`")
-    opt = OPTIMIZERS[exp.optimizer_type](exp.optimizer, setup.genome_size, optimizer_seed(exp.experiment.seed))
+    opt = make_optimizer(setup)
     validation = Validation(exp) if exp.evolution.validation_trials else None
     seeded = None
     if init_from is not None:  # checked before anything is written
-        if not hasattr(opt, "population"):
-            raise ConfigError(f"--init-from: optimizer `{exp.optimizer_type}` has no population to seed")
-        population, seeded = initial_population(setup, Path(init_from), opt.population.shape[0])
+        population, seeded = initial_population(setup, Path(init_from), opt.population_size)
+        opt.seed_population(population)
+    else:  # e.g. center-crossing initial biases, on the controller's genes only
+        first = opt.ask()
+        n_ctrl = setup.controller.genome_size
+        prepared = first.copy()
+        prepared[:, :n_ctrl] = setup.controller.prepare_initial_population(first[:, :n_ctrl])
+        if not np.array_equal(prepared, first):
+            opt.seed_population(prepared)
     prepare_run_dir(out)
     with DirectoryLock(out):
         man = manifest(exp, list(argv or []), backend)
@@ -261,12 +281,6 @@ def evolve(
             man["init_from"] = seeded
         write_json(out / "manifest.json", man)
         write_json(out / "config.json", exp.to_dict())
-        n_ctrl = setup.controller.genome_size
-        prepare = getattr(setup.controller, "prepare_initial_population", None)
-        if seeded is not None:
-            opt.population = population
-        elif prepare is not None:  # e.g. center-crossing initial biases, on the controller's genes only
-            opt.population[:, :n_ctrl] = prepare(opt.population[:, :n_ctrl])
         start = Checkpoint(0, opt.state_dict(), -np.inf, -1, [], None, fingerprint(exp.to_dict()))
         checkpoint.save(out, start)
         return _loop(setup, opt, out, start, stream, backend, handle_signals, validation)
@@ -314,7 +328,7 @@ def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[s
         raise ConfigError(f"resume {out}: --generations {total} is fewer than the {ck.done} already done")
     setup = build(new)
     validation = Validation(new) if new.evolution.validation_trials else None
-    opt = OPTIMIZERS[new.optimizer_type].from_state_dict(new.optimizer, setup.genome_size, ck.optimizer)
+    opt = restore_optimizer(setup, ck)
     if opt.generation != ck.done:
         raise ChampionFileError(f"{ck.path}: optimizer generation {opt.generation} != {ck.done} done")
     if ck.done == total:
@@ -348,7 +362,7 @@ def _champion_record(ck: Checkpoint, validation: Validation | None) -> tuple[flo
     return decode_float(ck.champion["fitness"], "checkpoint champion fitness"), int(ck.champion["generation"])
 
 
-def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | None,
+def _loop(setup: Setup, opt: Optimizer, out: Path, ck: Checkpoint, stream: TextIO | None,
           backend: Backend | None, handle_signals: bool, validation: Validation | None = None) -> RunSummary:
     exp = setup.experiment
     seed, total, every = exp.experiment.seed, exp.evolution.generations, exp.evolution.checkpoint_every
@@ -359,7 +373,7 @@ def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | No
     progress = _Progress(stream)
     start = time.perf_counter()
     if backend is not None:
-        backend.prepare(experiment_json(exp))
+        backend.prepare(initializer(exp))
     with _Signals(handle_signals, stream) as stop:
         for gen in range(ck.done, total):
             if stop.signum is not None:
@@ -371,7 +385,7 @@ def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | No
             for msg in ev.lost:
                 progress.note(f"generation {gen}: {msg}")
             stats = opt.tell(ev.fitness)
-            i = stats["best_index"]
+            i = stats.best_index
             if i >= 0 and ev.fitness[i] > best_ever:
                 best_ever, best_gen = float(ev.fitness[i]), gen
                 if validation is None:
@@ -386,7 +400,7 @@ def _loop(setup: Setup, opt: Any, out: Path, ck: Checkpoint, stream: TextIO | No
                     champ_fit, champ_gen, champ = best, gen, record
                     write_json(out / "champion.json", champ)
             secs = time.perf_counter() - t0
-            rows.append([str(gen), _fmt(stats["best"]), _fmt(stats["mean"]), _fmt(stats["std"]),
+            rows.append([str(gen), _fmt(stats.best), _fmt(stats.mean), _fmt(stats.std),
                          _fmt(best_ever), valid, str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
             _write_history(out, rows)
             done = gen + 1

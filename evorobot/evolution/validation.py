@@ -25,7 +25,8 @@ import numpy as np
 from evorobot._types import FloatArray, IntArray
 from evorobot.config import Experiment, with_trials
 from evorobot.evolution.backends import Backend
-from evorobot.evolution.evaluate import Evaluation, evaluate, mean_fitness
+from evorobot.evolution.evaluate import Evaluation, evaluate
+from evorobot.fitness import mean_fitness
 from evorobot.seeding import validation_rng
 from evorobot.setup import Setup, build
 
