@@ -59,7 +59,7 @@ class Episode:
         self._angles = np.ascontiguousarray(eye.angles() if eye else np.zeros(0), dtype=np.float64)
         self._hide = self.task.update_visibility if self.task.hides_objects else None
         # optional task hook: set its kinematic objects' velocities (n_bodies, 3) each tick, one numba call
-        self._steer = getattr(self.task, "steer_objects", None)
+        self._steer = self.task.steer_objects if self.task.steers_objects else None
         self._build(conditions)
         # each robot's row in the noise table: (trial, robot within the team)
         self.agent_trial = np.tile(np.arange(self.n_trials * self.n_robots, dtype=np.int64), self.n_individuals)

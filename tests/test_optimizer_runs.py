@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CP_WORLD
+from conftest import CP_WORLD, ROOT
 from evorobot.cli import main
 from evorobot.evolution import OPTIMIZERS
-from test_backends import same_run
+from test_backends import run_cli, same_run
 
 NAMES = sorted(OPTIMIZERS)
 GENS = 3
@@ -75,3 +75,22 @@ def test_init_from_hands_genomes_across_optimizers(src: str, dst: str, tmp_path:
     evolve(dst, tmp_path / "b", 1, "--init-from", str(tmp_path / "a"))
     record = json.loads((tmp_path / "b" / "manifest.json").read_text())["init_from"]
     assert record["optimizer"] == src and record["generations_done"] == 2
+
+
+def test_sigkill_mid_run_then_resume_equals_the_uninterrupted_run(reference: tuple[str, Path], tmp_path: Path) -> None:
+    name, ref = reference
+    out = tmp_path / "killed"
+    args = ["evolve", str(CP_WORLD), *settings(name), "--generations", str(GENS), "--out", str(out)]
+    rc, _, _ = run_cli(args, ROOT, lambda proc: (out / "history.csv").is_file() and bool(proc.send_signal(9)) is False)
+    assert rc in (-9, 0)  # a fast run may finish before the kill lands
+    assert main(["resume", str(out)]) == 0
+    same_run(ref, out)
+
+
+def test_dask_equals_serial_for_a_distribution_based_optimizer(tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="dask.distributed not installed (pip install 'evorobot[dask]')")
+    if "cmaes" not in OPTIMIZERS:
+        pytest.skip("cmaes not registered")
+    evolve("cmaes", tmp_path / "serial")
+    evolve("cmaes", tmp_path / "dask", GENS, "--dask", "local", "--workers", "2")
+    same_run(tmp_path / "serial", tmp_path / "dask")

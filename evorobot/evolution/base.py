@@ -293,6 +293,3 @@ def check_population(spec: Any, minimum: int, where: str, why: str = "") -> None
         raise ConfigError(f"{where}: `population` must be >= {minimum}{why}, got {spec.population}")
 
 
-def ceil_half(x: float) -> int:
-    """``x`` rounded half up."""
-    return math.floor(x + 0.5)

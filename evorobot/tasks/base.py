@@ -29,6 +29,9 @@ A task type provides:
    ``geometry.visible`` flags of the shapes (one numba call for the whole batch), as a function of
    the current poses alone. The episode calls it before sensing on every tick, and on reset, only
    when ``hides_objects`` is true; the default hides nothing and costs nothing.
+10. Optionally ``steer_objects(frame, step, velocities)``: set the velocities (n_bodies, 3) of the
+   task's kinematic objects each tick (a moving target), one numba call; called only when
+   ``steers_objects`` is true; the default steers nothing.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class Task(ABC):
     """Viewer hint: half-width of a window that follows the agents (0: show the whole world)."""
     hides_objects: bool = False
     """Whether :meth:`update_visibility` must run (the episode skips the call otherwise)."""
+    steers_objects: bool = False
+    """Whether :meth:`steer_objects` must run (the episode skips the call otherwise)."""
 
     def __init__(self, spec: Any, agent: AgentSpec, dt: float, where: str) -> None:
         self.spec, self.agent, self.dt = spec, agent, dt
@@ -135,6 +140,9 @@ class Task(ABC):
     def trace(self, frame: Frame) -> dict[str, FloatArray]:
         """Per-world quantities of this tick for ``replay --trace``, each (W,) (none by default)."""
         return {}
+
+    def steer_objects(self, frame: Any, step: int, velocities: FloatArray) -> None:
+        """Set the kinematic objects' velocities for this tick (item 10); the default steers nothing."""
 
     def update_visibility(self, poses: FloatArray, agent_body: IntArray, agent_world: IntArray,
                           objects: IntArray, geometry: Geometry) -> None:

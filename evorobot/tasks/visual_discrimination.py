@@ -158,6 +158,7 @@ class VisualDiscrimination(RobotTask):
             raise ConfigError(f"{where}: visual_discrimination needs a camera (a [camera] table in the agent)")
         if spec.obstacles:
             raise ConfigError(f"{where}: visual_discrimination places its own objects; remove [[task.obstacles]]")
+        self.steers_objects = spec.speed > 0  # a moving target
         free = min(spec.arena_width, spec.arena_height) / 2 - spec.object_margin - spec.travel / 2 * (spec.speed > 0)
         if free <= 0:
             raise ConfigError(f"{where}: `object_margin` {spec.object_margin} (and `travel`) leave no room for the objects")
