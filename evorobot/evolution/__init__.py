@@ -10,13 +10,23 @@ from __future__ import annotations
 from evorobot.errors import UnknownNameError
 from evorobot.evolution.base import GenerationStats, GenomeLayout, Optimizer
 from evorobot.evolution.ga import GA, GASpec
+from evorobot.evolution.microbial import MicrobialGA
+from evorobot.evolution.pso import ParticleSwarm
+from evorobot.evolution.sa import SimulatedAnnealing
+from evorobot.evolution.cmaes import CMAES
+from evorobot.evolution.openai_es import OpenAIES
+from evorobot.evolution.snes import SNES
+from evorobot.evolution.xnes import XNES
 from evorobot.spec import did_you_mean
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     # genetic algorithms (Beer's TSearch)
     "ga": GA,
-    # (microbial / sa / pso)
-    # (evolution strategies)
+    "microbial": MicrobialGA,
+    # simulated annealing, particle swarm
+    "sa": SimulatedAnnealing, "pso": ParticleSwarm,
+    # evolution strategies
+    "cmaes": CMAES, "openai_es": OpenAIES, "xnes": XNES, "snes": SNES,
     # (cosyne / esp)
 }
 
