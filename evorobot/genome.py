@@ -190,6 +190,48 @@ class GeneLayout:
         """What each gene means: ``(block name, index of the orbit's first entry)``, in order."""
         return list(self._gene_entry)
 
+    def groups(self, axes: Mapping[str, int | tuple[int, int] | None]) -> tuple[IntArray, ...]:
+        """Partition the genes by unit (neuron): the gene groups of ESP (Gomez & Miikkulainen 1999).
+
+        Parameters
+        ----------
+        axes : mapping of block name to axis, ``(axis, offset)`` or None
+            A gene of block ``name`` belongs to unit ``offset + index[axis]``, where ``index`` is
+            its orbit's first entry (:meth:`genes`; a gene that mirrored or tied entries share
+            goes to the unit of the first of them). ``offset`` (default 0) numbers the units of
+            several layers apart. Genes of blocks mapped to None or absent go to the rest.
+
+        Returns
+        -------
+        tuple of IntArray
+            One array of ascending gene indices per unit that has genes, units in ascending
+            order, then the rest if it has genes: a partition of ``range(genome_size)``.
+
+        Raises
+        ------
+        ValueError
+            A name that is no block of this layout, or an axis the block does not have.
+        """
+        shapes = {b.name: len(tuple(b.shape)) for b in self.blocks}
+        where: dict[str, tuple[int, int]] = {}
+        for name, spec in axes.items():
+            if name not in shapes:
+                raise ValueError(f"no block `{name}` in this layout (blocks: {', '.join(shapes)})")
+            if spec is None:
+                continue
+            axis, offset = (spec, 0) if isinstance(spec, int) else spec
+            if not 0 <= axis < shapes[name]:
+                raise ValueError(f"block `{name}` has no axis {axis}")
+            where[name] = (int(axis), int(offset))
+        unit = np.full(self.genome_size, -1, dtype=np.int64)
+        for k, (name, idx) in enumerate(self._gene_entry):
+            if name in where:
+                axis, offset = where[name]
+                unit[k] = offset + idx[axis]
+        out = [np.flatnonzero(unit == u).astype(np.int64) for u in np.unique(unit[unit >= 0])]
+        rest = np.flatnonzero(unit < 0).astype(np.int64)
+        return tuple(out + ([rest] if rest.size else []))
+
     def labels(self) -> list[str]:
         """Readable gene names such as ``"w[3,1]"``, one per gene."""
         return [f"{n}[{','.join(str(i) for i in idx)}]" for n, idx in self._gene_entry]

@@ -57,7 +57,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from evorobot._types import BoolArray, FloatArray
+from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.controllers._ctrnn_kernels import KERNELS, outputs
 from evorobot.controllers.base import Controller, check_io
 from evorobot.errors import ConfigError
@@ -305,6 +305,16 @@ class ContinuousNetwork(Controller):
         """
         self._kernel(params.tau, params.bias, params.gain, params.w, params.w_in,
                      state.y, state.o, inputs, dt, out, self._first_out)
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """One group per neuron, motor and sensory neurons included (ESP's units): its time
+        constant, bias, gain, initial state and *incoming* weights ``w[i, :]`` and ``w_in[i, :]``
+        (weights are ``[target, source]``), so a neuron's outgoing weights belong to the neurons
+        they feed. No rest group: every gene is some neuron's. A neuron with no genes of its own
+        forms no group: under ``symmetric`` a mirrored pair's genes go to its first neuron (one
+        group per pair); sensory neurons sharing one tau/bias/gain (``sensor_shared``) leave
+        those genes to the first of them."""
+        return self.layout.groups({b.name: 0 for b in self.layout.blocks})
 
     def prepare_initial_population(self, genomes: FloatArray) -> FloatArray:
         """The optimizer's first population, made center-crossing under ``center_crossing_init``."""

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._blockshell import BlockController
 from evorobot.controllers._dense import ACTIVATIONS
 from evorobot.genome import Block
@@ -100,6 +100,12 @@ class DiscreteNetwork(BlockController):
         """The blocks of :class:`HiddenOutputParams` for sources of ``n_x`` and ``n_r`` values."""
         return [self._weights("w_in", hidden, n_x), self._weights("w_rec", hidden, n_r), self._biases("b_h", hidden),
                 self._weights("w_out", self.n_outputs, hidden), self._biases("b_o", self.n_outputs)]
+
+    def _hidden_output_groups(self) -> tuple[IntArray, ...]:
+        """ESP's units of :class:`HiddenOutputParams`: hidden unit ``i`` holds ``w_in[i, :]``,
+        ``w_rec[i, :]``, ``b_h[i]`` and its outgoing weights ``w_out[:, i]``; the output biases
+        ``b_o`` are the rest group (Gomez & Miikkulainen 1999)."""
+        return self.layout.groups({"w_in": 0, "w_rec": 0, "b_h": 0, "w_out": 1})
 
     def init_state(self, params: Any) -> Any:
         """Fresh all-zero ``State`` for the ``B`` networks of ``params`` (new arrays every call)."""

@@ -27,7 +27,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numba import njit
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import copy_into, hidden_then_output
 from evorobot.controllers.discrete import (
     DiscreteNetwork,
@@ -77,6 +77,12 @@ class Elman(DiscreteNetwork):
 
     def _state_sizes(self) -> tuple[int, ...]:
         return (self.spec.hidden, self.spec.hidden)
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """ESP's units (Gomez & Miikkulainen 1999): one group per hidden unit ``i``, its input
+        weights ``w_in[i, :]``, weights from the context ``w_rec[i, :]``, bias ``b_h[i]`` and
+        outgoing weights ``w_out[:, i]``; then the output biases ``b_o`` (the rest)."""
+        return self._hidden_output_groups()
 
     def step(self, params: HiddenOutputParams, state: ElmanState, inputs: FloatArray, dt: float,
              out: FloatArray) -> None:

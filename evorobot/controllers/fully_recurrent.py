@@ -28,7 +28,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numba import njit
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import SIGMOID, affine, matvec_add, squash
 from evorobot.controllers.discrete import DiscreteNetwork, DiscreteSpec
 from evorobot.genome import Block
@@ -97,6 +97,13 @@ class FullyRecurrent(DiscreteNetwork):
 
     def _state_sizes(self) -> tuple[int, ...]:
         return (self.n_units,)
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """One group per unit, hidden and output alike (there is no separate output layer: the
+        output units are part of the recurrence): its incoming weights ``w_in[i, :]`` and
+        ``w[i, :]`` and its bias, as the CTRNN's neurons. Every gene is some unit's: no rest
+        group. (Each unit's outgoing weights are the incoming weights of the units they feed.)"""
+        return self.layout.groups({"w_in": 0, "w": 0, "bias": 0})
 
     def step(self, params: FullyRecurrentParams, state: FullyRecurrentState, inputs: FloatArray, dt: float,
              out: FloatArray) -> None:

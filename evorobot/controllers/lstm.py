@@ -38,7 +38,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numba import njit
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._blockshell import BlockController
 from evorobot.genome import Block
 from evorobot.spec import Range, setting
@@ -136,6 +136,13 @@ class LSTM(BlockController):
             Block("w_out", (self.n_outputs, c), *spec.weight_range),
             Block("b_out", (self.n_outputs,), *spec.bias_range),
         ]
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """One group per memory cell (block of one cell): the weights and biases of its input,
+        forget and output gates and cell input (``w[:, i, :]``, ``bias[:, i]``, over the inputs
+        and every cell's output) and its outgoing readout weights ``w_out[:, i]``, as ESP's
+        hidden neurons hold their output weights; then the readout biases ``b_out`` (the rest)."""
+        return self.layout.groups({"w": 1, "bias": 1, "w_out": 1})
 
     def labels(self) -> dict[str, list[str]]:
         return {"gates": list(GATES),

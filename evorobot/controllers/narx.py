@@ -36,7 +36,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numba import njit
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import hidden_then_output
 from evorobot.controllers.discrete import (
     DiscreteNetwork,
@@ -106,6 +106,12 @@ class NARX(DiscreteNetwork):
     def _state_sizes(self) -> tuple[int, ...]:
         s = self.spec
         return ((s.input_delays + 1) * self.n_inputs, s.output_delays * self.n_outputs, s.hidden)
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """ESP's units (Gomez & Miikkulainen 1999): one group per hidden unit ``i``, its weights
+        from the input line ``w_in[i, :]`` and the output line ``w_rec[i, :]``, bias ``b_h[i]``
+        and outgoing weights ``w_out[:, i]``; then the output biases ``b_o`` (the rest)."""
+        return self._hidden_output_groups()
 
     def step(self, params: HiddenOutputParams, state: NARXState, inputs: FloatArray, dt: float,
              out: FloatArray) -> None:

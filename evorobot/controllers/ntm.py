@@ -44,7 +44,7 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._blockshell import BlockController
 from evorobot.controllers._ntm_kernels import ntm_step
 from evorobot.genome import Block
@@ -126,6 +126,14 @@ class NTM(BlockController):
             Block("w_o", (p, h), *spec.weight_range),
             Block("b_o", (p,), *spec.bias_range),
         ]
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """One group per hidden unit of the controller, as ESP's hidden neurons: its incoming
+        weights ``w_h[i, :]`` (inputs, read vectors, previous hidden layer), its bias and its
+        outgoing weights ``w_o[:, i]``, to the motor rows and to every head's parameter rows
+        alike (the heads are the controller's outputs). The output biases ``b_o`` are the rest
+        group. The memory holds no genes."""
+        return self.layout.groups({"w_h": 0, "b_h": 0, "w_o": 1})
 
     def labels(self) -> dict[str, list[str]]:
         return {"sources": list(self.sources), "outputs": list(self.outputs)}

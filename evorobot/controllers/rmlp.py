@@ -30,7 +30,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numba import njit
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import SIGMOID, copy_into, layer
 from evorobot.controllers.discrete import DiscreteNetwork, DiscreteSpec
 from evorobot.genome import Block
@@ -98,6 +98,17 @@ class RMLP(DiscreteNetwork):
 
     def _state_sizes(self) -> tuple[int, ...]:
         return (self.spec.hidden1, self.spec.hidden2, self.n_outputs)
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """ESP's units (Gomez & Miikkulainen 1999) are the hidden units, the first layer's then
+        the second's. A unit holds its incoming weights (``w_l[i, :]``), its recurrent weights
+        within its layer (``r_l[i, :]``) and its bias; a second-layer unit also its outgoing
+        weights to the outputs ``w3[:, i]`` (a first-layer unit's outgoing weights are the
+        incoming weights of the second layer's units). The output layer's own recurrent weights
+        ``r3`` and biases ``b3`` are the rest group."""
+        n1 = self.spec.hidden1
+        return self.layout.groups({"w1": 0, "r1": 0, "b1": 0, "w2": (0, n1), "r2": (0, n1), "b2": (0, n1),
+                                   "w3": (1, n1)})
 
     def step(self, params: RMLPParams, state: RMLPState, inputs: FloatArray, dt: float, out: FloatArray) -> None:
         """Advance every network one tick in place (``dt`` unused); ``out`` gets the output layer."""

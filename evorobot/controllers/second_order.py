@@ -38,7 +38,7 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numba import njit
 
-from evorobot._types import FloatArray
+from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._blockshell import BlockController
 from evorobot.genome import Block
 from evorobot.spec import Range, setting
@@ -111,6 +111,13 @@ class SecondOrder(BlockController):
         self.n_units = n = self.n_outputs + spec.hidden
         k = self.n_inputs + (1 if spec.constant_input else 0)
         return [Block("w", (n, n, k), *spec.weight_range), Block("bias", (n,), *spec.bias_range)]
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """One group per state unit, response (motor) units first: unit ``i``'s slab of
+        second-order weights ``w[i, :, :]`` (its incoming weights, over every source unit and
+        input) and its bias. The response units are units of the recurrence like the others, so
+        every gene is some unit's: no rest group."""
+        return self.layout.groups({"w": 0, "bias": 0})
 
     def labels(self) -> dict[str, list[str]]:
         inputs = [f"x{k}" for k in range(self.n_inputs)] + (["1"] if self.spec.constant_input else [])

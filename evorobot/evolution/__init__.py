@@ -10,6 +10,8 @@ from __future__ import annotations
 from evorobot.errors import UnknownNameError
 from evorobot.evolution.base import GenerationStats, GenomeLayout, Optimizer
 from evorobot.evolution.ga import GA, GASpec
+from evorobot.evolution.cosyne import CoSyNE
+from evorobot.evolution.esp import ESP
 from evorobot.evolution.microbial import MicrobialGA
 from evorobot.evolution.pso import ParticleSwarm
 from evorobot.evolution.sa import SimulatedAnnealing
@@ -27,7 +29,8 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "sa": SimulatedAnnealing, "pso": ParticleSwarm,
     # evolution strategies
     "cmaes": CMAES, "openai_es": OpenAIES, "xnes": XNES, "snes": SNES,
-    # (cosyne / esp)
+    # cooperative coevolution (Gomez et al.)
+    "cosyne": CoSyNE, "esp": ESP,
 }
 
 __all__ = ["GA", "OPTIMIZERS", "GASpec", "GenerationStats", "GenomeLayout", "Optimizer", "get_optimizer"]
