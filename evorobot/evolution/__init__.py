@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from evorobot.errors import UnknownNameError
 from evorobot.evolution.base import GenerationStats, GenomeLayout, Optimizer
-from evorobot.evolution.ga import GA, GASpec
+from evorobot.evolution.cmaes import CMAES
 from evorobot.evolution.cosyne import CoSyNE
 from evorobot.evolution.esp import ESP
+from evorobot.evolution.ga import GA, GASpec
 from evorobot.evolution.microbial import MicrobialGA
+from evorobot.evolution.openai_es import OpenAIES
 from evorobot.evolution.pso import ParticleSwarm
 from evorobot.evolution.sa import SimulatedAnnealing
-from evorobot.evolution.cmaes import CMAES
-from evorobot.evolution.openai_es import OpenAIES
 from evorobot.evolution.snes import SNES
 from evorobot.evolution.xnes import XNES
 from evorobot.spec import did_you_mean
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
-    # genetic algorithms (Beer's TSearch)
+    # genetic algorithms (Beer's TSearch; Harvey's microbial GA)
     "ga": GA,
     "microbial": MicrobialGA,
     # simulated annealing, particle swarm
@@ -33,7 +33,8 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
     "cosyne": CoSyNE, "esp": ESP,
 }
 
-__all__ = ["GA", "OPTIMIZERS", "GASpec", "GenerationStats", "GenomeLayout", "Optimizer", "get_optimizer"]
+__all__ = ["CMAES", "ESP", "GA", "OPTIMIZERS", "SNES", "XNES", "CoSyNE", "GASpec", "GenerationStats", "GenomeLayout",
+           "MicrobialGA", "OpenAIES", "Optimizer", "ParticleSwarm", "SimulatedAnnealing", "get_optimizer"]
 
 
 def get_optimizer(name: str, where: str) -> type[Optimizer]:

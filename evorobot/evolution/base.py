@@ -49,7 +49,8 @@ from evorobot._types import FloatArray, IntArray
 from evorobot.errors import ChampionFileError, ConfigError
 
 __all__ = ["GenerationStats", "GenomeLayout", "Optimizer", "OptimizerUsageError", "centered_ranks",
-           "generation_stats", "get_array", "get_float", "get_int", "worst_is_minus_inf"]
+           "check_population", "generation_stats", "get_array", "get_bounded", "get_fitness", "get_float",
+           "get_int", "rng_state", "worst_is_minus_inf"]
 
 O = TypeVar("O", bound="Optimizer")
 
@@ -119,7 +120,7 @@ def centered_ranks(fitness: FloatArray) -> FloatArray:
     return ranks / max(n - 1, 1) - 0.5
 
 
-def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
     s = rng.bit_generator.state
     return {"bit_generator": s["bit_generator"], "state": {k: int(v) for k, v in s["state"].items()},
             "has_uint32": int(s["has_uint32"]), "uinteger": int(s["uinteger"])}
@@ -163,6 +164,23 @@ def get_int(state: dict[str, Any], key: str, where: str, lo: int = 0) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
         raise ChampionFileError(f"{where}: optimizer state `{key}` must be an integer >= {lo}, got {v!r}")
     return int(v)
+
+
+def get_bounded(state: dict[str, Any], key: str, shape: tuple[int, ...], where: str,
+                bound: float = 1.0) -> FloatArray:
+    """``state[key]`` as a finite array of ``shape`` within [-bound, bound] (genes: bound 1)."""
+    a = get_array(state, key, shape, where)
+    if not (np.all(np.isfinite(a)) and np.all(np.abs(a) <= bound)):
+        raise ChampionFileError(f"{where}: optimizer state `{key}` must be finite and within [-{bound}, {bound}]")
+    return a
+
+
+def get_fitness(state: dict[str, Any], key: str, size: int, where: str) -> FloatArray:
+    """``state[key]`` as ``size`` fitness values, each finite or ``-inf`` (failed or not yet known)."""
+    f = get_array(state, key, (size,), where)
+    if np.any(np.isnan(f)) or np.any(f == np.inf):
+        raise ChampionFileError(f"{where}: optimizer state `{key}` must hold finite values or -inf")
+    return f
 
 
 class Optimizer(ABC):
@@ -239,7 +257,7 @@ class Optimizer(ABC):
             if key in state:
                 raise OptimizerUsageError(f"{self.name}: _state() may not use the key `{key}`")
         state["generation"] = self.generation
-        state["rng_state"] = _rng_state(self.rng)
+        state["rng_state"] = rng_state(self.rng)
         if self._asked is not None:
             state["asked"] = self._asked.copy()
         return state

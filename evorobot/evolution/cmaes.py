@@ -56,7 +56,7 @@ import numpy as np
 
 from evorobot._types import FloatArray
 from evorobot.errors import ChampionFileError
-from evorobot.evolution.base import GenomeLayout, Optimizer, _rng_state, check_population, get_array
+from evorobot.evolution.base import GenomeLayout, Optimizer, rng_state, check_population, get_array
 from evorobot.spec import setting
 
 __all__ = ["CMAES", "CMAESSpec", "cma_costs"]
@@ -113,7 +113,7 @@ class CMAES(Optimizer):
     def _start(self, x0: FloatArray) -> None:
         """A fresh strategy centred on ``x0``; the history restarts from the current rng state."""
         self._x0 = np.array(x0, dtype=np.float64)
-        self._start_rng = _rng_state(self.rng)
+        self._start_rng = rng_state(self.rng)
         self._history: list[FloatArray] = []
         self._pending: list[FloatArray] | None = None  # pycma's solutions of the asked generation
         options = {

@@ -1,4 +1,4 @@
-"""Harvey's microbial GA in ask/tell form, and the helpers it shares with ``sa`` and ``pso``.
+"""Harvey's microbial GA in ask/tell form.
 
 The microbial GA (Harvey 2009) keeps a population on a ring. A tournament picks an individual and a
 second one within ``deme`` places of it on the ring (the paper's deme size), compares their fitness
@@ -38,43 +38,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evorobot._types import FloatArray, IntArray
-from evorobot.errors import ChampionFileError, ConfigError
-from evorobot.evolution.base import GenomeLayout, Optimizer, get_array, worst_is_minus_inf
+from evorobot.errors import ConfigError
+from evorobot.evolution.base import GenomeLayout, Optimizer, get_bounded, worst_is_minus_inf
+from evorobot.evolution.operators import creep
 from evorobot.spec import setting
 
-__all__ = ["MicrobialGA", "MicrobialSpec", "creep", "get_bounded", "get_fitness", "microbial_tournaments",
+__all__ = ["MicrobialGA", "MicrobialSpec", "microbial_tournaments",
            "ring_pairs"]
 
 
 # -- helpers shared with sa.py and pso.py ------------------------------------------------------
-
-
-def creep(genomes: FloatArray, std: float, rate: float, rng: np.random.Generator) -> FloatArray:
-    """Per-gene Gaussian creep: each gene, with probability ``rate``, gets ``N(0, std**2)`` added;
-    the result is clipped to [-1, 1]. Draws one normal per gene, then (if ``rate < 1``) one uniform
-    per gene; ``genomes`` is not modified."""
-    g = np.asarray(genomes, dtype=np.float64)
-    step = std * rng.standard_normal(g.shape)
-    if rate < 1.0:
-        step = np.where(rng.random(g.shape) < rate, step, 0.0)
-    return np.clip(g + step, -1.0, 1.0)
-
-
-def get_bounded(state: dict[str, Any], key: str, shape: tuple[int, ...], where: str,
-                bound: float = 1.0) -> FloatArray:
-    """``state[key]`` as a finite array of ``shape`` within [-bound, bound] (genes: bound 1)."""
-    a = get_array(state, key, shape, where)
-    if not (np.all(np.isfinite(a)) and np.all(np.abs(a) <= bound)):
-        raise ChampionFileError(f"{where}: optimizer state `{key}` must be finite and within [-{bound}, {bound}]")
-    return a
-
-
-def get_fitness(state: dict[str, Any], key: str, size: int, where: str) -> FloatArray:
-    """``state[key]`` as ``size`` fitness values, each finite or ``-inf`` (failed or not yet known)."""
-    f = get_array(state, key, (size,), where)
-    if np.any(np.isnan(f)) or np.any(f == np.inf):
-        raise ChampionFileError(f"{where}: optimizer state `{key}` must hold finite values or -inf")
-    return f
 
 
 # -- the microbial GA --------------------------------------------------------------------------

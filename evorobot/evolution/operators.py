@@ -8,6 +8,7 @@
   clipped to the gene range [-1, 1].
 - :func:`two_point_crossover`: swap one contiguous block of genes between two parents.
 - :func:`uniform_crossover`: each gene from either parent (TSearch's UNIFORM mode).
+- :func:`creep`: per-gene Gaussian creep mutation with a rate (the microbial GA, SA's proposals).
 
 None of these touch global random state or their inputs.
 """
@@ -116,3 +117,14 @@ def uniform_crossover(a: FloatArray, b: FloatArray, rng: np.random.Generator) ->
         raise ValueError(f"parents must be 1-D of equal shape, got {a.shape} and {b.shape}")
     take_b = rng.random(a.size) < 0.5
     return np.where(take_b, b, a), np.where(take_b, a, b)
+
+
+def creep(genomes: FloatArray, std: float, rate: float, rng: np.random.Generator) -> FloatArray:
+    """Per-gene Gaussian creep: each gene, with probability ``rate``, gets ``N(0, std**2)`` added;
+    the result is clipped to [-1, 1]. Draws one normal per gene, then (if ``rate < 1``) one uniform
+    per gene; ``genomes`` is not modified."""
+    g = np.asarray(genomes, dtype=np.float64)
+    step = std * rng.standard_normal(g.shape)
+    if rate < 1.0:
+        step = np.where(rng.random(g.shape) < rate, step, 0.0)
+    return np.clip(g + step, -1.0, 1.0)

@@ -49,8 +49,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evorobot._types import FloatArray, IntArray
-from evorobot.evolution.base import GenomeLayout, Optimizer, worst_is_minus_inf
-from evorobot.evolution.microbial import get_bounded, get_fitness
+from evorobot.evolution.base import GenomeLayout, Optimizer, get_bounded, get_fitness, worst_is_minus_inf
 from evorobot.spec import setting
 
 __all__ = ["ParticleSwarm", "ParticleSwarmSpec", "constricted_velocity", "move_within_walls",

@@ -43,8 +43,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from evorobot._types import BoolArray, FloatArray
-from evorobot.evolution.base import GenomeLayout, Optimizer, worst_is_minus_inf
-from evorobot.evolution.microbial import creep, get_bounded, get_fitness
+from evorobot.evolution.base import GenomeLayout, Optimizer, get_bounded, get_fitness, worst_is_minus_inf
+from evorobot.evolution.operators import creep
 from evorobot.spec import setting
 
 __all__ = ["SimulatedAnnealing", "SimulatedAnnealingSpec", "metropolis_accept"]
