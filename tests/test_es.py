@@ -18,7 +18,7 @@ from evorobot.errors import ConfigError
 from evorobot.evolution import OPTIMIZERS
 from evorobot.evolution.base import GenomeLayout, Optimizer
 from evorobot.evolution.nes import rank_utilities, sample_utilities
-from evorobot.evolution.openai_es import OpenAIES, OpenAIESSpec
+from evorobot.evolution.openai_es import OpenAIESSpec
 from evorobot.evolution.snes import snes_eta_sigma
 from evorobot.evolution.xnes import XNES, xnes_eta
 from evorobot.spec import parse

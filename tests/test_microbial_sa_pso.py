@@ -235,7 +235,8 @@ def test_swarm_step_matches_a_hand_computation_with_the_same_draws() -> None:
     fitness = np.array([1.0, np.nan, 3.0, 2.0])
     draws = np.random.Generator(np.random.PCG64())
     draws.bit_generator.state = opt.rng.bit_generator.state
-    r1, r2 = draws.random((4, 3)), draws.random((4, 3))
+    draws.random((4, 3))  # r1: the first step pulls nowhere (x = pbest = nbest)
+    r2 = draws.random((4, 3))
     opt.tell(fitness)
     # first step: velocities start at 0 and each personal best is the particle itself (the failed
     # one too, at -inf), so v = chi c2 r2 (x_2 - x), clamped to 0.2

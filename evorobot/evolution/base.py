@@ -37,7 +37,6 @@ The best individual ever evaluated is not the optimizer's business: the runner k
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, TypeVar
@@ -48,7 +47,7 @@ import numpy.typing as npt
 from evorobot._types import FloatArray, IntArray
 from evorobot.errors import ChampionFileError, ConfigError
 
-__all__ = ["GenerationStats", "GenomeLayout", "Optimizer", "OptimizerUsageError", "centered_ranks",
+__all__ = ["GenerationStats", "GenomeLayout", "Optimizer", "OptimizerUsageError", "PopulationOptimizer", "centered_ranks",
            "check_population", "generation_stats", "get_array", "get_bounded", "get_fitness", "get_float",
            "get_int", "rng_state", "worst_is_minus_inf"]
 
@@ -303,6 +302,32 @@ class Optimizer(ABC):
     @abstractmethod
     def _load(self, state: dict[str, Any], where: str) -> None:
         """Restore :meth:`_state`'s keys from ``state``."""
+
+
+class PopulationOptimizer(Optimizer):
+    """An optimizer whose state is a ``(P, G)`` population, drawn uniformly in [-1, 1] at
+    construction (after ``minimum_population`` is checked): :meth:`ask` returns it,
+    ``seed_population`` replaces it. A subtype implements ``_tell`` (breed the next population)."""
+
+    minimum_population: ClassVar[int] = 2
+
+    def __init__(self, spec: Any, layout: GenomeLayout, seed: np.random.SeedSequence,
+                 where: str = "[optimizer]") -> None:
+        super().__init__(spec, layout, seed, where)
+        check_population(spec, self.minimum_population, where)
+        self.population: FloatArray = self.rng.uniform(-1.0, 1.0, (spec.population, self.genome_size))
+
+    def _ask(self) -> FloatArray:
+        return self.population.copy()
+
+    def _seed(self, genomes: FloatArray) -> None:
+        self.population = genomes.copy()
+
+    def _state(self) -> dict[str, Any]:
+        return {"population": self.population.copy()}
+
+    def _load(self, state: dict[str, Any], where: str) -> None:
+        self.population = get_bounded(state, "population", (self.population_size, self.genome_size), where)
 
 
 def check_population(spec: Any, minimum: int, where: str, why: str = "") -> None:

@@ -48,12 +48,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from evorobot._types import BoolArray, FloatArray
-from evorobot.evolution.base import GenomeLayout, Optimizer, check_population, get_array, worst_is_minus_inf
+from evorobot.evolution.base import PopulationOptimizer, worst_is_minus_inf
 from evorobot.spec import setting
 
 __all__ = ["CoSyNE", "CoSyNESpec", "cauchy_mutation", "mark_for_permutation", "one_point_crossover",
@@ -149,7 +149,7 @@ def permute_marked(matrix: FloatArray, marks: BoolArray, rng: np.random.Generato
     return out
 
 
-class CoSyNE(Optimizer):
+class CoSyNE(PopulationOptimizer):
     """CoSyNE on the optimizer contract (see the module docstring).
 
     The ``(P, G)`` matrix starts uniform in [-1, 1]; :meth:`ask` returns it.
@@ -158,11 +158,7 @@ class CoSyNE(Optimizer):
     name: ClassVar[str] = "cosyne"
     Spec: ClassVar[type] = CoSyNESpec
 
-    def __init__(self, spec: CoSyNESpec, layout: GenomeLayout, seed: np.random.SeedSequence,
-                 where: str = "[optimizer]") -> None:
-        super().__init__(spec, layout, seed, where)
-        check_population(spec, 4, where)
-        self.population: FloatArray = self.rng.uniform(-1.0, 1.0, (spec.population, self.genome_size))
+    minimum_population: ClassVar[int] = 4
 
     @property
     def n_parents(self) -> int:
@@ -170,8 +166,6 @@ class CoSyNE(Optimizer):
         size = self.spec.population
         return max(1, min(size // 2, math.floor(self.spec.elite_fraction * size + 0.5)))
 
-    def _ask(self) -> FloatArray:
-        return self.population.copy()
 
     def _tell(self, genomes: FloatArray, fitness: FloatArray) -> None:
         f = worst_is_minus_inf(fitness)
@@ -185,11 +179,5 @@ class CoSyNE(Optimizer):
         survivors = permute_marked(ranked[:keep], marks, self.rng)
         self.population = np.concatenate([survivors, children])
 
-    def _seed(self, genomes: FloatArray) -> None:
-        self.population = genomes.copy()
 
-    def _state(self) -> dict[str, Any]:
-        return {"population": self.population.copy()}
 
-    def _load(self, state: dict[str, Any], where: str) -> None:
-        self.population = get_array(state, "population", (self.spec.population, self.genome_size), where)

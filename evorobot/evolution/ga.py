@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from evorobot._types import FloatArray
-from evorobot.evolution.base import GenomeLayout, Optimizer, check_population, get_array, worst_is_minus_inf
+from evorobot.evolution.base import PopulationOptimizer, worst_is_minus_inf
 from evorobot.evolution.operators import (
     linear_rank_expectations,
     mutate,
@@ -60,7 +60,7 @@ class GASpec:
     )
 
 
-class GA(Optimizer):
+class GA(PopulationOptimizer):
     """Beer's TSearch GA on the optimizer contract (:mod:`evorobot.evolution.base`).
 
     The population is drawn uniformly in [-1, 1] at construction; :meth:`ask` returns it (elites
@@ -70,20 +70,12 @@ class GA(Optimizer):
     name: ClassVar[str] = "ga"
     Spec: ClassVar[type] = GASpec
 
-    def __init__(self, spec: GASpec, layout: GenomeLayout, seed: np.random.SeedSequence,
-                 where: str = "[optimizer]") -> None:
-        super().__init__(spec, layout, seed, where)
-        check_population(spec, 2, where)
-        self.population: FloatArray = self.rng.uniform(-1.0, 1.0, (spec.population, self.genome_size))
-
     @property
     def n_elite(self) -> int:
         """``elite_fraction * P`` rounded half up (0.02 * 96 = 1.92 -> 2; 0.5 -> 1)."""
         size = self.spec.population
         return min(size, math.floor(self.spec.elite_fraction * size + 0.5))
 
-    def _ask(self) -> FloatArray:
-        return self.population.copy()
 
     def _tell(self, genomes: FloatArray, fitness: FloatArray) -> None:
         f = worst_is_minus_inf(fitness)
@@ -110,11 +102,5 @@ class GA(Optimizer):
         children = mutate(children, self.spec.mutation_variance, self.rng)
         return np.concatenate([ranked[:n_elite], children])
 
-    def _seed(self, genomes: FloatArray) -> None:
-        self.population = genomes.copy()
 
-    def _state(self) -> dict[str, Any]:
-        return {"population": self.population.copy()}
 
-    def _load(self, state: dict[str, Any], where: str) -> None:
-        self.population = get_array(state, "population", (self.spec.population, self.genome_size), where)

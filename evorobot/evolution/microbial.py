@@ -33,13 +33,13 @@ LNCS 5778, 126-133. Springer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.errors import ConfigError
-from evorobot.evolution.base import GenomeLayout, Optimizer, get_bounded, worst_is_minus_inf
+from evorobot.evolution.base import GenomeLayout, PopulationOptimizer, worst_is_minus_inf
 from evorobot.evolution.operators import creep
 from evorobot.spec import setting
 
@@ -116,7 +116,7 @@ class MicrobialSpec:
             raise ConfigError(f"{where}: `population` must be even (disjoint pairs), got {self.population}")
 
 
-class MicrobialGA(Optimizer):
+class MicrobialGA(PopulationOptimizer):
     """Harvey's microbial GA on the optimizer contract (see the module docstring)."""
 
     name: ClassVar[str] = "microbial"
@@ -124,12 +124,9 @@ class MicrobialGA(Optimizer):
 
     def __init__(self, spec: MicrobialSpec, layout: GenomeLayout, seed: np.random.SeedSequence,
                  where: str = "[optimizer]") -> None:
-        super().__init__(spec, layout, seed, where)
         spec.validate(where)
-        self.population: FloatArray = self.rng.uniform(-1.0, 1.0, (spec.population, self.genome_size))
+        super().__init__(spec, layout, seed, where)
 
-    def _ask(self) -> FloatArray:
-        return self.population.copy()
 
     def _tell(self, genomes: FloatArray, fitness: FloatArray) -> None:
         s = self.spec
@@ -137,11 +134,5 @@ class MicrobialGA(Optimizer):
         self.population = microbial_tournaments(genomes, fitness, pairs, s.recombination, s.mutation_rate,
                                                 s.mutation_std, self.rng)
 
-    def _seed(self, genomes: FloatArray) -> None:
-        self.population = genomes.copy()
 
-    def _state(self) -> dict[str, Any]:
-        return {"population": self.population.copy()}
 
-    def _load(self, state: dict[str, Any], where: str) -> None:
-        self.population = get_bounded(state, "population", (self.spec.population, self.genome_size), where)
