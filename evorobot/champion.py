@@ -22,11 +22,10 @@ import numpy as np
 
 import evorobot
 from evorobot._types import FloatArray
-from evorobot.config import experiment_from_dict
-from evorobot.fitness import mean_fitness
 from evorobot.errors import ChampionFileError, ConfigError
+from evorobot.fitness import mean_fitness
 from evorobot.seeding import conditions_rng, validation_rng
-from evorobot.setup import Setup, build
+from evorobot.setup import Setup, setup_from_dict
 from evorobot.store import decode_float, encode_float, read_json
 
 SCHEMA = "evorobot.champion"
@@ -110,11 +109,11 @@ def load_champion(path: str | Path) -> Champion:
         raise ChampionFileError(
             f"{p}: unknown champion schema_version {version!r} (this evorobot reads {SCHEMA_VERSION})"
         )
-    try:
-        exp = experiment_from_dict(_field(d, "experiment", dict, p), f"{p} experiment")
+    try:  # parse and build: an experiment whose tables disagree is a bad champion file too
+        setup = setup_from_dict(_field(d, "experiment", dict, p), f"{p} experiment")
     except ConfigError as exc:
         raise ChampionFileError(str(exc)) from None
-    setup = build(exp)
+    exp = setup.experiment
     task_version = d.get("task_version", 1)
     if task_version != setup.task.version:
         raise ChampionFileError(

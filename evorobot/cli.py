@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--optimizer", metavar="TYPE", help="replace the world file's [optimizer] table by TYPE's "
                     "defaults (then --set optimizer.KEY=VALUE tunes it); `evorobot list` names them")
     ev.add_argument("--init-from", metavar="RUN_DIR",
-                    help="start from another run's final population (incremental evolution); the genome "
-                         "layouts must match; a population of another size is truncated or resampled")
+                    help="start from the genomes another run (any optimizer) would evaluate next (incremental "
+                         "evolution); the genome layouts must match; another number of genomes is truncated or "
+                         "resampled")
     _add_backend_options(ev)
 
     rs = sub.add_parser("resume", help="continue an evolution run from its last checkpoint")

@@ -7,9 +7,9 @@ relative to the world file; its tables may be overridden in ``[agent.body]``, ``
 a registry entry whose settings dataclass validates the rest of the table.
 
 Everything is checked before the first tick; every error is one line naming the file, the table,
-the key and the value. This module parses; :mod:`evorobot.setup` builds the live objects (and makes
-the checks that span tables) once: ``build(load_world(path))``, or :func:`evorobot.setup.load_setup`. :meth:`Experiment.to_dict` gives the fully resolved experiment (agent
-inlined), which :func:`experiment_from_dict` reads back with the same validation; champion files
+the key and the value. This module parses; :mod:`evorobot.setup` builds the live objects once
+and makes the checks that span tables (:func:`evorobot.setup.load_setup`).
+:meth:`Experiment.to_dict` gives the fully resolved experiment (agent inlined), which :func:`experiment_from_dict` reads back with the same validation; champion files
 carry it so that they replay with no other file.
 """
 
@@ -230,7 +230,6 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
         evolution=parse(EvolutionSpec, raw.get("evolution", {}), f"{source} [evolution]"),
         source=source,
     )
-    # Cross-table checks (sizes, step limits) happen where the objects are built: evorobot.setup.
     return exp
 
 

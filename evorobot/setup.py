@@ -98,6 +98,7 @@ def setup_from_dict(raw: dict[str, Any], source: str) -> Setup:
     return build(experiment_from_dict(raw, source))
 
 
-def load_setup(path: str | Path, overrides: list[str] | None = None, controller: str | None = None) -> Setup:
+def load_setup(path: str | Path, overrides: list[str] | None = None, controller: str | None = None,
+               optimizer: str | None = None) -> Setup:
     """Load a world file (:func:`evorobot.config.load_world`) and build it."""
-    return build(load_world(path, overrides, controller))
+    return build(load_world(path, overrides, controller, optimizer))

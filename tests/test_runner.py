@@ -164,6 +164,20 @@ def test_bad_champion_files(run_dir, tmp_path, capsys, case):
     assert not trace.exists()
 
 
+def test_a_champion_whose_tables_disagree_is_a_champion_file_error(run_dir, tmp_path):
+    from evorobot.champion import load_champion
+    from evorobot.errors import ChampionFileError
+
+    def fast_neurons(d):  # each table is valid alone; tau below dt / 2 is not, with euler at dt = 0.1
+        exp = json.loads(json.dumps(d["experiment"]))
+        exp["controller"]["tau_range"] = [0.05, 2.0]
+        return exp
+
+    p = _bad_champion(run_dir, tmp_path, _set("experiment", fast_neurons))
+    with pytest.raises(ChampionFileError, match="tau_range"):
+        load_champion(p)
+
+
 def test_missing_champion(tmp_path, capsys):
     assert main(["replay", str(tmp_path / "nothing.json")]) == 2
     assert "not found" in capsys.readouterr().err

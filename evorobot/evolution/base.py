@@ -334,5 +334,3 @@ def check_population(spec: Any, minimum: int, where: str, why: str = "") -> None
     """ConfigError naming ``where`` when ``spec.population`` is below ``minimum``."""
     if spec.population < minimum:
         raise ConfigError(f"{where}: `population` must be >= {minimum}{why}, got {spec.population}")
-
-

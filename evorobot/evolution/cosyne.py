@@ -166,7 +166,6 @@ class CoSyNE(PopulationOptimizer):
         size = self.spec.population
         return max(1, min(size // 2, math.floor(self.spec.elite_fraction * size + 0.5)))
 
-
     def _tell(self, genomes: FloatArray, fitness: FloatArray) -> None:
         f = worst_is_minus_inf(fitness)
         order = np.argsort(-f, kind="stable")  # best first, failures last, ties in index order
@@ -178,6 +177,3 @@ class CoSyNE(PopulationOptimizer):
         marks = mark_for_permutation(ranked_f, self.genome_size, self.rng)[:keep]
         survivors = permute_marked(ranked[:keep], marks, self.rng)
         self.population = np.concatenate([survivors, children])
-
-
-

@@ -62,7 +62,7 @@ class DaskBackend:
         try:
             self.client.run(_initialize, initializer, _stderr)
         except Exception as exc:
-            self.log(f"numba warm-up on the dask workers failed ({exc!r}); continuing")
+            self.log(f"the initializer on the dask workers failed ({exc!r}); continuing")
 
     def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]:
         from distributed import KilledWorker, as_completed

@@ -58,7 +58,15 @@ import numpy as np
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.errors import ChampionFileError, ConfigError
-from evorobot.evolution.base import GenomeLayout, Optimizer, get_array, get_int, worst_is_minus_inf
+from evorobot.evolution.base import (
+    GenomeLayout,
+    Optimizer,
+    get_array,
+    get_bounded,
+    get_fitness,
+    get_int,
+    worst_is_minus_inf,
+)
 from evorobot.evolution.cosyne import recombine
 from evorobot.spec import setting
 
@@ -194,15 +202,12 @@ class ESP(Optimizer):
 
     def _load(self, state: dict[str, Any], where: str) -> None:
         s, g = self.spec, self.genome_size
-        self.individuals = get_array(state, "individuals", (s.subpopulation, g), where)
+        self.individuals = get_bounded(state, "individuals", (s.subpopulation, g), where)
         a = get_array(state, "assignment", (s.population, len(self.groups)), where)
         if not (np.all(a == np.round(a)) and np.all((a >= 0) & (a < s.subpopulation))):
             raise ChampionFileError(f"{where}: optimizer state `assignment` must hold individual indices "
                                     f"0..{s.subpopulation - 1}")
         self.assignment = a.astype(np.int64)
-        self.best_genome = get_array(state, "best_genome", (g,), where)
-        best = get_array(state, "best_fitness", (1,), where)[0]
-        if np.isnan(best) or best == np.inf:
-            raise ChampionFileError(f"{where}: optimizer state `best_fitness` must be a number or -inf, got {best}")
-        self.best_fitness = float(best)
+        self.best_genome = get_bounded(state, "best_genome", (g,), where)
+        self.best_fitness = float(get_fitness(state, "best_fitness", 1, where)[0])
         self.stagnation = get_int(state, "stagnation", where)

@@ -76,7 +76,6 @@ class GA(PopulationOptimizer):
         size = self.spec.population
         return min(size, math.floor(self.spec.elite_fraction * size + 0.5))
 
-
     def _tell(self, genomes: FloatArray, fitness: FloatArray) -> None:
         f = worst_is_minus_inf(fitness)
         n_finite = int(np.isfinite(f).sum())
@@ -101,6 +100,3 @@ class GA(PopulationOptimizer):
                 children[i], children[j] = cross(children[i], children[j], self.rng)
         children = mutate(children, self.spec.mutation_variance, self.rng)
         return np.concatenate([ranked[:n_elite], children])
-
-
-

@@ -127,12 +127,8 @@ class MicrobialGA(PopulationOptimizer):
         spec.validate(where)
         super().__init__(spec, layout, seed, where)
 
-
     def _tell(self, genomes: FloatArray, fitness: FloatArray) -> None:
         s = self.spec
         pairs = ring_pairs(s.population, s.deme, self.rng)
         self.population = microbial_tournaments(genomes, fitness, pairs, s.recombination, s.mutation_rate,
                                                 s.mutation_std, self.rng)
-
-
-
