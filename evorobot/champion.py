@@ -8,7 +8,9 @@ seed (which, with the generation, regenerate the trial conditions). ``trial_set`
 those are: ``"evolution"`` (the generation's own; the default of files that lack the key) or
 ``"validation"`` (the run's validation trials, :mod:`evorobot.evolution.validation`).
 ``task_version`` is the task's version (1 when absent): a file from another version is refused,
-as its stored fitness would not replay.
+as its stored fitness would not replay. A task with a held-out test split (a sequence data set,
+pole balancing's generalisation test) adds ``held_out``: ``{"metric": name, "score": value}``
+(:mod:`evorobot.heldout`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import evorobot
 from evorobot._types import FloatArray
 from evorobot.errors import ChampionFileError, ConfigError
 from evorobot.fitness import mean_fitness
+from evorobot.heldout import held_out
 from evorobot.seeding import conditions_rng, validation_rng
 from evorobot.setup import Setup, setup_from_dict
 from evorobot.store import decode_float, encode_float, read_json
@@ -86,6 +89,8 @@ def champion_dict(
         "genome": [float(g) for g in genome],
         "experiment": exp,
         **({"morphology": morph} if (morph := setup.describe_morphology(genome)) is not None else {}),
+        **({"held_out": {"metric": test.metric, "score": encode_float(test.score)}}
+           if (test := held_out(setup, genome)) is not None else {}),
     }
 
 

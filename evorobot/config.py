@@ -64,7 +64,8 @@ class Experiment:
 
     experiment: ExperimentSpec
     simulation: SimulationSpec
-    agent: AgentSpec
+    agent: AgentSpec | None
+    """The body (None for a task that brings its own dynamics: its world file has no [agent])."""
     task_type: str
     task: Any
     controller_type: str
@@ -79,7 +80,8 @@ class Experiment:
         return {
             "experiment": to_dict(self.experiment),
             "simulation": to_dict(self.simulation),
-            "agent": {k: to_dict(getattr(self.agent, k)) for k in AGENT_TABLES if getattr(self.agent, k) is not None},
+            **({"agent": {k: to_dict(getattr(self.agent, k)) for k in AGENT_TABLES
+                          if getattr(self.agent, k) is not None}} if self.agent is not None else {}),
             "task": {"type": self.task_type, **to_dict(self.task)},
             "controller": {"type": self.controller_type, **to_dict(self.controller)},
             "optimizer": {"type": self.optimizer_type, **to_dict(self.optimizer)},
@@ -215,12 +217,15 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
         if key not in TOP_TABLES:
             raise ConfigError(f"{source}: unknown table [{key}]{did_you_mean(key, TOP_TABLES)}")
     task_type, task = _typed(raw, "task", TASKS, source)
+    if not TASKS[task_type].embodied and "agent" in raw:
+        raise ConfigError(f"{source} [agent]: task `{task_type}` brings its own dynamics and has no body; "
+                          "remove the [agent] table (the task sets the network's inputs and outputs)")
     ctrl_type, ctrl = _typed(raw, "controller", CONTROLLERS, source)
     opt_type, opt = _typed(raw, "optimizer", OPTIMIZERS, source)
     exp = Experiment(
         experiment=parse(ExperimentSpec, raw.get("experiment", {}), f"{source} [experiment]"),
         simulation=parse(SimulationSpec, raw.get("simulation", {}), f"{source} [simulation]"),
-        agent=_agent(raw.get("agent"), source, base),
+        agent=_agent(raw.get("agent"), source, base) if TASKS[task_type].embodied else None,
         task_type=task_type,
         task=task,
         controller_type=ctrl_type,

@@ -1,12 +1,18 @@
 """THE step loop: sense -> think -> act -> physics -> score, for a whole batch of trials.
 
-An :class:`Episode` holds every trial of a few individuals: one pymunk Space per individual, one
+For a body task (:class:`~evorobot.tasks.base.BodyTask`), an :class:`Episode` holds every trial of
+a few individuals: one pymunk Space per individual, one
 trial world per (individual, trial), ``w = individual * n_trials + trial``, holding the task's
 team of ``n_robots`` agents (1 but for cooperative tasks): agent ``b = w * n_robots + k``, each
 running its own copy of the individual's network (clonal teams, Quinn 2001). Each
 :meth:`Episode.tick` makes exactly one call per stage for the whole batch (one numba kernel each
 for sensing, the controller, the motors and the score; one ``pymunk.batch`` call per Space to
 read and write bodies). The Python loop runs over time only.
+
+For a task that brings its own dynamics (:class:`~evorobot.tasks.base.DynamicsTask`: a pole on a
+cart, a sequence data set) the loop is the same with the task's kernels in place of the body:
+``observe`` senses, the controller thinks, ``advance`` acts, integrates the plant (or presents the
+next element) and scores, each one call for the whole batch. Trial world ``w`` is agent ``w``.
 
 Evolution, ``evorobot replay`` (and its ``--trace``) and the viewer all drive this same loop; they
 observe it, they never re-implement it.
@@ -24,7 +30,7 @@ from evorobot.setup import Setup
 from evorobot.sim import motors, rays
 from evorobot.sim.sensors import RobotSensors, draw_noise
 from evorobot.sim.world import World
-from evorobot.tasks.base import Frame
+from evorobot.tasks.base import BodyTask, DynamicsTask, Frame
 
 
 class EpisodeResult(NamedTuple):
@@ -44,7 +50,6 @@ class Episode:
             raise ValueError(f"genomes must have shape (n, {setup.genome_size}), got {genomes.shape}")
         self.setup = setup
         self.task, self.controller = setup.task, setup.controller
-        self.agent = setup.experiment.agent
         self.dt = setup.experiment.simulation.dt
         self.substeps = setup.experiment.simulation.substeps
         self.n_individuals, self.n_trials = genomes.shape[0], conditions.shape[0]
@@ -53,22 +58,34 @@ class Episode:
         # clonal teams: every robot of every trial runs its own copy of the individual's network
         per_agent = np.repeat(genomes, self.n_trials * self.n_robots, axis=0)
         self.params = self.controller.decode(per_agent[:, : self.controller.genome_size])
+        if isinstance(self.task, DynamicsTask):
+            self.plant_task: DynamicsTask | None = self.task
+            self.n_inputs = self.task.interface.n_inputs
+            self.n_outputs = self.task.interface.n_outputs
+        else:
+            self.plant_task = None
+            self._init_bodies(setup, self.task, per_agent, conditions)
+        self.reset()
+
+    def _init_bodies(self, setup: Setup, task: BodyTask, per_agent: FloatArray, conditions: FloatArray) -> None:
+        self.body_task = task
+        self.agent = task.agent
+        self.n_inputs, self.n_outputs = self.agent.n_inputs, self.agent.n_outputs
         self.morphology = setup.decode_morphology(per_agent)
         self.robots = RobotSensors(self.agent, self.morphology) if self.agent.is_robot else None
         eye = self.agent.eye
         self._angles = np.ascontiguousarray(eye.angles() if eye else np.zeros(0), dtype=np.float64)
-        self._hide = self.task.update_visibility if self.task.hides_objects else None
+        self._hide = task.update_visibility if task.hides_objects else None
         # optional task hook: set its kinematic objects' velocities (n_bodies, 3) each tick, one numba call
-        self._steer = self.task.steer_objects if self.task.steers_objects else None
+        self._steer = task.steer_objects if task.steers_objects else None
         self._build(conditions)
         # each robot's row in the noise table: (trial, robot within the team)
         self.agent_trial = np.tile(np.arange(self.n_trials * self.n_robots, dtype=np.int64), self.n_individuals)
         n_in = self.agent.n_inputs
         if self.robots is not None and self.robots.noisy:
-            self.noise = draw_noise(self.task.noise_seeds(conditions), self.task.max_steps, n_in, self.n_robots)
+            self.noise = draw_noise(task.noise_seeds(conditions), task.max_steps, n_in, self.n_robots)
         else:
             self.noise = np.zeros((self.n_trials * self.n_robots, 0, n_in))
-        self.reset()
 
     def _build(self, conditions: FloatArray) -> None:
         world = World()
@@ -78,7 +95,7 @@ class Episode:
             space = world.new_space()
             for cond in conditions:
                 origins.append(world.new_world(space))
-                starts = self.task.agent_starts(cond)
+                starts = self.body_task.agent_starts(cond)
                 for x, y, heading in starts:
                     if self.agent.is_robot:
                         row = world.add_robot(space, (x, y), heading, radius, self.agent.body.mass)
@@ -86,7 +103,7 @@ class Episode:
                         row = world.add_body(space, (x, y), angle=heading)
                         world.add_circle(row, radius)
                     rows.append(row)
-                objects.append(self.task.build(world, space, cond))
+                objects.append(self.body_task.build(world, space, cond))
         self.world = world
         self.geometry = world.finish()
         self.agent_body = np.array(rows, dtype=np.int64)
@@ -104,15 +121,28 @@ class Episode:
     @property
     def n_agents(self) -> int:
         """Robots (or agents) in the batch: worlds x team size."""
-        return self.agent_body.shape[0]
+        return self.n_worlds * self.n_robots
 
     @property
     def n_worlds(self) -> int:
         """Trial worlds in the batch: individuals x trials (scores and fitness are per world)."""
-        return self.team.shape[0]
+        return self.conditions.shape[0]
 
     def reset(self) -> None:
-        """Put every body back at its start and reset controller state and scores."""
+        """Put every trial back at its start and reset controller state and scores."""
+        n = self.n_agents
+        self.inputs = np.zeros((n, self.n_inputs))
+        self.outputs = np.zeros((n, self.n_outputs))
+        self.state = self.controller.init_state(self.params)
+        self.scores = self.task.new_scores(self.n_worlds)
+        self.step_count = 0
+        if self.plant_task is not None:
+            self.plant = self.plant_task.new_state(self.conditions)
+            self.frame: Any = self.plant  # what the task's trace reads
+        else:
+            self._reset_bodies()
+
+    def _reset_bodies(self) -> None:
         for body, (pos, angle, vel) in zip(self.world.bodies, self._initial):
             body.position, body.angle, body.velocity = pos, angle, vel
             body.angular_velocity = 0.0
@@ -123,14 +153,9 @@ class Episode:
             self.distances = np.full((n, self.robots.n_ir_rays), self.robots.ir_range)
         else:  # eye rays, nothing seen yet
             self.distances = np.full((n, self._angles.shape[0]), self.agent.eye.range)
-        self.inputs = np.zeros((n, self.agent.n_inputs))
-        self.outputs = np.zeros((n, self.agent.n_outputs))
         self.wheels = np.zeros((n, 2))
         self.frame = Frame(self.poses, self.agent_body, self.agent_world, self.objects, self.origins,
                            self.conditions, self.inputs, self.wheels, self.team)
-        self.state = self.controller.init_state(self.params)
-        self.scores = self.task.new_scores(self.n_worlds)
-        self.step_count = 0
         self.world.read(self.poses)
         if self._hide is not None:
             self.geometry.visible[:] = True
@@ -148,6 +173,12 @@ class Episode:
 
     def tick(self) -> None:
         """Advance every trial by one step (finished trials keep moving but no longer score)."""
+        if self.plant_task is not None:
+            self.plant_task.observe(self.plant, self.step_count, self.inputs)
+            self.controller.step(self.params, self.state, self.inputs, self.dt, self.outputs)
+            self.plant_task.advance(self.plant, self.outputs, self.step_count, self.scores)
+            self.step_count += 1
+            return
         eye, motor = self.agent.eye, self.agent.motor
         if self._hide is not None:  # a task that hides objects sets the flags from these poses
             self._hide(self.poses, self.agent_body, self.agent_world, self.objects, self.geometry)
@@ -163,13 +194,13 @@ class Episode:
                                 self.poses, self.velocities, self.wheels, self.scores.failed)
         else:
             motors.horizontal(self.outputs, motor.gain, self.agent_body, self.origins[:, 0],
-                              self.task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
+                              self.body_task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
         if self._steer is not None:
             self._steer(self.frame, self.step_count, self.velocities)
         self.world.write_velocities(self.velocities)
         self.world.step(self.dt, self.substeps)
         self.world.read(self.poses)
-        self.task.score(self.frame, self.step_count, self.scores)
+        self.body_task.score(self.frame, self.step_count, self.scores)
         self.step_count += 1
 
     def result(self) -> EpisodeResult:

@@ -4,8 +4,9 @@ The champion is evaluated alone, in the same step loop evolution used; because e
 trials live in a Space of their own, the per-trial fitness must match the stored one bit for bit.
 It also runs a world file's random or hand-wired controller, and any of them on fresh trials.
 ``--trace`` records one CSV row per trial step (only while the trial runs; one per robot of a
-team): time, agent pose, object poses, every sensor input, every neuron state and output, every
-motor command, and the task's own per-tick quantities (:meth:`~evorobot.tasks.base.Task.trace`).
+team): time, agent pose, object poses (body tasks), every sensor input, every neuron state and
+output, every motor command, and the task's own per-tick quantities (a dynamics task's plant state
+or target) (:meth:`~evorobot.tasks.base.Task.trace`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 from evorobot.errors import ChampionFileError
 from evorobot.episode import Episode
 from evorobot.fitness import mean_fitness
+from evorobot.heldout import held_out
 from evorobot.source import open_source, with_fresh_trials
 from evorobot.store import encode_float, write_text
 
@@ -35,13 +37,16 @@ class TraceRecorder:
         self._live = ~(episode.scores.done | episode.scores.failed)
 
     def _columns(self, ep: Episode, inner: dict[str, np.ndarray], extra: dict[str, np.ndarray]) -> list[str]:
-        cols = ["trial"] + (["robot"] if ep.n_robots > 1 else []) + ["time", "agent_x", "agent_y", "agent_heading"]
-        for k in range(ep.objects.shape[1]):
-            cols += [f"object{k}_x", f"object{k}_y"]
+        bodies = ep.plant_task is None
+        cols = ["trial"] + (["robot"] if ep.n_robots > 1 else []) + ["time"]
+        if bodies:
+            cols += ["agent_x", "agent_y", "agent_heading"]
+            for k in range(ep.objects.shape[1]):
+                cols += [f"object{k}_x", f"object{k}_y"]
         cols += [f"input{i}" for i in range(ep.inputs.shape[1])]
         for name, arr in inner.items():
             cols += [f"{name}{i}" for i in range(arr.shape[1])]
-        cols += [f"motor{i}" for i in range(ep.outputs.shape[1])] + ["vx", "vy"]
+        cols += [f"motor{i}" for i in range(ep.outputs.shape[1])] + (["vx", "vy"] if bodies else [])
         return cols + list(extra)
 
     def __call__(self, ep: Episode) -> None:
@@ -50,6 +55,12 @@ class TraceRecorder:
         if self.header is None:
             self.header = self._columns(ep, inner, extra)
         for w in np.flatnonzero(self._live):
+            if ep.plant_task is not None:  # a task with its own dynamics: no bodies to report
+                row = [int(w), ep.time, *ep.inputs[w]]
+                for arr in inner.values():
+                    row += list(arr[w])
+                self.rows.append(row + list(ep.outputs[w]) + [arr[w] for arr in extra.values()])
+                continue
             ox, oy = ep.origins[w]
             for k in range(ep.n_robots):
                 b = w * ep.n_robots + k
@@ -103,6 +114,7 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
     fit_trials, failed = result.fitness[0], result.failed[0]
     fitness = mean_fitness(fit_trials)
     diags = setup.task.diagnostics(episode.scores, episode.conditions)
+    test = held_out(setup, source.genome)
     stored = source.stored_trials
     match = stored is not None and bool(np.array_equal(fit_trials, stored)) and fitness == source.stored_fitness
     if recorder is not None and trace:
@@ -111,6 +123,8 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
         doc: dict[str, Any] = {"fitness": encode_float(fitness), "trials": [encode_float(x) for x in fit_trials],
                                "failed_trials": int(failed.sum()),
                                "diagnostics": {k: encode_float(float(np.mean(v))) for k, v in diags.items()}}
+        if test is not None:
+            doc["held_out"] = {"metric": test.metric, "score": encode_float(test.score)}
         if stored is not None:
             doc.update(stored_fitness=encode_float(source.stored_fitness), matches_stored=match)
         print(json.dumps(doc, allow_nan=False))
@@ -126,6 +140,8 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
             print(f"mean fitness {fitness:.6f}{summary}  (stored {source.stored_fitness:.6f}; {verdict})")
         else:
             print(f"mean fitness {fitness:.6f}{summary}  ({len(conds)} trials, {source.info.get('trials', 'no stored fitness')})")
+        if test is not None:
+            print(f"held-out test: {test.metric} {test.score:.6g}")
     if record is not None:
         from evorobot.viewer.record import record_trial as render_trial
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -20,7 +20,8 @@ from evorobot.config import Experiment, experiment_from_dict, load_world
 from evorobot.controllers.base import Controller
 from evorobot.errors import ConfigError
 from evorobot.evolution.base import GenomeLayout
-from evorobot.tasks.base import Task
+from evorobot.agent import AgentSpec
+from evorobot.tasks.base import DynamicsTask, Task, TaskIO
 
 if TYPE_CHECKING:
     from evorobot.sim.camera import ReceptiveFields
@@ -43,7 +44,8 @@ class Setup:
     def morphology_size(self) -> int:
         """Genes of the evolved sensor morphology after the controller's: two per camera receptive
         field (:mod:`evorobot.sim.camera`), none otherwise."""
-        cam = self.experiment.agent.camera
+        agent = self.experiment.agent
+        cam = agent.camera if agent is not None else None
         return 2 * cam.fields if cam else 0
 
     def genome_layout(self) -> GenomeLayout:
@@ -62,7 +64,9 @@ class Setup:
             return None
         from evorobot.sim.camera import decode_fields
 
-        return decode_fields(self.experiment.agent.camera, genomes[:, self.controller.genome_size:])
+        agent = self.experiment.agent
+        assert agent is not None and agent.camera is not None  # morphology_size > 0
+        return decode_fields(agent.camera, genomes[:, self.controller.genome_size:])
 
     def describe_morphology(self, genome: FloatArray) -> dict[str, Any] | None:
         """The decoded morphology of one genome (G,), JSON-ready, for champion files; None without any."""
@@ -71,7 +75,9 @@ class Setup:
             return None
         from evorobot.sim.camera import describe_fields
 
-        return {"receptive_fields": describe_fields(self.experiment.agent.camera, fields, 0)}
+        agent = self.experiment.agent
+        assert agent is not None and agent.camera is not None
+        return {"receptive_fields": describe_fields(agent.camera, fields, 0)}
 
 
 def build(exp: Experiment) -> Setup:
@@ -82,14 +88,16 @@ def build(exp: Experiment) -> Setup:
     src = exp.source
     dt = exp.simulation.dt
     task = TASKS[exp.task_type](exp.task, exp.agent, dt, f"{src} [task]")
-    if exp.agent.is_robot:
-        travel = exp.agent.motor.max_speed * dt / exp.simulation.substeps
-        if travel > exp.agent.body.radius / 4:
-            need = math.ceil(exp.agent.motor.max_speed * dt / (exp.agent.body.radius / 4))
+    agent = exp.agent
+    if agent is not None and agent.is_robot:
+        travel = agent.motor.max_speed * dt / exp.simulation.substeps
+        if travel > agent.body.radius / 4:
+            need = math.ceil(agent.motor.max_speed * dt / (agent.body.radius / 4))
             raise ConfigError(
                 f"{src} [simulation]: `substeps` = {exp.simulation.substeps} lets a robot at full speed sink "
                 f"{travel:.3g} into a wall per tick (more than a quarter of its radius); use substeps >= {need}")
-    controller = CONTROLLERS[exp.controller_type].for_agent(exp.controller, exp.agent, dt, f"{src} [controller]")
+    io: AgentSpec | TaskIO = agent if agent is not None else cast(DynamicsTask, task).interface
+    controller = CONTROLLERS[exp.controller_type].for_agent(exp.controller, io, dt, f"{src} [controller]")
     return Setup(exp, task, controller)
 
 

@@ -42,6 +42,7 @@ from evorobot.errors import ConfigError
 
 if TYPE_CHECKING:
     from evorobot.agent import AgentSpec
+    from evorobot.tasks.base import TaskIO
 
 
 def check_io(name: str, n_inputs: int, n_outputs: int, dt: float, where: str) -> None:
@@ -63,9 +64,10 @@ class Controller(ABC):
     genome_size: int
 
     @classmethod
-    def for_agent(cls, spec: Any, agent: "AgentSpec", dt: float, where: str) -> "Controller":
-        """Build for ``agent``: by default from its input and output counts alone. A type that
-        needs to know what its inputs are (a hand-wired vehicle) reads ``agent.input_layout()``."""
+    def for_agent(cls, spec: Any, agent: "AgentSpec | TaskIO", dt: float, where: str) -> "Controller":
+        """Build for ``agent`` (a body, or a dynamics task's inputs and outputs): by default from its
+        input and output counts alone. A type that needs to know what its inputs are (a hand-wired
+        vehicle) reads ``agent.input_layout()``."""
         return cls(spec, agent.n_inputs, agent.n_outputs, dt, where)  # type: ignore[call-arg]
 
     @abstractmethod

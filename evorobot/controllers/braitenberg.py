@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -37,6 +37,9 @@ from evorobot.agent import AgentSpec
 from evorobot.controllers.base import Controller
 from evorobot.errors import ConfigError
 from evorobot.spec import setting
+
+if TYPE_CHECKING:
+    from evorobot.tasks.base import TaskIO
 
 __all__ = ["Braitenberg", "BraitenbergSpec"]
 
@@ -112,7 +115,10 @@ class Braitenberg(Controller):
         self.w = wiring_matrix(spec, layout)
 
     @classmethod
-    def for_agent(cls, spec: Any, agent: AgentSpec, dt: float, where: str) -> "Braitenberg":
+    def for_agent(cls, spec: Any, agent: "AgentSpec | TaskIO", dt: float, where: str) -> "Braitenberg":
+        if not isinstance(agent, AgentSpec):
+            raise ConfigError(f"{where}: a Braitenberg vehicle wires a body's sensors to its wheels; this task "
+                              "brings its own dynamics and has no body (use an evolved controller)")
         return cls(spec, agent.n_inputs, agent.n_outputs, dt, where, layout=agent.input_layout())
 
     def decode(self, genomes: FloatArray) -> BraitenbergParams:

@@ -34,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from evorobot.evolution.validation import Validation
 from evorobot.seeding import conditions_rng, optimizer_seed
 from evorobot.setup import Setup, build, setup_from_dict
 from evorobot.store import DirectoryLock, decode_float, encode_float, read_json, write_json, write_text
+from evorobot.tasks.base import DynamicsTask
 
 HISTORY_COLUMNS = ("generation", "best", "mean", "std", "best_ever", "validation", "evaluations", "failed",
                    "seconds")
@@ -191,9 +192,11 @@ def genome_layout(setup: Setup) -> dict[str, Any]:
     """What fixes the meaning of every gene: the genome size, the controller table, the network's
     inputs (sensor kinds and counts, in order) and the camera table (receptive-field genes)."""
     exp = setup.experiment.to_dict()
+    agent = setup.experiment.agent
+    inputs = (list(agent.sensor_counts.items()) if agent is not None
+              else [(name, 1) for name in cast(DynamicsTask, setup.task).interface.inputs])
     return {"genome_size": setup.genome_size, "controller": exp["controller"],
-            "inputs": list(setup.experiment.agent.sensor_counts.items()),
-            "camera": exp["agent"].get("camera")}
+            "inputs": inputs, "camera": exp.get("agent", {}).get("camera")}
 
 
 def make_optimizer(setup: Setup) -> Optimizer:

@@ -33,7 +33,7 @@ from evorobot.agent import AgentSpec
 from evorobot.errors import ConfigError
 from evorobot.sim.world import Geometry, World
 from evorobot.spec import setting
-from evorobot.tasks.base import Frame, Scores, Task
+from evorobot.tasks.base import BodyTask, Frame, Scores
 
 SHAPES = ("circle", "diamond", "line")
 """Object shapes: circle (diameter ``size``), diamond (a square of side ``size`` turned 45
@@ -134,7 +134,7 @@ def _hide(poses: FloatArray, agent_body: IntArray, agent_world: IntArray, object
                     break
 
 
-class FallingTask(Task):
+class FallingTask(BodyTask):
     """Base of the falling-object tasks (see the module docstring).
 
     A subclass calls :meth:`set_slots` in its ``__init__`` and provides ``n_trials``,

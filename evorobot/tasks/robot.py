@@ -30,7 +30,7 @@ from evorobot.agent import AgentSpec
 from evorobot.errors import ConfigError
 from evorobot.sim.world import STATIC, World
 from evorobot.spec import Points, setting
-from evorobot.tasks.base import Task
+from evorobot.tasks.base import BodyTask
 
 NOISE_SEEDS = 2**53
 """Noise seeds are drawn below this bound, so that a float64 conditions column holds them exactly."""
@@ -91,7 +91,7 @@ def _convex(points: list[tuple[float, float]]) -> bool:
     return len(signs) == 1
 
 
-class RobotTask(Task):
+class RobotTask(BodyTask):
     """Base of the robot tasks: builds the arena and draws start poses (see the module docstring).
 
     A subclass provides ``conditions`` (calling :meth:`start_pose`), ``build_extra`` (lights),
