@@ -2,8 +2,10 @@
 
 from evorobot.tasks.aperture import Aperture
 from evorobot.tasks.base import Task
+from evorobot.tasks.cartpole import CartPole
 from evorobot.tasks.categorical_perception import CategoricalPerception
 from evorobot.tasks.coordinated_movement import CoordinatedMovement
+from evorobot.tasks.double_pole import DoublePole
 from evorobot.tasks.obstacle_avoidance import ObstacleAvoidance
 from evorobot.tasks.orientation import Orientation
 from evorobot.tasks.phototaxis import Phototaxis
@@ -21,6 +23,9 @@ TASKS: dict[str, type[Task]] = {
     ObstacleAvoidance.name: ObstacleAvoidance,
     VisualDiscrimination.name: VisualDiscrimination,
     CoordinatedMovement.name: CoordinatedMovement,
+    # tasks that bring their own dynamics: pole balancing
+    CartPole.name: CartPole,
+    DoublePole.name: DoublePole,
 }
 
 __all__ = ["TASKS", "Task"]
