@@ -5,7 +5,9 @@ The registry and ``worlds/*.toml`` are read when the tests are collected, so new
 and new worlds join the matrix by themselves. A world's ``[controller]`` table is replaced by
 ``{type = NAME}`` (the type's defaults): its keys belong to the world's own controller type. A type
 without genes is not evolved; it is evaluated twice, from two separately built setups, and the two
-evaluations must agree bit for bit.
+evaluations must agree bit for bit. The hand-wired Braitenberg vehicle wires a body's sensors to
+its wheels: on a world whose task brings its own dynamics (no body) it must be refused with a
+one-line ConfigError.
 """
 
 import json
@@ -20,6 +22,7 @@ from evorobot.cli import main
 from evorobot.config import Experiment, experiment_from_dict
 from evorobot.controllers import CONTROLLERS
 from evorobot.episode import evaluate_individuals
+from evorobot.errors import ConfigError
 from evorobot.evolution.runner import evolve
 from evorobot.seeding import conditions_rng
 from evorobot.setup import build
@@ -41,6 +44,10 @@ def experiment(world: Path, controller: str) -> Experiment:
 def test_evolve_then_replay_the_champion_bit_for_bit(controller: str, world: Path, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     exp = experiment(world, controller)
+    if exp.agent is None and controller == "braitenberg":
+        with pytest.raises(ConfigError, match="has no body"):
+            build(exp)
+        return
     setup = build(exp)
     if setup.genome_size == 0:
         conditions = setup.task.conditions(conditions_rng(exp.experiment.seed, 0))
