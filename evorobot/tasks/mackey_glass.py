@@ -90,6 +90,8 @@ class MackeyGlass(PredictionTask):
         x = mackey_glass(n_seg * seg + 1, rng, tau=spec.tau, substeps=spec.substeps, transient=spec.transient)
         n_train_samples = spec.train_sequences * seg + 1
         lo, hi = float(x[:n_train_samples].min()), float(x[:n_train_samples].max())
+        self.scale = (lo, hi)
+        """The train segments' least and greatest sample: ``x`` is seen as ``(x - lo) / (hi - lo)``."""
         x = (x - lo) / (hi - lo)
         starts = np.arange(n_seg) * seg
         windows = x[starts[:, None] + np.arange(seg + 1)[None, :]]  # (n_seg, seg + 1)

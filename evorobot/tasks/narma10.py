@@ -89,5 +89,7 @@ class Narma10(PredictionTask):
         u_test, y_test = narma10(spec.test_sequences, steps, test_rng)
         scored = y_train[:, spec.washout + 1:]
         lo, hi = float(scored.min()), float(scored.max())
+        self.scale = (lo, hi)
+        """The train split's least and greatest scored target: ``y`` is compared as ``(y - lo) / (hi - lo)``."""
         self.set_data(narma_split(u_train, y_train, spec.washout, lo, hi),
                       narma_split(u_test, y_test, spec.washout, lo, hi))
