@@ -11,15 +11,14 @@ import math
 import numpy as np
 import pygame
 import pytest
+from conftest import CP_WORLD, ROOT
 
-from evorobot.evolution.runner import evolve
 from evorobot.config import load_world
+from evorobot.evolution.runner import evolve
+from evorobot.source import ChampionSource, WorldSource
 from evorobot.viewer import render
 from evorobot.viewer.app import Viewer
 from evorobot.viewer.record import record_trial
-from evorobot.source import ChampionSource, WorldSource
-
-from conftest import CP_WORLD
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +212,245 @@ def test_team_world_draws_every_robot_and_follows_the_team():
     xmin, xmax, ymin, ymax = v.renderer.bounds
     assert (xmin + xmax) / 2 == pytest.approx(cx) and (ymin + ymax) / 2 == pytest.approx(cy)
     assert xmax - xmin == pytest.approx(2 * ep.task.view_follow)
+
+
+# -- tasks that bring their own dynamics: a cart with its poles, the traces of a sequence ---------
+
+def _pixels(surface, colour):
+    """Screen (x, y) of every pixel of ``colour``, as two arrays."""
+    rgb = pygame.surfarray.array3d(surface)  # (width, height, 3)
+    xs, ys = np.nonzero(np.all(rgb == np.array(colour), axis=2))
+    return xs, ys
+
+
+def _cart_viewer(world, state, other):
+    """A viewer of trial 1 of ``world`` with the plant state set to ``state`` (trial 0: ``other``)."""
+    from evorobot.viewer.dynamics import CartRenderer
+
+    src = WorldSource(ROOT / "worlds" / world, ["task.trials=2", "task.random_start=0.1"]
+                      if world == "double_pole.toml" else ["task.trials=2"], seed=2)
+    v = Viewer(src, trial=1)
+    assert isinstance(v.renderer, CartRenderer)
+    v.episode.plant.s[1] = state
+    v.episode.plant.s[0] = other  # the trial not shown: must not be drawn
+    surface = pygame.Surface((900, 560))
+    v.draw(surface)
+    return v, surface
+
+
+def test_cartpole_draws_the_cart_at_x_and_the_pole_leaning_by_theta():
+    from evorobot.viewer import dynamics
+
+    v, surface = _cart_viewer("cartpole.toml", [0.8, 0.0, 0.3, 0.0], [-1.5, 0.0, -0.3, 0.0])
+    r, tf = v.renderer, v.renderer.transform
+    spec = v.episode.task.spec
+    assert tuple(surface.get_at(tf(0.8, r.cart_height / 4)))[:3] == dynamics.CART
+    assert tuple(surface.get_at(tf(-1.5, r.cart_height / 4)))[:3] == render.BACKGROUND  # trial 0's cart
+    # the pole: from the hinge on the cart, 2 half-lengths long, leaning right by 0.3 rad
+    hx, hy = tf(*r.hinge(0.8))
+    xs, ys = _pixels(surface, dynamics.POLES[0])
+    assert xs.size > 50
+    length = 2 * spec.half_length
+    assert np.all(ys <= hy + 3) and np.all(xs >= hx - 5)  # above the cart, none to the left of the hinge
+    assert np.mean(xs) > hx + 0.4 * length * math.sin(0.3) * tf.scale  # the line's middle: 0.5
+    for frac in (0.5, 0.95):  # along the line at theta from the vertical
+        p = (0.8 + frac * length * math.sin(0.3), r.cart_height + frac * length * math.cos(0.3))
+        assert tuple(surface.get_at(tf(*p)))[:3] == dynamics.POLES[0]
+    beyond = (0.8 + 1.1 * length * math.sin(0.3), r.cart_height + 1.1 * length * math.cos(0.3))
+    assert tuple(surface.get_at(tf(*beyond)))[:3] == render.BACKGROUND
+    mirror = (0.8 - 0.5 * length * math.sin(0.3), r.cart_height + 0.5 * length * math.cos(0.3))
+    assert tuple(surface.get_at(tf(*mirror)))[:3] == render.BACKGROUND
+    # the track's limits
+    assert tuple(surface.get_at(tf(spec.x_limit, r.cart_height / 2)))[:3] == dynamics.LIMIT
+    assert tuple(surface.get_at(tf(-spec.x_limit, r.cart_height / 2)))[:3] == dynamics.LIMIT
+    assert "running, fitness so far" in r.status_text()
+
+
+def test_double_pole_draws_two_poles_at_their_own_angles_and_lengths():
+    from evorobot.viewer import dynamics
+
+    v, surface = _cart_viewer("double_pole.toml", [-0.5, 0.0, 0.25, 0.0, -0.5, 0.0],
+                              [1.0, 0.0, -0.25, 0.0, 0.5, 0.0])
+    r, tf = v.renderer, v.renderer.transform
+    l1, l2 = (2 * h for h in v.episode.task.spec.half_length)
+    hx, hy = tf(*r.hinge(-0.5))
+    long_x, long_y = _pixels(surface, dynamics.POLES[0])
+    short_x, short_y = _pixels(surface, dynamics.POLES[1])
+    assert long_x.size > 50 and short_x.size > 10
+    assert np.all(long_x >= hx - 5) and np.mean(long_x) > hx + 0.4 * l1 * math.sin(0.25) * tf.scale  # right
+    assert np.all(short_x <= hx + 5) and np.mean(short_x) < hx - 2  # pole 2 leans left
+    assert np.all(long_y <= hy + 3) and np.all(short_y <= hy + 3)
+    reach = l2 * tf.scale + 5  # the short pole stays within its length of the hinge
+    assert np.all(np.hypot(short_x - hx, short_y - hy) <= reach)
+    assert np.max(np.hypot(long_x - hx, long_y - hy)) > 0.9 * l1 * tf.scale
+    for k, (theta, length) in enumerate(((0.25, l1), (-0.5, l2))):
+        p = (-0.5 + 0.6 * length * math.sin(theta), r.cart_height + 0.6 * length * math.cos(theta))
+        assert tuple(surface.get_at(tf(*p)))[:3] == dynamics.POLES[k]
+
+
+class _Steady:
+    """A throwaway sequence-like task: in trial 1, constant inputs 0.2, 0.8, -0.5, 1.5 and a target of
+    0.4; in trial 0, inputs 0 and a target of 0.9 (a renderer that shows the wrong trial fails)."""
+
+    @staticmethod
+    def make(dt):
+        from typing import NamedTuple
+
+        from evorobot.tasks.base import DynamicsTask, Scores, TaskIO
+
+        class State(NamedTuple):
+            step: np.ndarray
+
+        class Steady(DynamicsTask):
+            name = "steady"
+            Spec = dict
+            values = (0.2, 0.8, -0.5, 1.5)
+
+            @property
+            def interface(self):
+                return TaskIO(("a", "b", "c", "d"), ("y",))
+
+            @property
+            def n_trials(self):
+                return 2
+
+            def conditions(self, rng):
+                return np.zeros((2, 1))
+
+            @property
+            def max_steps(self):
+                return 400
+
+            def new_scores(self, n):
+                return Scores(np.zeros(n, bool), np.zeros(n, bool), np.zeros((n, 1)))
+
+            def fitness(self, scores, conditions):
+                return scores.values[:, 0]
+
+            def new_state(self, conditions):
+                return State(np.zeros(conditions.shape[0]))
+
+            def observe(self, state, step, inputs):
+                inputs[:] = self.values
+                inputs[0::2] = 0.0
+
+            def advance(self, state, outputs, step, scores):
+                state.step[:] += 1
+                scores.values[:, 0] += 1.0
+                scores.done[:] |= state.step >= self.max_steps
+
+            def trace(self, frame):
+                return {"steps": frame.step.copy(), "target": np.resize([0.9, 0.4], frame.step.shape)}
+
+        return Steady({}, None, dt, "test")
+
+
+def _steady_viewer():
+    import dataclasses
+
+    src = WorldSource(ROOT / "worlds" / "cartpole.toml", ["task.trials=2"], seed=1)  # 4 inputs, 1 output
+    src.setup = dataclasses.replace(src.setup, task=_Steady.make(src.setup.experiment.simulation.dt))
+    src.conditions = np.zeros((2, 1))
+    return Viewer(src, trial=1)
+
+
+def test_sequence_traces_scroll_inputs_outputs_and_target_every_tick():
+    from evorobot.viewer import dynamics
+
+    v = _steady_viewer()
+    r = v.renderer
+    assert isinstance(r, dynamics.TraceRenderer) and r.target_names == ["target"]
+    v.step(50)
+    surface = pygame.Surface((900, 560))
+    v.draw(surface)
+    v.draw(surface)  # a frame drawn twice (paused) adds no tick to the traces
+    assert len(r.inputs) == len(r.outputs) == len(r.targets) == 50
+    top, bottom = r.lanes
+    colours = dynamics.INPUT_COLOURS
+    for k, value in enumerate(v.episode.task.values):  # each input a line at its value, newest on the right
+        for age in (0, 49):
+            assert tuple(surface.get_at((top.x(age), top.y(value))))[:3] == colours[k]
+        assert tuple(surface.get_at((top.x(60), top.y(value))))[:3] != colours[k]  # no tick before the first
+    out = float(v.episode.outputs[1, 0])
+    assert tuple(surface.get_at((bottom.x(0), bottom.y(out))))[:3] == dynamics.OUTPUT_COLOURS[0]
+    if abs(bottom.y(out) - bottom.y(0.4)) > 3:  # the output may lie on the target
+        assert tuple(surface.get_at((bottom.x(10), bottom.y(0.4))))[:3] == dynamics.TARGET
+    # the traces hold the last TRACE_TICKS ticks only; a restart clears them
+    v.step(300)
+    v.draw(surface)
+    assert len(r.inputs) == dynamics.TRACE_TICKS
+    assert tuple(surface.get_at((top.x(dynamics.TRACE_TICKS - 1), top.y(0.8))))[:3] == colours[1]
+    v.handle(_key(pygame.K_r))
+    v.draw(surface)
+    assert len(v.renderer.inputs) == 0
+    # a click on a bodiless task drags nothing
+    v.handle(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(100, 100)))
+    assert v.state.dragging is None
+
+
+def _dynamics_worlds():
+    from conftest import WORLDS
+
+    from evorobot.tasks import TASKS
+    from evorobot.tasks.base import DynamicsTask
+
+    return [w for w in WORLDS if issubclass(TASKS[load_world(w).task_type], DynamicsTask)]
+
+
+@pytest.mark.parametrize("world", _dynamics_worlds(), ids=lambda p: p.stem)
+def test_every_dynamics_world_is_drawn(world):
+    """Pole worlds by a cart, every other dynamics world (the sequence tasks) by its traces."""
+    from evorobot.viewer import dynamics
+    from evorobot.viewer.renderers import cart_layout
+
+    v = Viewer(WorldSource(world, [], seed=1))
+    v.step(30)
+    surface = pygame.Surface((640, 400))
+    v.draw(surface)
+    r = v.renderer
+    if cart_layout(v.episode.task) is not None:
+        assert isinstance(r, dynamics.CartRenderer)
+        assert _pixels(surface, dynamics.POLES[0])[0].size > 0
+        return
+    assert isinstance(r, dynamics.TraceRenderer)
+    top, bottom = r.lanes
+    sub = surface.subsurface(pygame.Rect(0, 0, 640 - render.PANEL_WIDTH, 400 - render.STATUS_HEIGHT))
+    xs, ys = _pixels(sub, dynamics.INPUT_COLOURS[0])
+    assert np.any(top.rect.collidepoint(x, y) for x, y in zip(xs, ys))
+    for colour in (dynamics.OUTPUT_COLOURS[0], *([dynamics.TARGET] if r.target_names else [])):
+        xs, ys = _pixels(sub, colour)
+        assert any(bottom.rect.collidepoint(int(x), int(y)) for x, y in zip(xs, ys)), colour
+
+
+@pytest.fixture(scope="module")
+def cartpole_champion(tmp_path_factory):
+    exp = load_world(ROOT / "worlds" / "cartpole.toml",
+                     ["task.trials=2", "optimizer.population=4", "evolution.generations=1"])
+    out = tmp_path_factory.mktemp("run") / "cartpole"
+    evolve(exp, out, stream=None)
+    return out / "champion.json"
+
+
+def test_replay_records_a_cartpole_champion(cartpole_champion, tmp_path):
+    from evorobot.champion import load_champion
+    from evorobot.cli import main
+
+    out = tmp_path / "frames"
+    assert main(["replay", str(cartpole_champion), "--record", str(out)]) == 0
+    steps = int(load_champion(cartpole_champion).trials[0])  # cartpole's fitness: the steps balanced
+    files = sorted(out.glob("frame_*.png"))
+    assert len(files) == steps + 2
+    first, last = (pygame.image.load(str(f)) for f in (files[0], files[-1]))
+    assert pygame.image.tobytes(first, "RGB") != pygame.image.tobytes(last, "RGB")  # the plant moved
+
+
+def test_replay_records_a_cartpole_champion_as_gif(cartpole_champion, tmp_path):
+    pytest.importorskip("PIL", reason="writing a GIF needs Pillow (pip install 'evorobot[record]')")
+    from PIL import Image
+
+    from evorobot.cli import main
+
+    out = tmp_path / "cartpole.gif"
+    assert main(["replay", str(cartpole_champion), "--record", str(out), "--record-every", "5"]) == 0
+    with Image.open(out) as gif:
+        assert gif.format == "GIF" and gif.n_frames > 1 and gif.size == (640, 400)

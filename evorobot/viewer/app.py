@@ -6,27 +6,26 @@ individual run together (the same Space composition as in evolution), and one of
 so an unperturbed trial ends with exactly the fitness ``evorobot replay`` reports.
 
 Keys: space pause/resume, right arrow one step, up/down speed, r restart, n/p next/previous trial,
-drag a body with the mouse (a perturbation, marked in the status line), s screenshot, h help,
-q or Esc quit. The window is resizable.
+drag a body with the mouse (a perturbation, marked in the status line; body tasks only),
+s screenshot, h help, q or Esc quit. The window is resizable. What the main area shows depends on
+the task (:func:`evorobot.viewer.renderers.renderer_for`): bodies, a cart with its poles, or the
+scrolling traces of a sequence.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pygame
 
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame  # noqa: E402
-
-from evorobot.episode import Episode  # noqa: E402
-from evorobot.errors import EvorobotError  # noqa: E402
-from evorobot.viewer.render import Renderer  # noqa: E402
-from evorobot.source import Source  # noqa: E402
+from evorobot.episode import Episode
+from evorobot.errors import EvorobotError
+from evorobot.source import Source
+from evorobot.viewer.renderers import renderer_for
 
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 HELP = [
@@ -68,12 +67,12 @@ class Viewer:
     def _load(self) -> None:
         self.episode = Episode(self.source.setup, self.source.genome[None, :], self.source.conditions)
         self.state.trial %= self.episode.n_trials
-        self.renderer = Renderer(self.episode, self.state.trial, self.source.info)
+        self.renderer = renderer_for(self.episode, self.state.trial, self.source.info)
         self.state.perturbed = False
 
     def restart(self) -> None:
         self.episode.reset()
-        self.renderer = Renderer(self.episode, self.state.trial, self.source.info)
+        self.renderer = renderer_for(self.episode, self.state.trial, self.source.info)
         self.state.perturbed = False
         self._credit = 0.0
 
@@ -93,6 +92,7 @@ class Viewer:
             if not self.trial_running:
                 return
             self.episode.tick()
+            self.renderer.observe()
 
     def advance(self) -> None:
         """One frame's worth of ticks at the current speed (fractional speeds accumulate)."""
@@ -140,9 +140,9 @@ class Viewer:
 
     def _body_at(self, pos: tuple[int, int]) -> int | None:
         tf = self.renderer.transform
-        if tf is None:
-            return None
         ep, b = self.episode, self.state.trial
+        if tf is None or ep.plant_task is not None:  # a task with its own dynamics has no bodies to drag
+            return None
         x, y = tf.inverse(*pos)
         best, best_d = None, 2.5 * ep.agent.body.radius
         for row in [*ep.team[b], *[o for o in ep.objects[b] if o >= 0]]:

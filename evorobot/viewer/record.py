@@ -10,17 +10,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-import pygame  # noqa: E402
+import pygame
 
-from evorobot.episode import Episode  # noqa: E402
-from evorobot.errors import DependencyNotInstalled  # noqa: E402
-from evorobot.viewer import check_record_target  # noqa: E402
-from evorobot.viewer.render import Renderer  # noqa: E402
+from evorobot.episode import Episode
+from evorobot.errors import DependencyNotInstalled
+from evorobot.viewer import check_record_target
+from evorobot.viewer.renderers import renderer_for
 
 
-def _encoder(out: Path):  # noqa: ANN202
+def _encoder(out: Path) -> tuple[str, Any]:
     suffix = out.suffix.lower()
     if suffix == ".gif":
         try:
@@ -46,7 +46,7 @@ def record_trial(episode: Episode, trial: int, out: Path, info: dict[str, str] |
     check_record_target(out)
     pygame.font.init()
     surface = pygame.Surface(size)
-    renderer = Renderer(episode, trial, info)
+    renderer = renderer_for(episode, trial, info)
     frames_dir = Path(tempfile.mkdtemp(prefix=".frames-", dir=out.parent))
     count = 0
     try:
@@ -60,6 +60,7 @@ def record_trial(episode: Episode, trial: int, out: Path, info: dict[str, str] |
         b = trial
         while not (episode.scores.done[b] or episode.scores.failed[b]) and episode.step_count < episode.task.max_steps:
             episode.tick()
+            renderer.observe()
             if episode.step_count % every == 0:
                 save()
         save()

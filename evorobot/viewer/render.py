@@ -1,11 +1,20 @@
 """Drawing one trial of an :class:`~evorobot.episode.Episode` onto a pygame Surface.
 
-The renderer is a pure observer: it reads poses, sensor distances, controller state and scores
-from the episode and never changes them. A robot's camera is drawn as its rays (grey as the pixel
-each reads) and, under the world, a strip of the first robot's retina (one grey cell per pixel,
-left to right) with its receptive fields as bars beneath. The world is drawn to scale (one transform from world
-coordinates to pixels, y up); a side panel shows every neuron's state and output as bars with a
-scrolling trace of the outputs; a status line shows trial, time, fitness, generation and seed.
+A renderer is a pure observer: it reads the episode's arrays and never changes them. Every
+renderer shares one frame (:class:`Renderer`): the main area, a side panel with every neuron's
+state and output as bars over a scrolling trace of the outputs, and a status line (trial, time,
+fitness, generation, seed). What the main area shows depends on the task
+(:func:`evorobot.viewer.renderers.renderer_for` chooses): bodies in a Space here
+(:class:`BodyRenderer`), a cart with its poles or the traces of a sequence task in
+:mod:`evorobot.viewer.dynamics`.
+
+:class:`BodyRenderer` draws the world to scale (one transform from world coordinates to pixels,
+y up). A robot's camera is drawn as its rays (grey as the pixel each reads) and, under the world,
+a strip of the first robot's retina (one grey cell per pixel, left to right) with its receptive
+fields as bars beneath.
+
+Call :meth:`Renderer.observe` after every tick (the viewer and the recorder do) so that the
+scrolling traces hold every tick, not only the drawn ones.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pygame
 
+from evorobot.controllers.ctrnn import ContinuousNetwork
 from evorobot.episode import Episode
 from evorobot.sim.world import CIRCLE, POLYGON
 
@@ -93,29 +103,135 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
 
 
 class Renderer:
-    """Draws trial ``trial`` of ``episode``; call :meth:`draw` after every tick."""
+    """The frame every renderer shares: the main area (drawn by the subclass's :meth:`_draw_world`),
+    the network panel and the status line. Trial ``trial`` of ``episode`` is shown."""
+
+    running_fitness = False
+    """Whether the status line shows the fitness of a trial still running (meaningful when the
+    task's accumulators are its fitness so far, as in pole balancing or a sequence)."""
 
     def __init__(self, episode: Episode, trial: int = 0, info: dict[str, str] | None = None) -> None:
         self.episode = episode
         self.trial = trial
         self.info = dict(info or {})
-        self.bounds = world_bounds(episode, trial)
         self.history: deque[np.ndarray] = deque(maxlen=PANEL_WIDTH - 20)
+        """The shown network's outputs, one row per tick (the panel's trace)."""
         self.font: pygame.font.Font | None = None
         self.transform: Transform | None = None
-        self.retina_cells: list[pygame.Rect] = []
-        """Where the last :meth:`draw` put each retina pixel (screen coordinates)."""
+        """World -> pixels of the last :meth:`draw` (None when the main area is not a world)."""
+        self._seen = episode.step_count
+
+    def observe(self) -> None:
+        """Record this tick's values into the scrolling traces; call after every tick. A second call
+        at the same tick does nothing; a tick count that went back (a reset) clears the traces."""
+        step = self.episode.step_count
+        if step < self._seen:
+            self.reset_history()
+        if step == self._seen:
+            return
+        self._seen = step
+        self._record()
+
+    def _record(self) -> None:
+        ep = self.episode
+        self.history.append(ep.outputs[self.trial * ep.n_robots].copy())  # the first robot of a team
 
     def reset_history(self) -> None:
         self.history.clear()
+        self._seen = self.episode.step_count
 
-    def _fit(self, width: int, height: int) -> Transform:
-        xmin, xmax, ymin, ymax = self.bounds
+    def _fit(self, bounds: tuple[float, float, float, float], width: int, height: int) -> Transform:
+        """The uniform scale that fits ``bounds`` (xmin, xmax, ymin, ymax) in width x height, centred."""
+        xmin, xmax, ymin, ymax = bounds
         scale = min(width / (xmax - xmin), height / (ymax - ymin))
-        # centre the world in the available area
         x0 = xmin - (width / scale - (xmax - xmin)) / 2
         y0 = ymin - (height / scale - (ymax - ymin)) / 2
         return Transform(scale, x0, y0, height)
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Render the main area, panel and status line onto ``surface``."""
+        self.observe()
+        if self.font is None:
+            pygame.font.init()
+            self.font = pygame.font.Font(None, 18)
+        w, h = surface.get_size()
+        surface.fill(BACKGROUND)
+        world_area = pygame.Rect(0, 0, max(w - PANEL_WIDTH, 50), max(h - STATUS_HEIGHT, 50))
+        self._draw_world(surface.subsurface(world_area))
+        self._draw_panel(surface, pygame.Rect(world_area.right, 0, w - world_area.right, world_area.height))
+        self._draw_status(surface, pygame.Rect(0, world_area.bottom, w, h - world_area.bottom))
+
+    def _draw_world(self, surf: pygame.Surface) -> None:
+        """Draw the main area of the shown trial onto ``surf`` (its own coordinates)."""
+        raise NotImplementedError
+
+    def _draw_panel(self, surf: pygame.Surface, rect: pygame.Rect) -> None:
+        ep, b = self.episode, self.trial
+        pygame.draw.rect(surf, PANEL, rect)
+        font = self.font
+        assert font is not None
+        inner = ep.controller.trace(ep.state)
+        y = rect.top + 6
+        labels = ep.controller.neurons if isinstance(ep.controller, ContinuousNetwork) else None
+        for name, arr in inner.items():
+            surf.blit(font.render(name, True, TEXT), (rect.left + 6, y))
+            y += 14
+            values = arr[b * ep.n_robots]  # the first robot of a team
+            lo = 0.0 if name == "o" else -max(1.0, float(np.max(np.abs(values))))
+            for i, v in enumerate(values):
+                label = labels[i] if labels and i < len(labels) else str(i)
+                surf.blit(font.render(label, True, TEXT), (rect.left + 6, y))
+                bar = pygame.Rect(rect.left + 36, y + 2, rect.width - 46, 8)
+                pygame.draw.rect(surf, BACKGROUND, bar)
+                frac = (v - lo) / (1.0 - lo) if name == "o" else v / -lo
+                if name == "o":
+                    pygame.draw.rect(surf, BAR_POS, (bar.left, bar.top, round(bar.width * min(max(frac, 0), 1)), 8))
+                else:
+                    mid = bar.centerx
+                    length = round(bar.width / 2 * min(abs(frac), 1.0))
+                    pygame.draw.rect(surf, BAR_POS if v >= 0 else BAR_NEG,
+                                     (mid if v >= 0 else mid - length, bar.top, length, 8))
+                y += 12
+            y += 6
+        # scrolling trace of the motor outputs
+        top, height = y + 4, max(rect.bottom - y - 10, 20)
+        pygame.draw.rect(surf, BACKGROUND, (rect.left + 6, top, rect.width - 12, height))
+        hist = np.array(self.history)
+        colours = [AGENT, RAY_ON, BAR_POS, BAR_NEG]
+        for k in range(hist.shape[1] if hist.size else 0):
+            pts = [(rect.left + 6 + i, top + height - 1 - round(v * (height - 2))) for i, v in enumerate(hist[:, k])]
+            if len(pts) > 1:
+                pygame.draw.lines(surf, colours[k % len(colours)], False, pts, 1)
+
+    def status_text(self) -> str:
+        ep, b = self.episode, self.trial
+        done, failed = ep.scores.done[b], ep.scores.failed[b]
+        if done or failed:
+            fit = f"fitness {ep.task.fitness(ep.scores, ep.conditions)[b]:.4f}" + (" FAILED" if failed else "")
+        elif self.running_fitness:
+            fit = f"running, fitness so far {ep.task.fitness(ep.scores, ep.conditions)[b]:.4g}"
+        else:
+            fit = "running"
+        parts = [f"trial {b % ep.n_trials}/{ep.n_trials}", f"t {ep.time:7.2f}", fit]
+        parts += [f"{k} {v}" for k, v in self.info.items()]
+        return "   ".join(parts)
+
+    def _draw_status(self, surf: pygame.Surface, rect: pygame.Rect) -> None:
+        font = self.font
+        assert font is not None
+        pygame.draw.rect(surf, PANEL, rect)
+        surf.blit(font.render(self.status_text(), True, TEXT), (rect.left + 6, rect.top + 5))
+
+
+class BodyRenderer(Renderer):
+    """Bodies in a Space (:class:`~evorobot.tasks.base.BodyTask`): agents, objects, walls, lights,
+    sensor rays and the retina strip."""
+
+    def __init__(self, episode: Episode, trial: int = 0, info: dict[str, str] | None = None) -> None:
+        super().__init__(episode, trial, info)
+        self.bounds = world_bounds(episode, trial)
+        self.retina_cells: list[pygame.Rect] = []
+        """Where the last :meth:`draw` put each retina pixel (screen coordinates)."""
 
     def _follow(self) -> None:
         """Centre a ``view_follow``-wide window on the team (tasks whose arena dwarfs the agents)."""
@@ -134,21 +250,6 @@ class Renderer:
         for k in range(math.floor(ymin / step), math.ceil(ymax / step) + 1):
             pygame.draw.line(surf, PANEL, tf(xmin - step, k * step), tf(xmax + step, k * step), 1)
 
-    def draw(self, surface: pygame.Surface) -> None:
-        """Render world, panel and status line onto ``surface``."""
-        if self.episode.task.view_follow > 0:
-            self._follow()
-        if self.font is None:
-            pygame.font.init()
-            self.font = pygame.font.Font(None, 18)
-        w, h = surface.get_size()
-        surface.fill(BACKGROUND)
-        world_area = pygame.Rect(0, 0, max(w - PANEL_WIDTH, 50), max(h - STATUS_HEIGHT, 50))
-        self.transform = self._fit(world_area.width, world_area.height)
-        self._draw_world(surface.subsurface(world_area))
-        self._draw_panel(surface, pygame.Rect(world_area.right, 0, w - world_area.right, world_area.height))
-        self._draw_status(surface, pygame.Rect(0, world_area.bottom, w, h - world_area.bottom))
-
     # -- pieces ----------------------------------------------------------------------------------
     def _local(self, row: int) -> tuple[float, float, float]:
         ep, b = self.episode, self.trial
@@ -156,8 +257,10 @@ class Renderer:
         return x - ep.origins[b, 0], y - ep.origins[b, 1], a
 
     def _draw_world(self, surf: pygame.Surface) -> None:
-        ep, b, tf = self.episode, self.trial, self.transform
-        assert tf is not None
+        if self.episode.task.view_follow > 0:
+            self._follow()
+        self.transform = tf = self._fit(self.bounds, surf.get_width(), surf.get_height())
+        ep, b = self.episode, self.trial
         g = ep.geometry
         if ep.task.view_follow > 0:
             self._draw_grid(surf)
@@ -266,59 +369,3 @@ class Renderer:
             p = (x + 0.8 * r0 * math.cos(heading + ang), y + 0.8 * r0 * math.sin(heading + ang))
             value = float(ep.inputs[agent, first + k])
             pygame.draw.circle(surf, _mix(SENSOR_OFF, LIGHT, value), tf(*p), max(2, round(0.18 * r0 * tf.scale)))
-
-    def _draw_panel(self, surf: pygame.Surface, rect: pygame.Rect) -> None:
-        ep, b = self.episode, self.trial
-        pygame.draw.rect(surf, PANEL, rect)
-        font = self.font
-        assert font is not None
-        inner = ep.controller.trace(ep.state)
-        y = rect.top + 6
-        labels = getattr(ep.controller, "neurons", None)
-        for name, arr in inner.items():
-            surf.blit(font.render(name, True, TEXT), (rect.left + 6, y))
-            y += 14
-            values = arr[b * ep.n_robots]  # the first robot of a team
-            lo = 0.0 if name == "o" else -max(1.0, float(np.max(np.abs(values))))
-            for i, v in enumerate(values):
-                label = labels[i] if labels and i < len(labels) else str(i)
-                surf.blit(font.render(label, True, TEXT), (rect.left + 6, y))
-                bar = pygame.Rect(rect.left + 36, y + 2, rect.width - 46, 8)
-                pygame.draw.rect(surf, BACKGROUND, bar)
-                frac = (v - lo) / (1.0 - lo) if name == "o" else v / -lo
-                if name == "o":
-                    pygame.draw.rect(surf, BAR_POS, (bar.left, bar.top, round(bar.width * min(max(frac, 0), 1)), 8))
-                else:
-                    mid = bar.centerx
-                    length = round(bar.width / 2 * min(abs(frac), 1.0))
-                    pygame.draw.rect(surf, BAR_POS if v >= 0 else BAR_NEG,
-                                     (mid if v >= 0 else mid - length, bar.top, length, 8))
-                y += 12
-            y += 6
-        # scrolling trace of the motor outputs
-        self.history.append(ep.outputs[b * ep.n_robots].copy())  # the first robot of a team
-        top, height = y + 4, max(rect.bottom - y - 10, 20)
-        pygame.draw.rect(surf, BACKGROUND, (rect.left + 6, top, rect.width - 12, height))
-        hist = np.array(self.history)
-        colours = [AGENT, RAY_ON, BAR_POS, BAR_NEG]
-        for k in range(hist.shape[1] if hist.size else 0):
-            pts = [(rect.left + 6 + i, top + height - 1 - round(v * (height - 2))) for i, v in enumerate(hist[:, k])]
-            if len(pts) > 1:
-                pygame.draw.lines(surf, colours[k % len(colours)], False, pts, 1)
-
-    def status_text(self) -> str:
-        ep, b = self.episode, self.trial
-        done, failed = ep.scores.done[b], ep.scores.failed[b]
-        if done or failed:
-            fit = f"fitness {ep.task.fitness(ep.scores, ep.conditions)[b]:.4f}" + (" FAILED" if failed else "")
-        else:
-            fit = "running"
-        parts = [f"trial {b % ep.n_trials}/{ep.n_trials}", f"t {ep.time:7.2f}", fit]
-        parts += [f"{k} {v}" for k, v in self.info.items()]
-        return "   ".join(parts)
-
-    def _draw_status(self, surf: pygame.Surface, rect: pygame.Rect) -> None:
-        font = self.font
-        assert font is not None
-        pygame.draw.rect(surf, PANEL, rect)
-        surf.blit(font.render(self.status_text(), True, TEXT), (rect.left + 6, rect.top + 5))
