@@ -26,9 +26,10 @@ Termination
     After the last labelled frame's tick.
 References
     Schuster, M. & Paliwal, K.K. (1997) Bidirectional recurrent neural networks. IEEE Trans.
-    Signal Processing 45(11):2673-2681 (section III-A, artificial data). Adapted: the network is
-    causal and evolved; the ``delay`` setting stands for the paper's forward-delayed
-    unidirectional networks (its "MERGE"/delay comparisons) [check the paper's exact delays].
+    Signal Processing 45(11):2673-2681 (its experiments on artificial data [check the section
+    and the window]). Adapted: the network is causal and evolved; the ``delay`` setting stands
+    for the paper's unidirectional networks whose output is delayed by a few frames to see some
+    future context [check the delays the paper uses].
 Version
     1
 """

@@ -21,10 +21,10 @@ Termination
     After the stream's last input.
 References
     Elman, J.L. (1990) Finding structure in time. Cognitive Science 14(2):179-211 (section
-    "Temporal XOR": 3000 bits, 1000 triples, an Elman net of 1 input, 2 hidden, 1 output trained
-    by back-propagation; its error drops on every third bit). Adapted: the network is evolved, on
-    several shorter streams; the score counts the predictable bits only (Elman reports the error
-    on every bit, periodic with the triples).
+    "Exclusive-Or": one stream of 3000 bits, an Elman net of 1 input, 2 hidden and 1 output unit
+    trained by back-propagation [check the sizes]; its error drops on every third bit). Adapted:
+    the network is evolved, on several shorter streams; the score counts the predictable bits
+    only (Elman reports the error on every bit, periodic with the triples).
 Version
     1
 """
