@@ -4,13 +4,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import CP_WORLD, ROOT, WORLDS
 
 from evorobot.cli import main
 from evorobot.config import experiment_from_dict, load_world
-from evorobot.setup import load_setup
 from evorobot.errors import ConfigError, UnknownNameError  # noqa: F401
-
-from conftest import CP_WORLD, ROOT, WORLDS
+from evorobot.setup import load_setup
+from evorobot.tasks import TASKS
 
 
 def _variant(tmp_path: Path, old: str, new: str) -> Path:
@@ -26,10 +26,13 @@ def _variant(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize("world", WORLDS, ids=[p.name for p in WORLDS])
 def test_shipped_worlds_load(world):
     exp = load_world(world)
-    assert exp.agent.n_outputs == 2
-    assert exp.agent.n_inputs == len(exp.agent.input_layout()) == sum(exp.agent.sensor_counts.values())
-    if exp.agent.eye is not None:  # Beer's agent
-        assert exp.agent.n_inputs == exp.agent.eye.rays == 7
+    if exp.agent is None:  # a task with its own dynamics: no body, the task sizes the network
+        assert not TASKS[exp.task_type].embodied and "agent" not in exp.to_dict()
+    else:
+        assert exp.agent.n_outputs == 2
+        assert exp.agent.n_inputs == len(exp.agent.input_layout()) == sum(exp.agent.sensor_counts.values())
+        if exp.agent.eye is not None:  # Beer's agent
+            assert exp.agent.n_inputs == exp.agent.eye.rays == 7
     again = experiment_from_dict(exp.to_dict(), "round trip")
     assert again.to_dict() == exp.to_dict()
 
@@ -119,3 +122,11 @@ def test_resolved_experiment_round_trips(cp_world):
     exp = load_world(cp_world)
     again = experiment_from_dict(exp.to_dict(), "resolved")
     assert again.to_dict() == exp.to_dict()
+
+
+def test_a_bodiless_task_refuses_an_agent_table(tmp_path):
+    text = (ROOT / "worlds" / "cartpole.toml").read_text() + '\n[agent]\nfile = "../agents/beer_agent.toml"\n'
+    p = tmp_path / "w.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=r"w.toml \[agent\]: task `cartpole` brings its own dynamics"):
+        load_world(p)
