@@ -186,3 +186,17 @@ def test_double_pole_rejects_inconsistent_settings() -> None:
         DoublePole(DoublePoleSpec(pole_mass=(0.1,)), None, 0.02, "w.toml [task]")
     with pytest.raises(ConfigError, match="damping"):
         DoublePole(DoublePoleSpec(fitness="damping", steps=50), None, 0.02, "w.toml [task]")
+
+
+def test_the_solution_test_runs_its_100000_steps_in_an_episode() -> None:
+    """A trial ends at the step count of its conditions row, not at the evaluation's length: an
+    uncontrolled but perfectly balanced plant (upright, at rest, no force) lasts all 100,000."""
+    task = DoublePole(DoublePoleSpec(velocities=False, fitness="damping", steps=1000,
+                                     start=(0.0,) * 6), None, 0.02, "t")
+    raw = tomllib.loads((ROOT / "worlds" / "double_pole_nv.toml").read_text())
+    raw["task"]["start"] = [0.0] * 6
+    setup = build(experiment_from_dict(raw, "nv"))
+    genome = np.zeros((1, setup.genome_size))  # every weight and bias 0: output 0.5, no force
+    ep = Episode(setup, genome, task.solution_test())
+    ep.run()
+    assert ep.step_count == 100_000 and ep.scores.values[0, 0] == 100_000

@@ -81,6 +81,8 @@ SCALE = np.array([4.8, 2.0, 0.52, 2.0, 0.52, 2.0])
 GENERALISATION_RANGES = (2.16, 1.35, math.radians(3.6), math.radians(8.6))
 GENERALISATION_FRACTIONS = (0.05, 0.25, 0.5, 0.75, 0.95)
 DAMPING_WINDOW = 100
+GENERALISATION_STEPS = 1000
+SOLUTION_STEPS = 100_000
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,9 @@ class DoublePole(DynamicsTask):
 
     @property
     def max_steps(self) -> int:
-        return max(self.spec.steps, 1000 if self.spec.generalisation else 0)
+        """Bound on any trial: evaluation, generalisation (1000) and solution test (100,000) trials
+        each end at the step count in their conditions row."""
+        return max(self.spec.steps, GENERALISATION_STEPS, SOLUTION_STEPS)
 
     def conditions(self, rng: np.random.Generator) -> FloatArray:
         if self.spec.random_start > 0:
@@ -265,7 +269,7 @@ class DoublePole(DynamicsTask):
         levels = [[(2 * f - 1) * r for f in GENERALISATION_FRACTIONS] for r in GENERALISATION_RANGES]
         grid = np.array(np.meshgrid(*levels, indexing="ij")).reshape(4, -1).T
         rows = np.zeros((grid.shape[0], 7))
-        rows[:, :4], rows[:, 6] = grid, 1000.0
+        rows[:, :4], rows[:, 6] = grid, float(GENERALISATION_STEPS)
         return rows
 
     def held_out_score(self, scores: Scores, conditions: FloatArray) -> float:
@@ -274,7 +278,7 @@ class DoublePole(DynamicsTask):
 
     def solution_test(self) -> FloatArray:
         """The trial a solution must pass besides generalisation: 100,000 steps from ``start``."""
-        return np.array([[*self.spec.start, 100_000.0]])
+        return np.array([[*self.spec.start, float(SOLUTION_STEPS)]])
 
     def new_state(self, conditions: FloatArray) -> DoublePoleState:
         s = np.ascontiguousarray(conditions[:, :6], dtype=np.float64).copy()
