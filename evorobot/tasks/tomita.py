@@ -13,9 +13,12 @@ Inputs
 Outputs
     One, ``o`` in [0, 1], read at the end-marker tick: accept when ``o > 0.5``.
 Fitness
-    Per trial (one string) ``1 - (o - label)^2`` (graded), label 1 for a member; mean over
-    trials; a non-finite output fails the trial (0). Held-out test: ``accuracy`` on the test
-    strings.
+    Per trial (one string) ``1 - (o - label)^2`` (graded), label 1 for a member, times the class
+    weight ``n / (2 n_class)`` of its class in the split, so that the mean over trials weighs
+    members and non-members equally (rejecting everything scores 0.5 whatever the class balance);
+    a non-finite output fails the trial (0). Held-out test: ``balanced_accuracy`` on the test
+    strings, the mean of the accuracy on members and on non-members (0.5 for a constant answer;
+    plain accuracy when a split has one class only).
 Trials
     ``train_strings`` distinct strings of length 0 to ``train_max_length`` (10), fixed; the test
     split is ``test_strings`` distinct strings of length ``test_min_length`` to
@@ -91,7 +94,7 @@ class Tomita(SequenceTask):
     Spec = TomitaSpec
     input_names = ("zero", "one", "end")
     output_names = ("accept",)
-    held_out_metric = "accuracy"
+    held_out_metric = "balanced_accuracy"
 
     def __init__(self, spec: TomitaSpec, agent: AgentSpec | None, dt: float, where: str) -> None:
         super().__init__(spec, agent, dt, where)
@@ -103,16 +106,40 @@ class Tomita(SequenceTask):
         self.test = tomita_sample(spec.grammar, spec.test_min_length, spec.test_max_length, spec.test_strings,
                                   test_rng)
         self.set_data(tomita_split(*self.train), tomita_split(*self.test))
+        self._labels = (self.train[2].astype(bool), self.test[2].astype(bool))
+        self._weights = tuple(class_weights(labels) for labels in self._labels)
+
+    def _split_of(self, conditions: FloatArray) -> tuple[BoolArray, FloatArray]:
+        """Labels and class weights (W,) of the trials' strings."""
+        split, index = conditions[:, 0].astype(np.int64), conditions[:, 1].astype(np.int64)
+        labels = np.where(split == 0, self._labels[0][np.minimum(index, len(self._labels[0]) - 1)],
+                          self._labels[1][np.minimum(index, len(self._labels[1]) - 1)])
+        weights = np.where(split == 0, self._weights[0][np.minimum(index, len(self._weights[0]) - 1)],
+                           self._weights[1][np.minimum(index, len(self._weights[1]) - 1)])
+        return labels, weights
 
     def class_balance(self) -> tuple[float, float]:
         """Fraction of members among the train and among the test strings."""
         return float(self.train[2].mean()), float(self.test[2].mean())
 
     def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
-        return np.where(scores.failed, self.worst, 1.0 - self.mean_of(scores, "sse"))
+        _, weights = self._split_of(conditions)
+        return np.where(scores.failed, self.worst, weights * (1.0 - self.mean_of(scores, "sse")))
 
     def diagnostics(self, scores: Scores, conditions: FloatArray) -> dict[str, FloatArray]:
         return {"correct": np.where(scores.failed, 0.0, self.mean_of(scores, "correct"))}
 
     def held_out_score(self, scores: Scores, conditions: FloatArray) -> float:
-        return self.held_out_mean(scores, conditions, "correct", failed_value=0.0)
+        """Balanced accuracy: the mean of the accuracy on members and on non-members."""
+        labels, _ = self._split_of(conditions)
+        correct = np.where(scores.failed, 0.0, self.mean_of(scores, "correct"))
+        classes = [correct[labels == c] for c in (True, False) if np.any(labels == c)]
+        return float(np.mean([c.mean() for c in classes]))
+
+
+def class_weights(labels: BoolArray) -> FloatArray:
+    """``n / (2 n_class)`` per string: weighted, each class counts half of the mean (1 with one class)."""
+    n, members = len(labels), int(labels.sum())
+    if members in (0, n):
+        return np.ones(n)
+    return np.where(labels, n / (2.0 * members), n / (2.0 * (n - members)))
