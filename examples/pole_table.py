@@ -50,14 +50,14 @@ def _balances(setup: Setup, genome: np.ndarray, rows: np.ndarray) -> bool:
     return bool(~ep.scores.failed[0] & (ep.scores.values[0, 0] >= rows[0, 6]))
 
 
-def solve(world: str, optimizer: str, seed: int, budget: int, overrides: list[str]) -> dict[str, Any]:
+def solve(world: str, optimizer: str, seed: int, budget: int, overrides: list[str], label: str = "") -> dict[str, Any]:
     """One run of ``optimizer`` from ``seed``: evaluations to solve (None if not within ``budget``)."""
     setup = load_setup(world, [f"experiment.seed={seed}", *overrides], optimizer=optimizer)
     task = setup.task
     assert isinstance(task, DoublePole)
     opt = make_optimizer(setup)
     evaluations, gen, start = 0, 0, time.perf_counter()
-    record: dict[str, Any] = {"world": Path(world).stem, "optimizer": optimizer, "seed": seed,
+    record: dict[str, Any] = {"world": Path(world).stem, "optimizer": label or optimizer, "seed": seed,
                               "population": setup.experiment.optimizer.population, "genes": setup.genome_size,
                               "budget": budget, "evaluations": None, "generalisation": None}
     while evaluations < budget:
@@ -101,31 +101,31 @@ def run(args: argparse.Namespace) -> None:
             done.add((r["world"], r["optimizer"], r["seed"]))
     for optimizer in args.optimizers.split(","):
         for seed in _seeds(args.seeds):
-            if (Path(args.world).stem, optimizer, seed) in done:
+            if (Path(args.world).stem, args.label or optimizer, seed) in done:
                 continue
-            r = solve(args.world, optimizer, seed, args.budget, args.set or [])
+            r = solve(args.world, optimizer, seed, args.budget, args.set or [], args.label)
             with open(out, "a") as fh:
                 fh.write(json.dumps(r) + "\n")
             print(json.dumps(r), flush=True)
 
 
 def table(args: argparse.Namespace) -> None:
-    by: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    by: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
     for path in args.results:
         for line in Path(path).read_text().splitlines():
             r = json.loads(line)
-            by[(r["world"], r["optimizer"])].append(r)
-    print("| world | optimizer | population | runs | solved | median evaluations | mean evaluations "
+            by[(r["world"], r["optimizer"], r["genes"])].append(r)
+    print("| world | optimizer | genes | population | runs | solved | median evaluations | mean evaluations "
           "| median generalisation (of 625) | median seconds |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for (world, optimizer), rs in sorted(by.items()):
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for (world, optimizer, genes), rs in sorted(by.items()):
         ok = [r for r in rs if r["evaluations"] is not None]
         ev = [r["evaluations"] for r in ok]
         gen = [r["generalisation"] for r in ok if r["generalisation"] is not None]
         med = f"{statistics.median(ev):.0f}" if ev else "-"
         mean = f"{statistics.mean(ev):.0f}" if ev else "-"
         g = f"{statistics.median(gen):.0f}" if gen else "-"
-        print(f"| {world} | {optimizer} | {rs[0]['population']} | {len(rs)} | {len(ok)}/{len(rs)} | {med} | {mean} "
+        print(f"| {world} | {optimizer} | {genes} | {rs[0]['population']} | {len(rs)} | {len(ok)}/{len(rs)} | {med} | {mean} "
               f"| {g} | {statistics.median(r['seconds'] for r in rs):.1f} |")
 
 
@@ -138,6 +138,7 @@ def main() -> None:
     r.add_argument("--seeds", default="1-20")
     r.add_argument("--budget", type=int, default=40000, help="evaluations before a run gives up")
     r.add_argument("--set", action="append", help="TABLE.KEY=VALUE override, as in evorobot evolve")
+    r.add_argument("--label", default="", help="name of the optimizer in the results (a tuned variant)")
     r.add_argument("--out", required=True)
     t = sub.add_parser("table")
     t.add_argument("results", nargs="+")
