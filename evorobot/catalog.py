@@ -32,6 +32,8 @@ def print_catalog(out: TextIO) -> None:
         out.write(f"{title}:\n")
         for name, cls in sorted(registry.items()):
             doc = _first_line(sys.modules[cls.__module__].__doc__) or _first_line(cls.__doc__)
+            if registry is TASKS and not cls.embodied:  # type: ignore[attr-defined]
+                doc = f"[own dynamics, no body] {doc}"
             out.write(f"  {name:<24} {doc}\n")
     out.write("world files:\n")
     for p in shipped_worlds():
