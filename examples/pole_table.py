@@ -11,9 +11,10 @@ solved the task or spent ``--budget`` evaluations. Solved, after each generation
 - with velocities (``fitness = "steps"``): an individual balanced the poles for ``steps``
   (100,000) steps, its evaluation itself;
 - without (``fitness = "damping"``): the generation's best individual by fitness balances
-  100,000 steps from the standard start (:meth:`DoublePole.solution_test`) and then at least 200 of
-  the 625 generalisation starts for 1000 steps each (the task's held-out test). The tests of the
-  candidates are not counted as evaluations (as in the paper).
+  100,000 steps from the standard start (:meth:`DoublePole.solution_test`) and at least 200 of
+  the 625 generalisation starts for 1000 steps each (the task's held-out test; run first, being
+  the cheaper of the two). The tests of the candidates are not counted as evaluations (the paper
+  does not say; its Table 4 counts evaluations of the damping fitness).
 
 Evaluations are individuals evaluated (one trial each). ``table`` prints one Markdown row per world
 and optimizer: runs, success rate, median and mean evaluations of the successful runs, the
@@ -69,17 +70,16 @@ def solve(world: str, optimizer: str, seed: int, budget: int, overrides: list[st
         gen += 1
         if task.spec.fitness == "steps":
             winners = np.flatnonzero(ev.fitness >= task.spec.steps)
-            candidate = genomes[winners[0]] if winners.size else None
+            if not winners.size:
+                continue
+            test = held_out(setup, genomes[winners[0]])
         else:
+            # both tests must pass; the 625 short trials (one batch) go first, as they are cheaper
             best = genomes[int(np.argmax(np.where(np.isfinite(ev.fitness), ev.fitness, -np.inf)))]
-            candidate = best if _balances(setup, best, task.solution_test()) else None
-        if candidate is None:
-            continue
-        test = held_out(setup, candidate)
-        score = test.score if test is not None else None
-        if task.spec.fitness == "damping" and (score is None or score < GENERALISATION_PASS):
-            continue
-        record.update(evaluations=evaluations, generalisation=score)
+            test = held_out(setup, best)
+            if test is None or test.score < GENERALISATION_PASS or not _balances(setup, best, task.solution_test()):
+                continue
+        record.update(evaluations=evaluations, generalisation=test.score if test is not None else None)
         break
     record.update(generations=gen, spent=evaluations, seconds=round(time.perf_counter() - start, 2))
     return record
