@@ -11,6 +11,7 @@ from conftest import ROOT
 
 from evorobot.cli import main
 from evorobot.config import load_world
+from evorobot.evolution import OPTIMIZERS
 from evorobot.evolution.backends import make_backend
 from evorobot.evolution.runner import evolve, resume
 
@@ -76,3 +77,15 @@ def test_champion_replays_with_its_held_out_score_and_traces_the_plant(name: str
         # one row per live step: each trial's rows are its steps balanced (Gymnasium's return)
         per_trial = [sum(1 for r in rows if r["trial"] == str(t)) for t in range(len(champion["trials"]))]
         assert per_trial == [int(float(x)) for x in champion["trials"]]
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_evolves_a_pole_balancer_whose_champion_replays(optimizer: str, tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    exp = load_world(ROOT / "worlds" / "cartpole.toml", ["task.trials=2", "task.steps=50", "evolution.generations=2"],
+                     optimizer=optimizer)
+    run = tmp_path / "run"
+    summary = evolve(exp, run, stream=None)
+    assert summary.generations == 2 and summary.best_fitness >= 1
+    assert main(["replay", str(run / "champion.json"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["matches_stored"] is True
