@@ -58,6 +58,7 @@ def solve(world: str, optimizer: str, seed: int, budget: int, overrides: list[st
     assert isinstance(task, DoublePole)
     opt = make_optimizer(setup)
     evaluations, gen, start = 0, 0, time.perf_counter()
+    tested: set[bytes] = set()  # genomes that failed the solution tests
     record: dict[str, Any] = {"world": Path(world).stem, "optimizer": label or optimizer, "seed": seed,
                               "population": setup.experiment.optimizer.population, "genes": setup.genome_size,
                               "budget": budget, "evaluations": None, "generalisation": None}
@@ -81,6 +82,9 @@ def solve(world: str, optimizer: str, seed: int, budget: int, overrides: list[st
             if not ev.fitness[i] >= 0.1:
                 continue
             best = genomes[i]
+            if best.tobytes() in tested:  # an elite tested before (GA, CoSyNE, ESP keep them): same verdict
+                continue
+            tested.add(best.tobytes())
             test = held_out(setup, best)
             if test is None or test.score < GENERALISATION_PASS or not _balances(setup, best, task.solution_test()):
                 continue
