@@ -6,6 +6,7 @@ from evorobot.controllers.base import Controller
 from evorobot.controllers.braitenberg import Braitenberg
 from evorobot.controllers.ctrnn import CTRNN
 from evorobot.controllers.elman import Elman
+from evorobot.controllers.esn import ESN
 from evorobot.controllers.fully_recurrent import FullyRecurrent
 from evorobot.controllers.hierarchical import Hierarchical
 from evorobot.controllers.jordan import Jordan
@@ -26,6 +27,8 @@ CONTROLLERS: dict[str, type[Controller]] = {
     # discrete time
     "fully_recurrent": FullyRecurrent, "elman": Elman, "jordan": Jordan, "rmlp": RMLP, "narx": NARX,
     "second_order": SecondOrder, "lstm": LSTM, "ntm": NTM,
+    # reservoir computing (Jaeger 2001): a fixed random reservoir, evolved or fitted readout
+    "esn": ESN,
     # hand-wired, no genes (Braitenberg 1984)
     "braitenberg": Braitenberg,
 }

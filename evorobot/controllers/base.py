@@ -30,12 +30,18 @@ A controller type must provide:
 10. ``prepare_initial_population(genomes)``: the first generation's genomes as the type wants
    them (a CTRNN's center-crossing start); the default returns them unchanged. The runner hands
    the result to :meth:`evorobot.evolution.base.Optimizer.seed_population` when it differs.
+11. ``linear_readout(where)``: for a type whose motor commands are ``clip(W phi, 0, 1)``, ``phi``
+   features that do not depend on the genes of ``W`` (an echo state network's reservoir states),
+   the :class:`LinearReadout` that lets a trainer fit ``W`` in closed form (ridge regression,
+   :mod:`evorobot.training.ridge`); the default raises :class:`~evorobot.errors.ConfigError`
+   naming ``where``, as does a type whose settings do not allow it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.errors import ConfigError
@@ -51,6 +57,28 @@ def check_io(name: str, n_inputs: int, n_outputs: int, dt: float, where: str) ->
         raise ConfigError(f"{where}: a {name} needs n_inputs >= 0 and n_outputs >= 1, got {n_inputs}, {n_outputs}")
     if not dt > 0:
         raise ConfigError(f"{where}: dt must be > 0, got {dt}")
+
+
+class LinearReadout(NamedTuple):
+    """A readout fitted in closed form (contract item 11): motor command ``k`` is
+    ``clip(sum_f W[k, f] phi[f], 0, 1)``.
+
+    Attributes
+    ----------
+    features : callable
+        ``(R, T, n_inputs)`` input sequences -> ``(R, T, F)`` features ``phi`` of R networks driven
+        from a fresh state (:meth:`Controller.init_state`) by them, tick by tick, as the episode does.
+    lo, hi : FloatArray, shape (n_outputs, F)
+        The range of each readout weight.
+    encode : callable
+        Readout weights ``W`` (n_outputs, F) within ``[lo, hi]`` -> the genome (genome_size,) that
+        decodes to them.
+    """
+
+    features: Callable[[FloatArray], FloatArray]
+    lo: FloatArray
+    hi: FloatArray
+    encode: Callable[[FloatArray], FloatArray]
 
 
 class Controller(ABC):
@@ -98,3 +126,9 @@ class Controller(ABC):
     def prepare_initial_population(self, genomes: FloatArray) -> FloatArray:
         """The optimizer's first genomes ``(P, genome_size)`` as this type starts them (item 10)."""
         return genomes
+
+    def linear_readout(self, where: str) -> LinearReadout:
+        """The closed-form-fittable readout of this type (item 11); ConfigError naming ``where``
+        when it has none (the default)."""
+        raise ConfigError(f"{where}: controller type `{self.name}` has no linear readout over gene-independent "
+                          "features to fit in closed form (use an `esn` with evolve = \"readout\")")
