@@ -10,6 +10,7 @@ from evorobot.controllers.esn import ESN
 from evorobot.controllers.fully_recurrent import FullyRecurrent
 from evorobot.controllers.hierarchical import Hierarchical
 from evorobot.controllers.jordan import Jordan
+from evorobot.controllers.lsm import LSM
 from evorobot.controllers.lstm import LSTM
 from evorobot.controllers.mtrnn import MTRNN
 from evorobot.controllers.narx import NARX
@@ -29,6 +30,8 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "second_order": SecondOrder, "lstm": LSTM, "ntm": NTM,
     # reservoir computing (Jaeger 2001): a fixed random reservoir, evolved or fitted readout
     "esn": ESN,
+    # spiking reservoir (Maass, Natschläger & Markram 2002): a fixed seeded liquid, evolved readout
+    "lsm": LSM,
     # hand-wired, no genes (Braitenberg 1984)
     "braitenberg": Braitenberg,
 }
