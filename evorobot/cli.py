@@ -119,6 +119,17 @@ def _evolve(args: argparse.Namespace, argv: list[str]) -> int:
         overrides.append(f"experiment.seed={args.seed}")
     exp = load_world(args.world, overrides, args.controller, args.optimizer)
     out = Path(args.out) if args.out else Path("runs") / f"{exp.experiment.name}-s{exp.experiment.seed}"
+    from evorobot.training import TRAINERS
+
+    if exp.optimizer_type in TRAINERS:  # a trainer (ridge, ...) writes the same run directory
+        from evorobot.setup import build
+        from evorobot.training.run import train
+
+        if args.init_from:
+            raise EvorobotError(f"--init-from: `{exp.optimizer_type}` trains from the task's data, not from a "
+                                "population; drop --init-from")
+        setup = build(exp)
+        return _with_backend(args, out, lambda backend: train(setup, out, ["evorobot", *argv], sys.stderr, backend))
     init = Path(args.init_from) if args.init_from else None
     return _with_backend(args, out, lambda backend: evolve(exp, out, ["evorobot", *argv], sys.stderr,
                                                            backend, handle_signals=True, init_from=init))
@@ -158,8 +169,8 @@ def _with_backend(args: argparse.Namespace, out: Path, run: Callable[[Any], Any]
         print(f"run {summary.out} already has its {summary.generations} generations; "
               "pass --generations to extend it")
         return 0
-    print(f"best fitness {summary.best_fitness:.6f} (generation {summary.best_generation}) "
-          f"after {summary.generations} generations in {summary.seconds:.1f} s; run directory {summary.out}")
+    print(f"best fitness {summary.best_fitness:.6f} ({summary.unit[:-1]} {summary.best_generation}) "
+          f"after {summary.generations} {summary.unit} in {summary.seconds:.1f} s; run directory {summary.out}")
     return 0
 
 

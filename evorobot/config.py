@@ -210,6 +210,7 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
     from evorobot.controllers import CONTROLLERS
     from evorobot.evolution import OPTIMIZERS
     from evorobot.tasks import TASKS
+    from evorobot.training import TRAINERS
 
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a table of tables")
@@ -221,7 +222,8 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
         raise ConfigError(f"{source} [agent]: task `{task_type}` brings its own dynamics and has no body; "
                           "remove the [agent] table (the task sets the network's inputs and outputs)")
     ctrl_type, ctrl = _typed(raw, "controller", CONTROLLERS, source)
-    opt_type, opt = _typed(raw, "optimizer", OPTIMIZERS, source)
+    # an evolutionary optimizer, or a trainer (evorobot.training: ridge, ...), by the same `type` key
+    opt_type, opt = _typed(raw, "optimizer", {**OPTIMIZERS, **TRAINERS}, source)
     exp = Experiment(
         experiment=parse(ExperimentSpec, raw.get("experiment", {}), f"{source} [experiment]"),
         simulation=parse(SimulationSpec, raw.get("simulation", {}), f"{source} [simulation]"),

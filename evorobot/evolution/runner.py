@@ -74,6 +74,8 @@ class RunSummary:
     """The signal that stopped the run early (after a checkpoint), or None."""
     done_before: int = 0
     """Generations already done when this session started (resume)."""
+    unit: str = "generations"
+    """What ``generations`` counts: ``"epochs"`` for a trainer's run (:mod:`evorobot.training.run`)."""
 
 
 class Aborted(KeyboardInterrupt):
@@ -117,7 +119,8 @@ def prepare_run_dir(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _fmt(x: float) -> str:
+def fmt_float(x: float) -> str:
+    """A history cell: the float's repr, or its strict-JSON encoding when not finite."""
     return repr(float(x)) if np.isfinite(x) else str(encode_float(x))
 
 
@@ -260,6 +263,9 @@ def evolve(
     names a run directory whose final population replaces the random first population
     (:func:`initial_population`); the manifest records it as ``init_from``.
     """
+    if exp.optimizer_type not in OPTIMIZERS:
+        raise ConfigError(f"{exp.source} [optimizer]: `{exp.optimizer_type}` is a trainer, not an evolutionary "
+                          "optimizer; run it with evorobot.training.run.train (as `evorobot evolve` does)")
     setup = build(exp)
     if setup.genome_size == 0:
         raise ConfigError(f"{exp.source} [controller]: `{exp.controller_type}` has no genes to evolve; "
@@ -308,6 +314,9 @@ def resume(
         raise ConfigError(f"{out}: no such run directory")
     raw = read_json(cfg, "run configuration")
     old = experiment_from_dict(raw, str(cfg))
+    if old.optimizer_type not in OPTIMIZERS:
+        raise ConfigError(f"resume {out}: a `{old.optimizer_type}` run is trained in one go and has no checkpoint "
+                          "to resume; start a new run with `evorobot evolve`")
     new = experiment_from_dict(apply_overrides(raw, list(overrides or [])), str(cfg))
     diff = changes(old.to_dict(), new.to_dict())
     refused = [k for k in diff if k not in RESUMABLE]
@@ -336,7 +345,7 @@ def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[s
         raise ChampionFileError(f"{ck.path}: optimizer generation {opt.generation} != {ck.done} done")
     if ck.done == total:
         return RunSummary(out, total, *_champion_record(ck, validation), 0.0, None, ck.done)
-    _write_history(out, ck.history)
+    write_history(out, ck.history)
     if ck.champion is not None:
         write_json(out / "champion.json", ck.champion)
     else:
@@ -398,14 +407,14 @@ def _loop(setup: Setup, opt: Optimizer, out: Path, ck: Checkpoint, stream: TextI
             valid = ""
             if validation is not None:
                 best, record = _validate(validation, genomes, ev.fitness, gen, seed, backend, progress, champ_fit)
-                valid = _fmt(best) if np.isfinite(best) else ""
+                valid = fmt_float(best) if np.isfinite(best) else ""
                 if record is not None:
                     champ_fit, champ_gen, champ = best, gen, record
                     write_json(out / "champion.json", champ)
             secs = time.perf_counter() - t0
-            rows.append([str(gen), _fmt(stats.best), _fmt(stats.mean), _fmt(stats.std),
-                         _fmt(best_ever), valid, str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
-            _write_history(out, rows)
+            rows.append([str(gen), fmt_float(stats.best), fmt_float(stats.mean), fmt_float(stats.std),
+                         fmt_float(best_ever), valid, str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
+            write_history(out, rows)
             done = gen + 1
             if done % every == 0 or done == total or stop.signum is not None:
                 checkpoint.save(out, Checkpoint(done, opt.state_dict(), best_ever, best_gen, rows, champ,
@@ -439,9 +448,10 @@ def _validate(validation: Validation, genomes: np.ndarray, fitness: np.ndarray, 
     return float(vev.fitness[j]), record
 
 
-def _write_history(out: Path, rows: list[list[str]]) -> None:
+def write_history(out: Path, rows: list[list[str]], columns: tuple[str, ...] = HISTORY_COLUMNS) -> None:
+    """Write ``history.csv`` in ``out`` atomically: the ``columns`` header, then ``rows``."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(HISTORY_COLUMNS)
+    writer.writerow(columns)
     writer.writerows(rows)
     write_text(out / "history.csv", buf.getvalue())

@@ -1,0 +1,29 @@
+"""Trainers by name; the contract is :mod:`evorobot.training.base`, the run loop :mod:`evorobot.training.run`.
+
+``TRAINERS`` maps the ``type`` of a world file's ``[optimizer]`` table to a trainer class, beside
+the optimizers of :data:`evorobot.evolution.OPTIMIZERS` (a name is in one registry or the other);
+each class carries its settings dataclass as ``Spec`` and is built as ``cls(spec, setup, where)``.
+"""
+
+from __future__ import annotations
+
+from evorobot.errors import UnknownNameError
+from evorobot.spec import did_you_mean
+from evorobot.training.base import Epoch, Trainer
+from evorobot.training.ridge import Ridge
+
+__all__ = ["TRAINERS", "Epoch", "Trainer", "get_trainer"]
+
+TRAINERS: dict[str, type[Trainer]] = {
+    # closed-form readout regression (Jaeger 2001)
+    "ridge": Ridge,
+}
+
+
+def get_trainer(name: str, where: str) -> type[Trainer]:
+    """The trainer class registered as ``name``; ``where`` names the file and table for errors."""
+    try:
+        return TRAINERS[name]
+    except KeyError:
+        valid = ", ".join(f"`{n}`" for n in TRAINERS)
+        raise UnknownNameError(f"{where}: unknown trainer `{name}`{did_you_mean(name, TRAINERS)}; valid: {valid}") from None

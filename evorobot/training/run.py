@@ -1,0 +1,86 @@
+"""The training loop of a trainer (:mod:`evorobot.training.base`): the run directory of an evolution.
+
+:func:`train` writes what :func:`evorobot.evolution.runner.evolve` writes, with the runner's own
+writers: ``manifest.json`` (plus ``training``: each epoch's notes), ``config.json``,
+``history.csv`` with one row per epoch (:data:`TRAIN_COLUMNS`) and ``champion.json``, the best
+epoch's genome scored by the normal evaluation on the task's training trials (the trial
+conditions of generation ``epoch``) with its held-out score, so that ``evorobot replay RUN``
+reproduces it bit for bit. There is no checkpoint: a trainer's run is not resumed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from evorobot.champion import champion_dict
+from evorobot.evolution.backend_base import Backend
+from evorobot.evolution.evaluate import evaluate, initializer
+from evorobot.evolution.runner import RunSummary, fmt_float, manifest, prepare_run_dir, write_history
+from evorobot.heldout import held_out
+from evorobot.seeding import conditions_rng
+from evorobot.setup import Setup
+from evorobot.store import DirectoryLock, decode_float, write_json
+from evorobot.training import get_trainer
+
+__all__ = ["TRAIN_COLUMNS", "train"]
+
+TRAIN_COLUMNS = ("epoch", "loss", "fitness", "test", "failed", "seconds")
+"""``loss``: the trainer's training loss; ``fitness``: the epoch's genome evaluated on the training
+trials; ``test``: its held-out score (empty for a task without a test split); ``failed``: its failed
+trials."""
+
+
+def train(setup: Setup, out: Path, argv: list[str] | None = None, stream: TextIO | None = sys.stderr,
+          backend: Backend | None = None) -> RunSummary:
+    """Train ``setup`` with the trainer its ``[optimizer]`` table names, writing the run directory ``out``.
+
+    ``backend`` evaluates each epoch's genome (results never depend on it); the caller closes it.
+    Raises ConfigError (before anything is written) when the trainer cannot train this set-up.
+    """
+    exp = setup.experiment
+    where = f"{exp.source} [optimizer]"
+    trainer = get_trainer(exp.optimizer_type, where)(exp.optimizer, setup, where)
+    out = Path(out)
+    prepare_run_dir(out)
+    seed = exp.experiment.seed
+    with DirectoryLock(out):
+        man = manifest(exp, list(argv or []), backend)
+        man["training"] = []
+        write_json(out / "manifest.json", man)
+        write_json(out / "config.json", exp.to_dict())
+        if backend is not None:
+            backend.prepare(initializer(exp))
+        rows: list[list[str]] = []
+        best, best_epoch = -np.inf, -1
+        start = t0 = time.perf_counter()
+        for epoch, ep in enumerate(trainer.epochs()):
+            ev = evaluate(setup, ep.genome[None, :], setup.task.conditions(conditions_rng(seed, epoch)),
+                          exp.evolution.chunk_size, backend)
+            fitness = float(ev.fitness[0])
+            if fitness > best:
+                best, best_epoch = fitness, epoch
+                champ = champion_dict(setup, ep.genome, ev.trials[0], int(ev.failed[0]), epoch, 0, seed)
+                write_json(out / "champion.json", champ)
+                test = (decode_float(champ["held_out"]["score"], "held-out score") if "held_out" in champ
+                        else None)
+            else:
+                score = held_out(setup, ep.genome)
+                test = score.score if score is not None else None
+            secs = time.perf_counter() - t0
+            rows.append([str(epoch), fmt_float(ep.loss), fmt_float(fitness), "" if test is None else fmt_float(test),
+                         str(int(ev.failed[0])), f"{secs:.3f}"])
+            write_history(out, rows, TRAIN_COLUMNS)
+            man["training"].append({"epoch": epoch, **ep.notes})
+            write_json(out / "manifest.json", man)
+            if stream is not None:
+                held = "" if test is None else f"  test {setup.task.held_out_metric} {test:.4f}"
+                stream.write(f"epoch {epoch + 1}  loss {ep.loss:.4g}  fitness {fitness:.4f}{held}  {secs:.2f}s  "
+                             f"({trainer.describe(ep.notes)})\n")
+                stream.flush()
+            t0 = time.perf_counter()
+    return RunSummary(out, len(rows), best, best_epoch, time.perf_counter() - start, unit="epochs")
