@@ -114,7 +114,8 @@ def reference(ctrl: ESN, params: Any, inputs: np.ndarray) -> tuple[np.ndarray, n
     for u in inputs:
         for b in range(b_count):
             a, rho, s = params.leak[b], params.spectral_radius[b], params.input_scaling[b]
-            pre = s * (r.w_in @ u[b]) + rho * (w @ x[b]) + r.w_fb @ y[b] + r.bias
+            fb = r.w_fb @ y[b] if ctrl.spec.output_feedback else 0.0
+            pre = s * (r.w_in @ u[b]) + rho * (w @ x[b]) + fb + r.bias
             x[b] = (1 - a) * x[b] + a * np.tanh(pre)
             y[b] = np.clip(params.w_out[b] @ np.concatenate([x[b], u[b], [1.0]]), 0.0, 1.0)
         xs.append(x.copy())
