@@ -96,16 +96,16 @@ class LSMSpec:
     udf_sd: float = setting(0.5, ge=0, doc="SD of U, D, F as a fraction of their means (Gaussian)")
     a_mean: Floats = setting((30.0, 60.0, -19.0, -19.0), doc="mean synaptic scale A (nA) per pair (> 0 from E, < 0 from I)")
     a_sd: float = setting(1.0, gt=0, doc="SD of |A| as a fraction of its mean (Gamma)")
-    a_input: Range = setting((18.0, 9.0), doc="mean A (nA) of input synapses onto E and onto I (poisson input)")
+    a_input: Floats = setting((18.0, 9.0), doc="mean A (nA) of input synapses onto E and onto I (poisson input)")
     tau_m: float = setting(30.0, gt=0, doc="membrane time constant (ms)")
     v_thresh: float = setting(15.0, doc="firing threshold (mV above rest)")
     v_reset: float = setting(13.5, doc="reset potential (mV above rest)")
     v_init: Range = setting((13.5, 15.0), doc="initial membrane potentials, uniform in this range (mV)")
-    t_ref: Range = setting((3.0, 2.0), doc="absolute refractory period of E and of I neurons (ms)")
+    t_ref: Floats = setting((3.0, 2.0), doc="absolute refractory period of E and of I neurons (ms)")
     r_in: float = setting(1.0, gt=0, doc="input resistance (MOhm)")
     i_background: float = setting(13.5, doc="constant background current of every neuron (nA)")
-    tau_syn: Range = setting((3.0, 6.0), doc="decay time constants of excitatory and inhibitory synaptic currents (ms)")
-    delay: Range = setting((1.5, 0.8), doc="synaptic delays EE and of every other pair (ms)")
+    tau_syn: Floats = setting((3.0, 6.0), doc="decay time constants of excitatory and inhibitory synaptic currents (ms)")
+    delay: Floats = setting((1.5, 0.8), doc="synaptic delays EE and of every other pair (ms)")
     tau_readout: float = setting(30.0, gt=0, doc="time constant of the readout's spike-train filter (ms)")
     substep: float = setting(0.5, gt=0, doc="liquid integration step (ms of liquid time)")
     time_scale: float = setting(25.0, gt=0, doc="ms of liquid time per world second (a tick is dt * time_scale ms)")
@@ -127,13 +127,16 @@ class LSMSpec:
             raise ConfigError(f"{where}: `c` must lie in [0, 1], got {list(self.c)}")
         if not all(0 < u <= 1 for u in self.u_mean):
             raise ConfigError(f"{where}: `u_mean` must lie in (0, 1], got {list(self.u_mean)}")
+        for key in ("a_input", "t_ref", "tau_syn", "delay"):
+            if len(getattr(self, key)) != 2:
+                raise ConfigError(f"{where}: `{key}` must list 2 values, got {list(getattr(self, key))}")
         for key in ("d_mean", "f_mean", "tau_syn", "t_ref", "a_input"):
             if not all(v > 0 for v in getattr(self, key)):
                 raise ConfigError(f"{where}: `{key}` must be > 0, got {list(getattr(self, key))}")
         if not (self.a_mean[0] > 0 and self.a_mean[1] > 0 and self.a_mean[2] < 0 and self.a_mean[3] < 0):
             raise ConfigError(f"{where}: `a_mean` must be > 0 from E (EE, EI) and < 0 from I (IE, II), "
                               f"got {list(self.a_mean)}")
-        if not self.delay[0] >= 0:
+        if not min(self.delay) >= 0:
             raise ConfigError(f"{where}: `delay` must be >= 0, got {list(self.delay)}")
         if not self.v_reset < self.v_thresh:
             raise ConfigError(f"{where}: `v_reset` must be below `v_thresh`, got {self.v_reset} >= {self.v_thresh}")
