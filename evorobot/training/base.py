@@ -58,7 +58,7 @@ class Trainer(ABC):
     name: ClassVar[str]
     Spec: ClassVar[type]
 
-    def __init__(self, spec: Any, setup: "Setup", where: str) -> None:
+    def __init__(self, spec: Any, setup: Setup, where: str) -> None:
         self.spec, self.setup, self.where = spec, setup, where
 
     @abstractmethod

@@ -90,7 +90,7 @@ class Ridge(Trainer):
     name: ClassVar[str] = "ridge"
     Spec: ClassVar[type] = RidgeSpec
 
-    def __init__(self, spec: RidgeSpec, setup: "Setup", where: str) -> None:
+    def __init__(self, spec: RidgeSpec, setup: Setup, where: str) -> None:
         super().__init__(spec, setup, where)
         if not isinstance(setup.task, SequenceTask):
             raise ConfigError(f"{where}: ridge fits a readout to a sequence data set; task "

@@ -20,7 +20,13 @@ import numpy as np
 from evorobot.champion import champion_dict
 from evorobot.evolution.backend_base import Backend
 from evorobot.evolution.evaluate import evaluate, initializer
-from evorobot.evolution.runner import RunSummary, fmt_float, manifest, prepare_run_dir, write_history
+from evorobot.evolution.runner import (
+    RunSummary,
+    fmt_float,
+    manifest,
+    prepare_run_dir,
+    write_history,
+)
 from evorobot.heldout import held_out
 from evorobot.seeding import conditions_rng
 from evorobot.setup import Setup
