@@ -165,3 +165,22 @@ def test_other_misuses_are_one_line_errors(tmp_path: Path, capsys: pytest.Captur
         load_world(w, ["optimizer.alpha=-1"], optimizer="ridge")
     with pytest.raises(ConfigError, match="no such run directory"):
         resume(tmp_path / "missing")
+
+
+def test_same_set_up_in_reservoirpy_gives_the_same_states_and_readout() -> None:
+    """Optional (reservoirpy is no dependency): its Reservoir, given our matrices (rho W, s_in W_in,
+    b) and leak, runs the same states, and its Ridge on our features gives our readout."""
+    rpy = pytest.importorskip("reservoirpy.nodes")
+    raw = world(units=50, spectral_radius=0.95, bias_scaling=0.2, leak=0.7)
+    setup, x, y = regression(raw)
+    ctrl, task = setup.controller, setup.task
+    r = ctrl.reservoir
+    inputs = task.data.inputs[: task.n_train]
+    states = np.array([np.asarray(rpy.Reservoir(units=50, lr=0.7, sr=0.95, W=0.95 * r.dense(), Win=0.5 * r.w_in,
+                                                bias=r.bias.copy(), activation="tanh").run(seq)) for seq in inputs])
+    np.testing.assert_allclose(states, ctrl.features(inputs)[:, :, :50], rtol=0, atol=1e-13)
+    theirs = rpy.Ridge(ridge=1e-4, fit_bias=False)
+    theirs.fit(x, y)
+    ours = ridge(x, y, 1e-4)
+    # reservoirpy solves the normal equations (condition number squared): agreement to 1e-6 relative
+    np.testing.assert_allclose(np.asarray(theirs.Wout).T, ours, rtol=0, atol=1e-6 * np.abs(ours).max())
