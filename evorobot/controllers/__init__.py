@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from evorobot.controllers.bam import BAM
 from evorobot.controllers.base import Controller
 from evorobot.controllers.braitenberg import Braitenberg
 from evorobot.controllers.ctrnn import CTRNN
@@ -9,6 +10,7 @@ from evorobot.controllers.elman import Elman
 from evorobot.controllers.esn import ESN
 from evorobot.controllers.fully_recurrent import FullyRecurrent
 from evorobot.controllers.hierarchical import Hierarchical
+from evorobot.controllers.hopfield import Hopfield
 from evorobot.controllers.jordan import Jordan
 from evorobot.controllers.lsm import LSM
 from evorobot.controllers.lstm import LSTM
@@ -32,6 +34,8 @@ CONTROLLERS: dict[str, type[Controller]] = {
     "esn": ESN,
     # spiking reservoir (Maass, Natschläger & Markram 2002): a fixed seeded liquid, evolved readout
     "lsm": LSM,
+    # associative memories (Hopfield 1982, 1984; Kosko 1988): symmetric / bidirectional weights, relaxation
+    "hopfield": Hopfield, "bam": BAM,
     # hand-wired, no genes (Braitenberg 1984)
     "braitenberg": Braitenberg,
 }
