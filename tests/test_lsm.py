@@ -15,13 +15,13 @@ from evorobot.controllers._lsm_kernels import (
     DECAY_I,
     DECAY_M,
     DECAY_X,
-    H,
     I_BG,
     MAX_RATE,
     POISSON,
     R_IN,
     V_RESET,
     V_TH,
+    H,
     Liquid,
     advance,
     fresh_state,
@@ -41,7 +41,7 @@ def run_counting(liq: Liquid, current: float, ticks: int) -> tuple[int, object]:
     w_out, b_out, out = np.zeros((1, 1, liq.n_neurons)), np.zeros((1, 1)), np.empty((1, 1))
     for _ in range(ticks):
         advance(liq, state, inputs, gain, np.zeros((1, 0, 0)), w_out, b_out, out)
-    return int(round(state.x[0, 0])), state
+    return round(float(state.x[0, 0])), state
 
 
 def lone_neurons(substep_ms: float, inhibitory: bool) -> Liquid:
