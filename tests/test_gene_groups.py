@@ -34,6 +34,7 @@ EXPECTED: dict[str, tuple[int, bool] | None] = {
     "second_order": (2 + 3, False),  # response + hidden state units
     "lstm": (4, True),  # cells; readout biases
     "ntm": (5, True),  # controller's hidden units; output biases
+    "lsm": (2, True),  # one readout unit per motor; the sensors' input gains (the liquid has no genes)
     "braitenberg": None,  # no genes
 }
 
