@@ -35,6 +35,8 @@ EXPECTED: dict[str, tuple[int, bool] | None] = {
     "lstm": (4, True),  # cells; readout biases
     "ntm": (5, True),  # controller's hidden units; output biases
     "lsm": (2, True),  # one readout unit per motor; the sensors' input gains (the liquid has no genes)
+    "hopfield": (2 + 4, False),  # motor + hidden units (a symmetric weight goes to the lower unit)
+    "bam": (7 + 2, False),  # X units (thresholds) + Y units (thresholds, columns of W)
     "braitenberg": None,  # no genes
 }
 
