@@ -31,6 +31,7 @@ from evorobot.sim import motors, rays
 from evorobot.sim.sensors import RobotSensors, draw_noise
 from evorobot.sim.world import World
 from evorobot.tasks.base import BodyTask, DynamicsTask, Frame
+from evorobot.tasks.sequence import SequenceTask
 
 
 class EpisodeResult(NamedTuple):
@@ -139,6 +140,10 @@ class Episode:
         if self.plant_task is not None:
             self.plant = self.plant_task.new_state(self.conditions)
             self.frame: Any = self.plant  # what the task's trace reads
+            if self.controller.offline:  # contract item 12; setup.build allows it on sequence tasks only
+                assert isinstance(self.plant_task, SequenceTask)
+                inputs, lengths = self.plant_task.whole_sequences(self.plant)
+                self.state = self.controller.begin_sequences(self.params, self.state, inputs, lengths)
         else:
             self._reset_bodies()
 
@@ -210,7 +215,7 @@ class Episode:
         shape = (self.n_individuals, self.n_trials)
         return EpisodeResult(fit.reshape(shape), failed.reshape(shape), self.step_count)
 
-    def run(self, observer: Callable[["Episode"], Any] | None = None) -> EpisodeResult:
+    def run(self, observer: Callable[[Episode], Any] | None = None) -> EpisodeResult:
         """Tick until every trial has ended; call ``observer(self)`` after each tick."""
         while self.running:
             self.tick()

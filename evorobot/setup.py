@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from evorobot._types import FloatArray
+from evorobot.agent import AgentSpec
 from evorobot.config import Experiment, experiment_from_dict, load_world
 from evorobot.controllers.base import Controller
 from evorobot.errors import ConfigError
 from evorobot.evolution.base import GenomeLayout
-from evorobot.agent import AgentSpec
 from evorobot.tasks.base import DynamicsTask, Task, TaskIO
+from evorobot.tasks.sequence import SequenceTask
 
 if TYPE_CHECKING:
     from evorobot.sim.camera import ReceptiveFields
@@ -58,7 +59,7 @@ class Setup:
         morph = np.arange(self.controller.genome_size, self.genome_size, dtype=np.int64)
         return GenomeLayout(self.genome_size, tuple(groups) + ((morph,) if morph.size else ()))
 
-    def decode_morphology(self, genomes: FloatArray) -> "ReceptiveFields | None":
+    def decode_morphology(self, genomes: FloatArray) -> ReceptiveFields | None:
         """Sensor-morphology parameters of ``genomes`` (B, genome_size); None without any."""
         if self.morphology_size == 0:
             return None
@@ -98,6 +99,10 @@ def build(exp: Experiment) -> Setup:
                 f"{travel:.3g} into a wall per tick (more than a quarter of its radius); use substeps >= {need}")
     io: AgentSpec | TaskIO = agent if agent is not None else cast(DynamicsTask, task).interface
     controller = CONTROLLERS[exp.controller_type].for_agent(exp.controller, io, dt, f"{src} [controller]")
+    if controller.offline and (not isinstance(task, SequenceTask) or task.feeds_back_outputs):
+        why = "feeds its outputs back as inputs" if isinstance(task, SequenceTask) else "is no sequence data set"
+        raise ConfigError(f"{src} [controller]: an offline `{exp.controller_type}` reads whole input sequences "
+                          f"before answering, but task `{exp.task_type}` {why}; use mode = \"window\"")
     return Setup(exp, task, controller)
 
 

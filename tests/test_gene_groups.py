@@ -37,6 +37,8 @@ EXPECTED: dict[str, tuple[int, bool] | None] = {
     "lsm": (2, True),  # one readout unit per motor; the sensors' input gains (the liquid has no genes)
     "hopfield": (2 + 4, False),  # motor + hidden units (a symmetric weight goes to the lower unit)
     "bam": (7 + 2, False),  # X units (thresholds) + Y units (thresholds, columns of W)
+    "brnn": (4 + 4, True),  # forward + backward units; output biases
+    "cascaded": (2 + 3, False),  # accept (motor) + hidden state units
     "braitenberg": None,  # no genes
 }
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from evorobot.controllers.bam import BAM
 from evorobot.controllers.base import Controller
 from evorobot.controllers.braitenberg import Braitenberg
+from evorobot.controllers.brnn import BRNN
+from evorobot.controllers.cascaded import Cascaded
 from evorobot.controllers.ctrnn import CTRNN
 from evorobot.controllers.elman import Elman
 from evorobot.controllers.esn import ESN
@@ -30,6 +32,8 @@ CONTROLLERS: dict[str, type[Controller]] = {
     # discrete time
     "fully_recurrent": FullyRecurrent, "elman": Elman, "jordan": Jordan, "rmlp": RMLP, "narx": NARX,
     "second_order": SecondOrder, "lstm": LSTM, "ntm": NTM,
+    # bidirectional (Schuster & Paliwal 1997) and sequential cascaded (Pollack 1991)
+    "brnn": BRNN, "cascaded": Cascaded,
     # reservoir computing (Jaeger 2001): a fixed random reservoir, evolved or fitted readout
     "esn": ESN,
     # spiking reservoir (Maass, Natschläger & Markram 2002): a fixed seeded liquid, evolved readout

@@ -35,6 +35,14 @@ A controller type must provide:
    the :class:`LinearReadout` that lets a trainer fit ``W`` in closed form (ridge regression,
    :mod:`evorobot.training.ridge`); the default raises :class:`~evorobot.errors.ConfigError`
    naming ``where``, as does a type whose settings do not allow it.
+12. ``offline`` and ``begin_sequences(params, state, inputs, lengths)``: a type whose output at
+   tick t may depend on the whole input sequence, later inputs included (a bidirectional network
+   in its paper's setting, Schuster & Paliwal 1997), sets ``offline`` true (False by default). It
+   runs only on a sequence data-set task whose inputs do not depend on the outputs
+   (:func:`evorobot.setup.build` refuses it elsewhere): at the start of every trial the episode
+   hands it every trial's whole input sequence ``(B, T, n_inputs)`` (zeros after a trial's end)
+   and the trials' lengths ``(B,)``; it returns the state from which ``step`` emits the
+   precomputed output of each tick. The default raises :class:`~evorobot.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -90,9 +98,11 @@ class Controller(ABC):
     n_inputs: int
     n_outputs: int
     genome_size: int
+    offline: bool = False
+    """Whether the outputs depend on whole input sequences (item 12): set per instance by the type."""
 
     @classmethod
-    def for_agent(cls, spec: Any, agent: "AgentSpec | TaskIO", dt: float, where: str) -> "Controller":
+    def for_agent(cls, spec: Any, agent: AgentSpec | TaskIO, dt: float, where: str) -> Controller:
         """Build for ``agent`` (a body, or a dynamics task's inputs and outputs): by default from its
         input and output counts alone. A type that needs to know what its inputs are (a hand-wired
         vehicle) reads ``agent.input_layout()``."""
@@ -126,6 +136,12 @@ class Controller(ABC):
     def prepare_initial_population(self, genomes: FloatArray) -> FloatArray:
         """The optimizer's first genomes ``(P, genome_size)`` as this type starts them (item 10)."""
         return genomes
+
+    def begin_sequences(self, params: Any, state: Any, inputs: FloatArray, lengths: IntArray) -> Any:
+        """The state for a trial of which every input is known (item 12): ``inputs`` (B, T,
+        n_inputs), ``lengths`` (B,); called by the episode at the start of the trial, after
+        :meth:`init_state`, only when :attr:`offline` is true. The default raises ConfigError."""
+        raise ConfigError(f"controller type `{self.name}` does not read whole sequences (it is not offline)")
 
     def linear_readout(self, where: str) -> LinearReadout:
         """The closed-form-fittable readout of this type (item 11); ConfigError naming ``where``

@@ -213,6 +213,18 @@ class SequenceTask(DynamicsTask):
         _observe(self.data.inputs, state.row, self.data.lengths, state.last, step, self.feedback_from,
                  self.feedback_input, self.feedback_output, inputs)
 
+    @property
+    def feeds_back_outputs(self) -> bool:
+        """Whether some inputs are the network's own previous outputs (free running): then the
+        input sequence is not known before the trial, and an offline controller cannot run."""
+        return self.feedback_from != NO_FEEDBACK
+
+    def whole_sequences(self, state: SequenceState) -> tuple[FloatArray, IntArray]:
+        """Every trial's whole input sequence (W, T, n_in), as :meth:`observe` presents it tick by
+        tick when no output is fed back (zeros after its end), and its length (W,): what an offline
+        controller reads at the start of a trial (controller contract item 12)."""
+        return self.data.inputs[state.row], self.data.lengths[state.row]
+
     def advance(self, state: SequenceState, outputs: FloatArray, step: int, scores: Scores) -> None:
         _advance(self.data.targets, self.data.weights, self.data.lengths, state.row, outputs, step,
                  self.tolerance, state.last, state.target, scores.done, scores.failed, scores.values)

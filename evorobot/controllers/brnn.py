@@ -1,0 +1,258 @@
+"""Bidirectional recurrent neural network (Schuster & Paliwal 1997), batched, discrete-time.
+
+Schuster, M. & Paliwal, K. K. (1997). Bidirectional recurrent neural networks. IEEE Transactions
+on Signal Processing 45(11): 2673-2681.
+
+Two chains of hidden units read the same inputs, one forward in time, one backward, and are not
+connected to each other; both feed the output layer. Over a sequence ``x(1..T)``::
+
+    f(t) = act(b_f + W_in_f x(t) + W_rec_f f(t - 1)),   f(0) = 0          (forward chain)
+    g(t) = act(b_b + W_in_b x(t) + W_rec_b g(t + 1)),   g(T + 1) = 0      (backward chain)
+    y(t) = sigmoid(b_o + W_out_f f(t) + W_out_b g(t))                     (motor commands in [0, 1])
+
+so ``y(t)`` depends on the inputs before and after t. Parameters (:class:`BRNNParams`) are
+evolved genes in ``weight_range`` / ``bias_range``; weights are stored ``[target, source]``.
+
+Two modes (the ``mode`` setting):
+
+- ``"offline"``, the paper's setting: on a sequence data-set task whose inputs do not depend on
+  the outputs, the network sees the whole input sequence before it answers. At the start of each
+  trial the episode calls :meth:`BRNN.begin_sequences` (controller contract item 12) with every
+  trial's whole input sequence; one numba call computes both chains and the outputs of every
+  tick, and each ``step`` then emits the precomputed output of its tick. A trial's backward chain
+  starts at the trial's own last element (``g(length) = 0``), so its outputs never depend on the
+  zero padding after it (nor on how long the data set's longest sequence is). Anywhere else
+  :func:`evorobot.setup.build` refuses this mode.
+- ``"window"`` (the default), a causal adaptation so that the type is a controller on every world,
+  bodies included, where the future is not known: at tick t the network runs over the window of
+  the last ``window`` inputs ``x(t - K + 1 .. t)``. The forward chain is the paper's, carried from
+  tick to tick over the whole trial (it is causal already, costs one update per tick and
+  remembers beyond the window). The backward chain restarts from 0 at every tick, since the newest
+  input changes: it reads the window from the newest input back to the oldest, and its state
+  there, ``g_t(t - K + 1)``, which has read the whole window in reverse, is what the output
+  reads together with ``f(t)``: ``y(t) = sigmoid(b_o + W_out_f f(t) + W_out_b g_t(t - K + 1))``.
+  Early in a trial the window holds the ``t`` inputs seen so far. Cost: ``K`` backward updates
+  per tick.
+
+Adapted from the paper, and why: the paper trains by back-propagation through time with
+logistic or linear units; here every weight and bias is evolved, the hidden units' function is
+a setting (``tanh`` by default, whose rest point 0 is where both chains start) and the output
+units are logistic (motor commands in [0, 1]). The window mode is ours (see above).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+from numba import njit
+
+from evorobot._types import FloatArray, IntArray
+from evorobot.controllers._dense import SIGMOID, affine, layer, matvec_add, squash
+from evorobot.controllers.discrete import DiscreteNetwork, DiscreteSpec
+from evorobot.errors import ConfigError
+from evorobot.genome import Block
+from evorobot.spec import setting
+
+__all__ = ["BRNN", "BRNNParams", "BRNNSpec", "BRNNState"]
+
+MODES = ("window", "offline")
+
+
+@dataclass(frozen=True)
+class BRNNSpec(DiscreteSpec):
+    """Settings of a bidirectional network (``[controller]``, less ``type``)."""
+
+    forward: int = setting(4, ge=1, doc="units of the forward chain")
+    backward: int = setting(4, ge=1, doc="units of the backward chain")
+    mode: str = setting("window", choices=MODES,
+                        doc="window: causal, the backward chain over the last `window` inputs (every world); "
+                            "offline: whole sequences first (sequence data sets only)")
+    window: int = setting(5, ge=1, le=1000, doc="inputs the backward chain reads each tick (window mode)")
+
+
+class BRNNParams(NamedTuple):
+    """Decoded parameters of B networks (F forward units, G backward units).
+
+    w_in_f (B, F, n_in), w_rec_f (B, F, F), b_f (B, F); w_in_b (B, G, n_in), w_rec_b (B, G, G),
+    b_b (B, G); w_out_f (B, n_out, F), w_out_b (B, n_out, G), b_o (B, n_out).
+    """
+
+    w_in_f: FloatArray
+    w_rec_f: FloatArray
+    b_f: FloatArray
+    w_in_b: FloatArray
+    w_rec_b: FloatArray
+    b_b: FloatArray
+    w_out_f: FloatArray
+    w_out_b: FloatArray
+    b_o: FloatArray
+
+
+class BRNNState(NamedTuple):
+    """State of B networks.
+
+    ``f`` (B, F) and ``g`` (B, G): the chains' states read by the last output (traced);
+    ``count`` (B,) ticks so far. Window mode: ``buf`` (B, K, n_in), the last K inputs (a ring, the
+    input of tick ``c`` at ``c % K``). Offline mode (after :meth:`BRNN.begin_sequences`): ``ys``
+    (B, T, n_out), ``fs`` (B, T, F), ``gs`` (B, T, G), the outputs and chains of every tick.
+    Arrays a mode does not use have a zero-length axis.
+    """
+
+    f: FloatArray
+    g: FloatArray
+    count: IntArray
+    buf: FloatArray
+    ys: FloatArray
+    fs: FloatArray
+    gs: FloatArray
+
+
+@njit(cache=True, inline="always")
+def _output(w_out_f, f, w_out_b, g, b_o, y, acc):
+    """y = sigmoid(b_o + w_out_f f + w_out_b g)."""
+    s = acc[:y.shape[0]]
+    affine(b_o, w_out_f, f, s)
+    matvec_add(w_out_b, g, s)
+    squash(s, SIGMOID, y)
+
+
+@njit(cache=True)
+def _window_step(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, f, g, count, buf, x, kind,
+                 out):
+    """One tick of B networks in window mode, in place (see the module docstring).
+
+    x : (B, n_in); buf : (B, K, n_in) ring of past inputs; count : (B,); f : (B, F); g : (B, G);
+    out : (B, n_out).
+    """
+    n_b, k_win = buf.shape[0], buf.shape[1]
+    acc = np.empty(max(f.shape[1], g.shape[1], out.shape[1]))
+    for b in range(n_b):
+        c = count[b]
+        slot = buf[b, c % k_win]
+        for k in range(x.shape[1]):
+            slot[k] = x[b, k]
+        c += 1
+        count[b] = c
+        layer(w_in_f[b], x[b], w_rec_f[b], f[b], b_f[b], kind, f[b], acc)
+        gb = g[b]
+        for i in range(gb.shape[0]):
+            gb[i] = 0.0
+        for j in range(min(c, k_win)):  # newest to oldest
+            layer(w_in_b[b], buf[b, (c - 1 - j) % k_win], w_rec_b[b], gb, b_b[b], kind, gb, acc)
+        _output(w_out_f[b], f[b], w_out_b[b], gb, b_o[b], out[b], acc)
+
+
+@njit(cache=True)
+def _offline(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, xs, lengths, kind, fs, gs, ys):
+    """Both chains and the outputs of B networks over whole sequences.
+
+    xs : (B, T, n_in); lengths : (B,), the backward chain starts from 0 at tick ``lengths - 1``
+    (and at T - 1: ticks past a sequence's end see only its zero padding); fs : (B, T, F),
+    gs : (B, T, G), ys : (B, T, n_out) receive the chains and outputs of every tick.
+    """
+    n_b, n_t = xs.shape[0], xs.shape[1]
+    acc = np.empty(max(fs.shape[2], gs.shape[2], ys.shape[2]))
+    zf = np.zeros(fs.shape[2])
+    zg = np.zeros(gs.shape[2])
+    for b in range(n_b):
+        for t in range(n_t):
+            prev = zf if t == 0 else fs[b, t - 1]
+            layer(w_in_f[b], xs[b, t], w_rec_f[b], prev, b_f[b], kind, fs[b, t], acc)
+        last = lengths[b] - 1
+        for t in range(n_t - 1, -1, -1):
+            nxt = zg if t == n_t - 1 or t == last else gs[b, t + 1]
+            layer(w_in_b[b], xs[b, t], w_rec_b[b], nxt, b_b[b], kind, gs[b, t], acc)
+        for t in range(n_t):
+            _output(w_out_f[b], fs[b, t], w_out_b[b], gs[b, t], b_o[b], ys[b, t], acc)
+
+
+@njit(cache=True)
+def _emit(ys, fs, gs, count, f, g, out):
+    """Offline mode: tick ``count[b]``'s precomputed output and chains to ``out``, ``f``, ``g``."""
+    for b in range(ys.shape[0]):
+        t = count[b]
+        out[b, :] = ys[b, t]
+        f[b, :] = fs[b, t]
+        g[b, :] = gs[b, t]
+        count[b] = t + 1
+
+
+class BRNN(DiscreteNetwork):
+    """Batched bidirectional recurrent network (see the module docstring)."""
+
+    name: ClassVar[str] = "brnn"
+    Spec: ClassVar[type] = BRNNSpec
+    Params: ClassVar[type] = BRNNParams
+    State = BRNNState
+
+    def __init__(self, spec: BRNNSpec, n_inputs: int, n_outputs: int, dt: float, where: str = "[controller]") -> None:
+        super().__init__(spec, n_inputs, n_outputs, dt, where)
+        self.offline = spec.mode == "offline"
+
+    def _blocks(self, spec: BRNNSpec) -> list[Block]:
+        n_in, n_out, nf, ng = self.n_inputs, self.n_outputs, spec.forward, spec.backward
+        return [self._weights("w_in_f", nf, n_in), self._weights("w_rec_f", nf, nf), self._biases("b_f", nf),
+                self._weights("w_in_b", ng, n_in), self._weights("w_rec_b", ng, ng), self._biases("b_b", ng),
+                self._weights("w_out_f", n_out, nf), self._weights("w_out_b", n_out, ng),
+                self._biases("b_o", n_out)]
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.spec.forward, self.spec.backward)
+
+    def gene_groups(self) -> tuple[IntArray, ...]:
+        """ESP's units: forward unit ``i`` holds ``w_in_f[i, :]``, ``w_rec_f[i, :]``, ``b_f[i]`` and
+        ``w_out_f[:, i]``; backward unit ``i`` (numbered after the forward ones) likewise; the output
+        biases ``b_o`` are the rest."""
+        nf = self.spec.forward
+        return self.layout.groups({"w_in_f": 0, "w_rec_f": 0, "b_f": 0, "w_out_f": 1,
+                                   "w_in_b": (0, nf), "w_rec_b": (0, nf), "b_b": (0, nf), "w_out_b": (1, nf)})
+
+    def labels(self) -> dict[str, list[str]]:
+        return {"forward": [f"f{i}" for i in range(self.spec.forward)],
+                "backward": [f"g{i}" for i in range(self.spec.backward)]}
+
+    def init_state(self, params: BRNNParams) -> BRNNState:
+        """Both chains at 0, no input seen (window mode: an empty window; offline mode: no sequence
+        yet, :meth:`begin_sequences` gives the trial's)."""
+        n_b = params.b_o.shape[0]
+        nf, ng, n_out = self.spec.forward, self.spec.backward, self.n_outputs
+        k = 0 if self.offline else self.spec.window
+        return BRNNState(np.zeros((n_b, nf)), np.zeros((n_b, ng)), np.zeros(n_b, dtype=np.int64),
+                         np.zeros((n_b, k, self.n_inputs)), np.zeros((n_b, 0, n_out)), np.zeros((n_b, 0, nf)),
+                         np.zeros((n_b, 0, ng)))
+
+    def begin_sequences(self, params: BRNNParams, state: BRNNState, inputs: FloatArray,
+                        lengths: IntArray) -> BRNNState:
+        """Offline mode (contract item 12): both chains and every tick's output over the whole
+        sequences ``inputs`` (B, T, n_in) of lengths (B,), in one numba call; returns the state
+        from which :meth:`step` emits them."""
+        if not self.offline:
+            raise ConfigError(f"controller type `{self.name}` reads whole sequences only with mode = \"offline\"")
+        xs = np.ascontiguousarray(inputs, dtype=np.float64)
+        n_b, n_t = xs.shape[0], xs.shape[1]
+        fs = np.empty((n_b, n_t, self.spec.forward))
+        gs = np.empty((n_b, n_t, self.spec.backward))
+        ys = np.empty((n_b, n_t, self.n_outputs))
+        _offline(*params, xs, np.ascontiguousarray(lengths, dtype=np.int64), self._act, fs, gs, ys)
+        return state._replace(count=np.zeros(n_b, dtype=np.int64), ys=ys, fs=fs, gs=gs)
+
+    def step(self, params: BRNNParams, state: BRNNState, inputs: FloatArray, dt: float, out: FloatArray) -> None:
+        """One tick of every network in place (``dt`` unused); ``out`` gets the output layer.
+
+        Offline mode emits the tick's precomputed output (the inputs were read by
+        :meth:`begin_sequences`); stepping past the sequences' end raises ValueError.
+        """
+        if self.offline:
+            n_b = state.count.shape[0]
+            if n_b and state.count[0] >= state.ys.shape[1]:
+                raise ValueError(f"an offline {self.name} has emitted all {state.ys.shape[1]} ticks of its "
+                                 "sequences (begin_sequences gives a trial's)")
+            _emit(state.ys, state.fs, state.gs, state.count, state.f, state.g, out)
+        else:
+            _window_step(*params, state.f, state.g, state.count, state.buf, inputs, self._act, out)
+
+    def trace(self, state: BRNNState) -> dict[str, FloatArray]:
+        """The forward chain ``f`` and backward chain ``g`` that the last output read."""
+        return {"f": state.f, "g": state.g}
