@@ -201,7 +201,7 @@ class ESN(BlockController):
     Params: ClassVar[type] = ESNParams
 
     def _blocks(self, spec: ESNSpec) -> list[Block]:
-        self.reservoir = build_reservoir(spec, self.n_inputs, self.n_outputs, getattr(self, "_where", "[controller]"))
+        self.reservoir = build_reservoir(spec, self.n_inputs, self.n_outputs, self._where)
         self.n_features = spec.units + self.n_inputs + 1
         if spec.evolve == "readout":
             scalars = [(spec.spectral_radius,) * 2, (spec.leak,) * 2, (spec.input_scaling,) * 2]
