@@ -4,6 +4,7 @@ Run from the repository root::
 
     python examples/esn_benchmarks.py                     # everything (a few minutes on 2 cores)
     python examples/esn_benchmarks.py --only narma100     # one part: narma100, narma500, mackey, ga
+    python examples/esn_benchmarks.py --only ga --generations 60 --ga-range 2   # a narrower readout
 
 Parts (each run goes through the normal run directory, ``evorobot.training.run.train`` or
 ``evorobot.evolution.runner.evolve``, in a temporary folder; the figure is the champion's
@@ -63,15 +64,19 @@ def seeds_table(label: str, world: Path, units: int, seeds: int) -> None:
           f"min {min(scores):.4f}  max {max(scores):.4f}  over {seeds} reservoir seeds", flush=True)
 
 
-def ga(generations: int) -> None:
-    exp = load_world(NARMA, [f"evolution.generations={generations}"])
+def ga(generations: int, readout: float | None) -> None:
+    sets = [f"evolution.generations={generations}"]
+    if readout is not None:
+        sets.append(f"controller.readout_range=[{-readout}, {readout}]")
+    exp = load_world(NARMA, sets)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         summary = evolve(exp, Path(tmp) / "run", stream=None)
         secs = time.perf_counter() - t0
         nrmse = held_out_of(Path(tmp) / "run")
     fit = summary.best_fitness
-    print(f"ga  NARMA-10 readout evolved, population 50 x {generations} generations: train fitness {fit:.4f} "
+    lo, hi = exp.controller.readout_range
+    print(f"ga  NARMA-10 readout in [{lo:g}, {hi:g}] evolved, population 50 x {generations} generations: train fitness {fit:.4f} "
           f"(NRMSE {1 / fit - 1:.4f}), test NRMSE {nrmse:.4f}  ({secs:.0f} s)", flush=True)
     ridge, _ = ridge_score(NARMA, [])
     print(f"ga  ridge on the same reservoir and data: test NRMSE {ridge:.4f}", flush=True)
@@ -82,6 +87,7 @@ def main() -> None:
     p.add_argument("--only", choices=("narma100", "narma500", "mackey", "ga"), help="run one part")
     p.add_argument("--seeds", type=int, default=5, help="reservoir seeds of the NARMA tables (default 5)")
     p.add_argument("--generations", type=int, default=100, help="GA generations (default 100)")
+    p.add_argument("--ga-range", type=float, metavar="R", help="evolve the readout in [-R, R] (default: the world's)")
     args = p.parse_args()
     if args.only in (None, "narma100"):
         seeds_table("narma100", NARMA, 100, args.seeds)
@@ -91,7 +97,7 @@ def main() -> None:
         nrmse, secs = ridge_score(MACKEY, [])
         print(f"mackey  Mackey-Glass tau 17 one step, 100 units, ridge: test NRMSE {nrmse:.2e}  ({secs:.1f} s)")
     if args.only in (None, "ga"):
-        ga(args.generations)
+        ga(args.generations, args.ga_range)
 
 
 if __name__ == "__main__":
