@@ -34,6 +34,7 @@ EXPECTED: dict[str, tuple[int, bool] | None] = {
     "second_order": (2 + 3, False),  # response + hidden state units
     "lstm": (4, True),  # cells; readout biases
     "ntm": (5, True),  # controller's hidden units; output biases
+    "esn": (2, False),  # one readout unit per motor (evolve = "readout": no scaling genes, the rest)
     "lsm": (2, True),  # one readout unit per motor; the sensors' input gains (the liquid has no genes)
     "hopfield": (2 + 4, False),  # motor + hidden units (a symmetric weight goes to the lower unit)
     "bam": (7 + 2, False),  # X units (thresholds) + Y units (thresholds, columns of W)
