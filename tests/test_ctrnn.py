@@ -255,7 +255,7 @@ def test_spec_parses_from_a_table() -> None:
 def test_registry() -> None:
     assert CONTROLLERS["ctrnn"] is CTRNN and get_controller("ctrnn", "[controller]") is CTRNN
     assert issubclass(CTRNN, Controller) and CTRNN.Spec is CTRNNSpec and CTRNN.name == "ctrnn"
-    msg = r"w.toml \[controller\]: unknown controller type `ctrn` \(did you mean `ctrnn`\?\); valid: `braitenberg`, `ctrnn`, `elman`"
+    msg = r"w.toml \[controller\]: unknown controller type `ctrn` \(did you mean `ctrnn`\?\); valid: `bam`, `braitenberg`, `brnn`, `cascaded`, `ctrnn`, `elman`"
     with pytest.raises(UnknownNameError, match=msg):
         get_controller("ctrn", "w.toml [controller]")
 

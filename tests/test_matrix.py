@@ -1,7 +1,8 @@
 """Every controller type in every world file, in three layers that keep the suite fast as both grow.
 
 1. Every world file with its own settings: two generations of a tiny evolution, then the champion
-   replays to its stored fitness bit for bit (``evorobot evolve`` + ``evorobot replay``).
+   replays to its stored fitness bit for bit (``evorobot evolve`` + ``evorobot replay``); a world
+   that ships a trainer (ridge, Hebbian storage) trains instead.
 2. Every controller type (its defaults: the world's ``[controller]`` table replaced by ``{type =
    NAME}``) on one world of each kind of task -- a falling object seen by rays, a wheeled robot, a
    team, a plant with its own ODE, a sequence data set -- the same evolve-then-replay check.
@@ -32,6 +33,8 @@ from evorobot.errors import ConfigError
 from evorobot.evolution.runner import evolve
 from evorobot.seeding import conditions_rng
 from evorobot.setup import build
+from evorobot.training import TRAINERS
+from evorobot.training.run import train
 
 WORLDS = sorted((ROOT / "worlds").glob("*.toml"))
 
@@ -41,7 +44,8 @@ def experiment(world: Path, controller: str | None) -> Experiment:
     raw = tomllib.loads(world.read_text())
     if controller is not None:
         raw["controller"] = {"type": controller}
-    raw.setdefault("optimizer", {})["population"] = 4
+    if raw.get("optimizer", {}).get("type") not in TRAINERS:  # a trainer has no population
+        raw.setdefault("optimizer", {})["population"] = 4
     raw.setdefault("evolution", {}).update(generations=2, chunk_size=4)
     return experiment_from_dict(raw, str(world), base=world.parent)
 
@@ -69,8 +73,12 @@ def evolve_then_replay(exp: Experiment, tmp_path: Path, capsys: pytest.CaptureFi
         np.testing.assert_array_equal(first.failed, again.failed)
         return
     run = tmp_path / "run"
-    summary = evolve(exp, run, stream=None)
-    assert summary.generations == 2 and np.isfinite(summary.best_fitness)
+    if exp.optimizer_type in TRAINERS:
+        summary = train(setup, run, stream=None)
+        assert summary.generations >= 1 and np.isfinite(summary.best_fitness)
+    else:
+        summary = evolve(exp, run, stream=None)
+        assert summary.generations == 2 and np.isfinite(summary.best_fitness)
     champion = json.loads((run / "champion.json").read_text())
     assert champion["controller"]["genome_size"] == setup.genome_size == len(champion["genome"])
     assert main(["replay", str(run / "champion.json"), "--json"]) == 0

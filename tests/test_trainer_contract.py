@@ -35,6 +35,11 @@ SETUPS: dict[str, dict[str, Any]] = {
         "task": {"type": "mackey_glass", "train_sequences": 2, "test_sequences": 1, "washout": 50, "length": 100},
         "controller": {"type": "esn", "units": 20, "readout_range": [-50.0, 50.0]},
     },
+    "hebbian": {
+        "simulation": {"dt": 1.0},
+        "task": {"type": "pattern_completion", "units": 32, "patterns": 3, "cue_steps": 1, "settle_steps": 2},
+        "controller": {"type": "hopfield", "hidden": 0, "cue": "initial_state"},
+    },
 }
 
 

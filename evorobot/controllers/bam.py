@@ -249,6 +249,11 @@ class BAM(BlockController):
         """Layers ``x`` (B, n) and ``y`` (B, p)."""
         return {"x": state.x, "y": state.y}
 
+    def store_pairs(self, cues: FloatArray, patterns: FloatArray, where: str) -> FloatArray:
+        """Contract item 13: the pairs ``cues`` (X layer) -> ``patterns`` (Y layer) by Kosko's rule
+        (:meth:`hebbian_genome`, ``scale`` 1 / P so that the weights stay within a unit range)."""
+        return self.hebbian_genome(cues, patterns, scale=1.0 / max(np.shape(cues)[0], 1))
+
     def hebbian_genome(self, xs: npt.ArrayLike, ys: npt.ArrayLike, scale: float = 1.0) -> FloatArray:
         """The genome (genome_size,) of the BAM storing bipolar pairs ``xs`` (P, n_inputs), ``ys``
         (P, n_outputs) by Kosko's rule, ``W = scale * sum_k x_k y_k^T``, zero thresholds.

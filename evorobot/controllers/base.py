@@ -43,6 +43,10 @@ A controller type must provide:
    hands it every trial's whole input sequence ``(B, T, n_inputs)`` (zeros after a trial's end)
    and the trials' lengths ``(B,)``; it returns the state from which ``step`` emits the
    precomputed output of each tick. The default raises :class:`~evorobot.errors.ConfigError`.
+13. ``store_pairs(cues, patterns, where)``: for an associative memory (Hopfield 1982; Kosko
+   1988), the genome that stores the bipolar pairs ``cues`` (P, n_inputs) -> ``patterns``
+   (P, n_outputs) by the Hebbian outer-product rule (:mod:`evorobot.training.hebbian`); the
+   default raises :class:`~evorobot.errors.ConfigError` naming ``where``.
 """
 
 from __future__ import annotations
@@ -142,6 +146,13 @@ class Controller(ABC):
         n_inputs), ``lengths`` (B,); called by the episode at the start of the trial, after
         :meth:`init_state`, only when :attr:`offline` is true. The default raises ConfigError."""
         raise ConfigError(f"controller type `{self.name}` does not read whole sequences (it is not offline)")
+
+    def store_pairs(self, cues: FloatArray, patterns: FloatArray, where: str) -> FloatArray:
+        """The genome storing bipolar pairs ``cues`` (P, n_inputs) -> ``patterns`` (P, n_outputs)
+        by the Hebbian rule (item 13); ConfigError naming ``where`` when the type is no
+        associative memory (the default)."""
+        raise ConfigError(f"{where}: controller type `{self.name}` has no Hebbian storage "
+                          "(use `hopfield` or `bam`)")
 
     def linear_readout(self, where: str) -> LinearReadout:
         """The closed-form-fittable readout of this type (item 11); ConfigError naming ``where``

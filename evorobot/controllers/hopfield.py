@@ -295,6 +295,14 @@ class Hopfield(BlockController):
             return discrete_energy(params.w, field, state.s)
         return continuous_energy(params.w, field, state.u, self.spec.gain, self.spec.resistance)
 
+    def store_pairs(self, cues: FloatArray, patterns: FloatArray, where: str) -> FloatArray:
+        """Contract item 13: an auto-associative memory stores the ``patterns`` (P, n_outputs) on its
+        motor units (:meth:`hebbian_genome`); a cue is a corrupted pattern, so ``cues`` only have to
+        match them in number. Recall from a cue needs ``cue = "initial_state"``."""
+        if np.shape(cues)[0] != np.shape(patterns)[0]:
+            raise ConfigError(f"{where}: {np.shape(cues)[0]} cues for {np.shape(patterns)[0]} patterns")
+        return self.hebbian_genome(patterns)
+
     def hebbian_genome(self, patterns: npt.ArrayLike) -> FloatArray:
         """The genome (genome_size,) of the network that stores bipolar ``patterns`` (P, K), K <= N,
         by Hopfield's rule on units ``0 .. K - 1`` (:func:`hebbian_weights`; every other weight,

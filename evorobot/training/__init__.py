@@ -10,6 +10,7 @@ from __future__ import annotations
 from evorobot.errors import UnknownNameError
 from evorobot.spec import did_you_mean
 from evorobot.training.base import Epoch, Trainer
+from evorobot.training.hebbian import Hebbian
 from evorobot.training.ridge import Ridge
 
 __all__ = ["TRAINERS", "Epoch", "Trainer", "get_trainer"]
@@ -17,6 +18,8 @@ __all__ = ["TRAINERS", "Epoch", "Trainer", "get_trainer"]
 TRAINERS: dict[str, type[Trainer]] = {
     # closed-form readout regression (Jaeger 2001)
     "ridge": Ridge,
+    # outer-product storage of an associative memory (Hopfield 1982; Kosko 1988)
+    "hebbian": Hebbian,
 }
 
 
