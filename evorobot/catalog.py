@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def shipped_worlds() -> list[Path]:
@@ -23,12 +23,16 @@ def _first_line(doc: str | None) -> str:
 
 
 def print_catalog(out: TextIO) -> None:
-    """Print tasks, controllers, optimizers and world files."""
+    """Print tasks, controllers, optimizers, trainers and world files."""
     from evorobot.controllers import CONTROLLERS
     from evorobot.evolution import OPTIMIZERS
     from evorobot.tasks import TASKS
+    from evorobot.training import TRAINERS
 
-    for title, registry in (("tasks", TASKS), ("controllers", CONTROLLERS), ("optimizers", OPTIMIZERS)):
+    registries: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("tasks", TASKS), ("controllers", CONTROLLERS), ("optimizers", OPTIMIZERS),
+        ("trainers ([optimizer] type; they fit rather than evolve)", TRAINERS))
+    for title, registry in registries:
         out.write(f"{title}:\n")
         for name, cls in sorted(registry.items()):
             doc = _first_line(sys.modules[cls.__module__].__doc__) or _first_line(cls.__doc__)
@@ -36,5 +40,4 @@ def print_catalog(out: TextIO) -> None:
                 doc = f"[own dynamics, no body] {doc}"
             out.write(f"  {name:<24} {doc}\n")
     out.write("world files:\n")
-    for p in shipped_worlds():
-        out.write(f"  {p}\n")
+    out.writelines(f"  {p}\n" for p in shipped_worlds())
