@@ -23,7 +23,7 @@ def _task_type(world: Path) -> str:
 
 
 WORLD_OF = {}
-for _w in WORLDS:
+for _w in sorted(WORLDS, key=lambda w: w.stem != _task_type(w)):  # the world named after its task first
     WORLD_OF.setdefault(_task_type(_w), _w)
 
 
