@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import time
 from collections import defaultdict
@@ -36,6 +37,8 @@ def one(world: str, controller: str, seed: int, generations: int, runs: Path) ->
     exp = load_world(world, [f"experiment.seed={seed}", f"evolution.generations={generations}"], controller=controller)
     setup = build(exp)
     out = runs / f"{Path(world).stem}-{controller}-s{seed}"
+    if out.exists():  # a run that was interrupted before its result was recorded: start it again
+        shutil.rmtree(out)
     start = time.perf_counter()
     summary = evolve(exp, out, stream=None)
     champ = json.loads((out / "champion.json").read_text())
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> None:
         done = {(r["world"], r["controller"], r["seed"]) for r in map(json.loads, out.read_text().splitlines())}
     runs = Path(args.runs)
     for world in args.worlds:
-        for controller in sorted(c for c in CONTROLLERS if c != "braitenberg"):  # a body's wiring
+        skip = {"braitenberg", *args.skip.split(",")} - {""}  # braitenberg: a body's wiring
+        for controller in sorted(c for c in CONTROLLERS if c not in skip):
             for seed in [int(s) for s in args.seeds.split(",")]:
                 if (Path(world).stem, controller, seed) in done:
                     continue
@@ -69,6 +73,8 @@ def table(args: argparse.Namespace) -> None:
     worlds: dict[str, str] = {}
     for path in args.results:
         for r in map(json.loads, Path(path).read_text().splitlines()):
+            if args.seeds and r["seed"] not in args.seeds:
+                continue
             rows[r["controller"]][r["world"]].append(r)
             worlds[r["world"]] = r["metric"]
     names = sorted(worlds)
@@ -91,9 +97,12 @@ def main() -> None:
     r.add_argument("--generations", type=int, default=200)
     r.add_argument("--seeds", default="1")
     r.add_argument("--runs", default="runs/sequences")
+    r.add_argument("--skip", default="", help="controller types not to run, comma-separated")
     r.add_argument("--out", required=True)
     t = sub.add_parser("table")
     t.add_argument("results", nargs="+")
+    t.add_argument("--seeds", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                   help="only these seeds (comma-separated)")
     args = ap.parse_args()
     run(args) if args.command == "run" else table(args)
 
