@@ -40,6 +40,16 @@ SETUPS: dict[str, dict[str, Any]] = {
         "task": {"type": "pattern_completion", "units": 32, "patterns": 3, "cue_steps": 1, "settle_steps": 2},
         "controller": {"type": "hopfield", "hidden": 0, "cue": "initial_state"},
     },
+    "bptt": {
+        "simulation": {"dt": 1.0},
+        "task": {"type": "temporal_xor", "train_sequences": 3, "test_sequences": 1, "triples": 10},
+        "controller": {"type": "elman", "hidden": 3},
+    },
+    "rtrl": {
+        "simulation": {"dt": 1.0},
+        "task": {"type": "temporal_xor", "train_sequences": 3, "test_sequences": 1, "triples": 10},
+        "controller": {"type": "fully_recurrent", "hidden": 2},
+    },
 }
 
 

@@ -47,6 +47,11 @@ A controller type must provide:
    1988), the genome that stores the bipolar pairs ``cues`` (P, n_inputs) -> ``patterns``
    (P, n_outputs) by the Hebbian outer-product rule (:mod:`evorobot.training.hebbian`); the
    default raises :class:`~evorobot.errors.ConfigError` naming ``where``.
+14. ``gradient_model(where)``: for a network whose outputs are differentiable functions of its
+   decoded parameters, the :class:`GradientModel` that gives a gradient trainer
+   (:mod:`evorobot.training.gradient`) the loss of one parameter set on a batch of sequences and
+   its exact gradient with respect to every parameter block (BPTT, truncated BPTT, RTRL); the
+   default raises :class:`~evorobot.errors.ConfigError` naming ``where``.
 """
 
 from __future__ import annotations
@@ -91,6 +96,26 @@ class LinearReadout(NamedTuple):
     lo: FloatArray
     hi: FloatArray
     encode: Callable[[FloatArray], FloatArray]
+
+
+class GradientModel(NamedTuple):
+    """Loss gradients of a network on sequences (contract item 14).
+
+    ``bptt(params, inputs, targets, weights, lengths, loss, window, stride)`` and
+    ``rtrl(params, inputs, targets, weights, lengths, loss)`` run ONE network (``params`` decoded
+    from one genome: every array has a leading axis of 1) from a fresh state over each of R
+    sequences, ``inputs`` (R, T, n_inputs), ``targets`` (R, T, n_outputs), score ``weights`` (R, T),
+    ``lengths`` (R,), as the episode does, and return the summed loss ``sum_r sum_t w[r, t]
+    l(o, y)`` (``loss`` an index of :data:`evorobot.controllers._dense.LOSSES`) and its gradient, a
+    ``Params`` of the same shapes as ``params``. ``bptt`` truncates to BPTT(window; stride)
+    (Williams & Peng 1990) where ``window`` or ``stride`` is shorter than a sequence. ``rtrl`` is
+    None for a type without it; ``units`` is the number of recurrent units (RTRL costs
+    O(units^2 x parameters) per tick).
+    """
+
+    bptt: Callable[..., tuple[float, Any]]
+    rtrl: Callable[..., tuple[float, Any]] | None
+    units: int
 
 
 class Controller(ABC):
@@ -153,6 +178,12 @@ class Controller(ABC):
         associative memory (the default)."""
         raise ConfigError(f"{where}: controller type `{self.name}` has no Hebbian storage "
                           "(use `hopfield` or `bam`)")
+
+    def gradient_model(self, where: str) -> GradientModel:
+        """The loss gradients of this type on sequences (item 14); ConfigError naming ``where``
+        when it has none (the default)."""
+        raise ConfigError(f"{where}: controller type `{self.name}` has no gradient kernels "
+                          "(gradient training supports `elman` and `fully_recurrent`)")
 
     def linear_readout(self, where: str) -> LinearReadout:
         """The closed-form-fittable readout of this type (item 11); ConfigError naming ``where``

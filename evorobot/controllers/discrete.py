@@ -25,7 +25,8 @@ import numpy as np
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._blockshell import BlockController
-from evorobot.controllers._dense import ACTIVATIONS
+from evorobot.controllers._dense import ACTIVATIONS, BPTT, RTRL
+from evorobot.controllers.base import GradientModel
 from evorobot.genome import Block
 from evorobot.spec import Range, setting
 
@@ -106,6 +107,28 @@ class DiscreteNetwork(BlockController):
         ``w_rec[i, :]``, ``b_h[i]`` and its outgoing weights ``w_out[:, i]``; the output biases
         ``b_o`` are the rest group (Gomez & Miikkulainen 1999)."""
         return self.layout.groups({"w_in": 0, "w_rec": 0, "b_h": 0, "w_out": 1})
+
+    def _gradient_model(self, kernel: Any, units: int, *settings: Any) -> GradientModel:
+        """Contract item 14 from a type's gradient ``kernel(*params, inputs, targets, weights,
+        lengths, *settings, loss, method, window, stride, *grads)`` (the arrays of one network,
+        without the batch axis; it adds the gradients to ``grads`` and returns the summed loss)."""
+
+        def run(method: int, params: Any, inputs: FloatArray, targets: FloatArray, weights: FloatArray,
+                lengths: IntArray, loss: int, window: int, stride: int) -> tuple[float, Any]:
+            grads = self.Params(*(np.zeros_like(p) for p in params))
+            total = kernel(*(p[0] for p in params), inputs, targets, weights, lengths, *settings, loss, method,
+                           window, stride, *(g[0] for g in grads))
+            return float(total), grads
+
+        def bptt(params: Any, inputs: FloatArray, targets: FloatArray, weights: FloatArray, lengths: IntArray,
+                 loss: int, window: int, stride: int) -> tuple[float, Any]:
+            return run(BPTT, params, inputs, targets, weights, lengths, loss, window, stride)
+
+        def rtrl(params: Any, inputs: FloatArray, targets: FloatArray, weights: FloatArray, lengths: IntArray,
+                 loss: int) -> tuple[float, Any]:
+            return run(RTRL, params, inputs, targets, weights, lengths, loss, 0, 0)
+
+        return GradientModel(bptt, rtrl, units)
 
     def init_state(self, params: Any) -> Any:
         """Fresh all-zero ``State`` for the ``B`` networks of ``params`` (new arrays every call)."""

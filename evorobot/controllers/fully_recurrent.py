@@ -14,7 +14,10 @@ units, a subset of the units like any other, whose logistic outputs are the moto
 the tick. No connection is masked: the genome holds all ``n * n`` recurrent weights, ``n * n_in``
 input weights and ``n`` biases.
 
-Adapted: the paper trains the weights by real-time recurrent learning; here they are evolved.
+Adapted: the paper trains the weights by real-time recurrent learning; here they are evolved, or
+trained by gradient descent (contract item 14: the paper's RTRL, or BPTT, full or truncated,
+:mod:`evorobot.training.gradient`; the gradient of a whole sequence is summed before the weights
+change, where the paper changes them at every tick).
 Its units are all logistic; here the hidden units' function is a setting (outputs stay logistic,
 so that commands lie in [0, 1]). The bias is a separate gene rather than a weight from an input
 held at 1 (the same thing). The units start at 0 in every trial.
@@ -29,7 +32,18 @@ import numpy as np
 from numba import njit
 
 from evorobot._types import FloatArray, IntArray
-from evorobot.controllers._dense import SIGMOID, affine, matvec_add, squash
+from evorobot.controllers._dense import (
+    BPTT,
+    SIGMOID,
+    add_flat,
+    affine,
+    matvec_add,
+    output_delta,
+    recurrent_backward,
+    recurrent_rtrl,
+    squash,
+)
+from evorobot.controllers.base import GradientModel
 from evorobot.controllers.discrete import DiscreteNetwork, DiscreteSpec
 from evorobot.genome import Block
 from evorobot.spec import setting
@@ -59,6 +73,16 @@ class FullyRecurrentState(NamedTuple):
     y: FloatArray
 
 
+@njit(cache=True, inline="always")
+def _update(w_in, w, bias, x, y_prev, kind, first_out, acc, y):
+    """One network's tick: y = f(bias + w_in x + w y_prev) (``y`` may be ``y_prev``: it is written
+    only after every sum is done); hidden units ``< first_out`` use ``kind``, the others the sigmoid."""
+    affine(bias, w_in, x, acc)
+    matvec_add(w, y_prev, acc)
+    squash(acc[:first_out], kind, y[:first_out])
+    squash(acc[first_out:], SIGMOID, y[first_out:])
+
+
 @njit(cache=True)
 def _step(w_in, w, bias, y, x, kind, first_out, out):
     """Advance B networks one tick in place.
@@ -70,12 +94,41 @@ def _step(w_in, w, bias, y, x, kind, first_out, out):
     acc = np.empty(n)
     for b in range(n_b):
         yb = y[b]
-        affine(bias[b], w_in[b], x[b], acc)
-        matvec_add(w[b], yb, acc)  # from y(t): yb is overwritten only below
-        squash(acc[:first_out], kind, yb[:first_out])
-        squash(acc[first_out:], SIGMOID, yb[first_out:])
+        _update(w_in[b], w[b], bias[b], x[b], yb, kind, first_out, acc, yb)
         for k in range(out.shape[1]):
             out[b, k] = yb[first_out + k]
+
+
+@njit(cache=True)
+def _gradient(w_in, w, bias, inputs, targets, weights, lengths, kind, first_out, loss, method, window, stride,
+              g_in, g_w, g_bias):
+    """Summed loss of one network over R sequences (R, T, .) and its gradient, added to the ``g_*``
+    (contract item 14): the output units' errors injected on their net inputs and carried back by
+    BPTT(window; stride) or forward by RTRL (``method``, :mod:`evorobot.controllers._dense`)."""
+    n_r, n_t, n_x = inputs.shape
+    n = bias.shape[0]
+    n_o = n - first_out
+    y, inject, dz = np.zeros((n_t, n)), np.zeros((n_t, n)), np.empty(n_o)
+    acc, zero = np.empty(n), np.zeros(n)
+    da, da_next = np.empty(n), np.empty(n)
+    n_p = n * (n_x + n + 1) if method != BPTT else 0
+    q, q_new, m, grad = np.empty((n, n_p)), np.empty((n, n_p)), np.empty((n, n_p)), np.zeros(n_p)
+    total = 0.0
+    for r in range(n_r):
+        length = lengths[r]
+        for t in range(length):
+            _update(w_in, w, bias, inputs[r, t], y[t - 1] if t > 0 else zero, kind, first_out, acc, y[t])
+            total += output_delta(y[t, first_out:], targets[r, t], weights[r, t], loss, dz)
+            for k in range(n_o):
+                inject[t, first_out + k] = dz[k]
+        if method == BPTT:
+            recurrent_backward(w, inputs[r], y, inject, length, kind, first_out, window, stride, g_in, g_w, g_bias,
+                               da, da_next)
+        else:
+            recurrent_rtrl(w, inputs[r], y, inject, length, kind, first_out, q, q_new, m, grad)
+    if method != BPTT:
+        add_flat(grad, g_in, g_w, g_bias)
+    return total
 
 
 class FullyRecurrent(DiscreteNetwork):
@@ -104,6 +157,10 @@ class FullyRecurrent(DiscreteNetwork):
         ``w[i, :]`` and its bias, as the CTRNN's neurons. Every gene is some unit's: no rest
         group. (Each unit's outgoing weights are the incoming weights of the units they feed.)"""
         return self.layout.groups({"w_in": 0, "w": 0, "bias": 0})
+
+    def gradient_model(self, where: str) -> GradientModel:
+        """BPTT (full or truncated) and RTRL over every unit (contract item 14)."""
+        return self._gradient_model(_gradient, self.n_units, self._act, self.spec.hidden)
 
     def step(self, params: FullyRecurrentParams, state: FullyRecurrentState, inputs: FloatArray, dt: float,
              out: FloatArray) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from evorobot.errors import UnknownNameError
 from evorobot.spec import did_you_mean
 from evorobot.training.base import Epoch, Trainer
+from evorobot.training.bptt import BPTT
 from evorobot.training.hebbian import Hebbian
 from evorobot.training.ridge import Ridge
+from evorobot.training.rtrl import RTRL
 
 __all__ = ["TRAINERS", "Epoch", "Trainer", "get_trainer"]
 
@@ -20,6 +22,10 @@ TRAINERS: dict[str, type[Trainer]] = {
     "ridge": Ridge,
     # outer-product storage of an associative memory (Hopfield 1982; Kosko 1988)
     "hebbian": Hebbian,
+    # gradient descent, back-propagation through time, full or truncated (Werbos 1990; Williams & Peng 1990)
+    "bptt": BPTT,
+    # gradient descent, real-time recurrent learning (Williams & Zipser 1989)
+    "rtrl": RTRL,
 }
 
 
