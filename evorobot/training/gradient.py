@@ -44,7 +44,7 @@ resumed; :mod:`evorobot.training.run` writes none).
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from evorobot.controllers.base import Controller, GradientModel
     from evorobot.setup import Setup
 
-__all__ = ["Adam", "GeneParameters", "GradientSpec", "GradientTrainer", "Momentum", "clip_norm"]
+__all__ = ["Adam", "GeneParameters", "GradientSpec", "GradientTrainer", "Momentum", "clip_norm", "descend"]
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -161,6 +161,42 @@ class GeneParameters:
         return np.clip(2.0 * (theta - self.lo) / (self.hi - self.lo) - 1.0, -1.0, 1.0)
 
 
+def descend(controller: Controller, gradient: Callable[[Any, IntArray], tuple[float, Any]], scored: FloatArray,
+            spec: GradientSpec, rng: np.random.Generator) -> Iterator[Epoch]:
+    """The epoch loop of the module docstring, for any data: ``gradient(params, rows)`` gives the
+    summed loss of ``params`` (one network of ``controller``) on training ``rows`` and its block
+    gradients, ``scored`` (R,) the scored elements of each row (the loss is averaged over them);
+    ``rng`` draws the initial genes, then every epoch's order."""
+    gp = GeneParameters(controller)
+    genome = rng.uniform(-spec.init_scale, spec.init_scale, controller.genome_size)
+    net = controller.decode(genome[None, :])
+    theta = gp.values(net)
+    opt = Adam(theta.size, spec) if spec.optimizer == "adam" else Momentum(theta.size, spec)
+    for _ in range(spec.epochs):
+        order = rng.permutation(scored.size)
+        loss_sum = count = 0.0
+        projected, norms = 0, []
+        for first in range(0, order.size, spec.batch):
+            rows = np.sort(order[first:first + spec.batch])
+            n = float(scored[rows].sum())
+            if n == 0.0:
+                continue
+            loss, grads = gradient(net, rows)
+            loss_sum, count = loss_sum + loss, count + n
+            g, norm = clip_norm(gp.gene_gradient(grads) / n, spec.clip)
+            norms.append(norm)
+            theta = theta + opt.step(g)
+            projected += int(np.count_nonzero((theta < gp.lo) | (theta > gp.hi)))
+            genome = gp.encode(np.clip(theta, gp.lo, gp.hi))
+            net = controller.decode(genome[None, :])
+            theta = gp.values(net)  # continue from what the genome replays
+        on_bound = int(np.count_nonzero((theta <= gp.lo) | (theta >= gp.hi)))
+        notes = {"updates": len(norms), "grad_norm": float(np.mean(norms)) if norms else 0.0,
+                 "largest_grad_norm": float(np.max(norms)) if norms else 0.0,
+                 "projected": projected, "on_bound": on_bound, "parameters": int(theta.size)}
+        yield Epoch(genome.copy(), loss_sum / max(count, 1e-300), notes)
+
+
 class GradientTrainer(Trainer):
     """Shared epoch loop of the gradient trainers (module docstring); subclasses set
     :meth:`gradient`: the summed loss and the block gradients of a mini-batch."""
@@ -196,36 +232,8 @@ class GradientTrainer(Trainer):
         """Summed loss of ``params`` (one network) on the training ``rows`` and its block gradients."""
 
     def epochs(self) -> Iterator[Epoch]:
-        spec, gp, ctrl = self.spec, self.params, self.setup.controller
-        genome = self.rng.uniform(-spec.init_scale, spec.init_scale, ctrl.genome_size)
-        net = ctrl.decode(genome[None, :])
-        theta = gp.values(net)
-        opt = Adam(theta.size, spec) if spec.optimizer == "adam" else Momentum(theta.size, spec)
-        n_out = self.targets.shape[2]
-        for _ in range(spec.epochs):
-            order = self.rng.permutation(self.inputs.shape[0])
-            loss_sum = count = 0.0
-            projected, norms = 0, []
-            for first in range(0, order.size, spec.batch):
-                rows = np.sort(order[first:first + spec.batch])
-                scored = float(self.weights[rows].sum()) * n_out
-                if scored == 0.0:
-                    continue
-                loss, grads = self.gradient(net, rows)
-                loss_sum, count = loss_sum + loss, count + scored
-                g, norm = clip_norm(gp.gene_gradient(grads) / scored, spec.clip)
-                norms.append(norm)
-                theta = theta + opt.step(g)
-                outside = (theta < gp.lo) | (theta > gp.hi)
-                projected += int(np.count_nonzero(outside))
-                genome = gp.encode(np.clip(theta, gp.lo, gp.hi))
-                net = ctrl.decode(genome[None, :])
-                theta = gp.values(net)  # continue from what the genome replays
-            on_bound = int(np.count_nonzero((theta <= gp.lo) | (theta >= gp.hi)))
-            notes = {"updates": len(norms), "grad_norm": float(np.mean(norms)) if norms else 0.0,
-                     "largest_grad_norm": float(np.max(norms)) if norms else 0.0,
-                     "projected": projected, "on_bound": on_bound, "parameters": int(theta.size)}
-            yield Epoch(genome.copy(), loss_sum / max(count, 1e-300), notes)
+        scored = self.weights.sum(axis=1) * self.targets.shape[2]
+        yield from descend(self.setup.controller, self.gradient, scored, self.spec, self.rng)
 
     @staticmethod
     def describe(notes: dict[str, Any]) -> str:
