@@ -30,7 +30,7 @@ from evorobot.setup import Setup, build
 from evorobot.spec import parse
 from evorobot.training import TRAINERS
 from evorobot.training.gradient import GeneParameters
-from evorobot.training.run import train
+from evorobot.training.run import resume_training, train
 
 WHERE = "w.toml [optimizer]"
 
@@ -256,3 +256,45 @@ def test_bad_settings_are_refused_in_one_line_naming_the_optimizer_table(change:
         trainer(raw)
     message = str(err.value)
     assert message.startswith(WHERE + ": ") and "\n" not in message and words in message
+
+
+class StopAfter:
+    """A progress stream that interrupts the run after ``n`` epoch lines (the checkpoint is written)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def write(self, text: str) -> None:
+        self.n -= 1
+        if self.n < 0:
+            raise KeyboardInterrupt
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_an_interrupted_run_resumes_bit_for_bit_from_its_checkpoint(optimizer: str, tmp_path: Path) -> None:
+    raw = world(epochs=6, optimizer=optimizer, learning_rate=0.05 if optimizer == "adam" else 1.0)
+    whole = train(setup_of(raw), tmp_path / "whole", stream=None)
+    with pytest.raises(KeyboardInterrupt):
+        train(setup_of(raw), tmp_path / "cut", stream=StopAfter(3))  # type: ignore[arg-type]
+    ck = sorted((tmp_path / "cut" / "checkpoint").glob("gen-*"))
+    assert [p.name for p in ck] == ["gen-000003", "gen-000004"]  # the 4th epoch's checkpoint came before its line
+    state = json.loads((ck[-1] / "state.json").read_text())
+    assert {"genome", "adam_m", "adam_v"} <= set(state["arrays"]) or "velocity" in state["arrays"]
+    assert "rng_state" in state["optimizer"]
+    np.load(ck[-1] / "optimizer.npz", allow_pickle=False).close()
+    resumed = resume_training(tmp_path / "cut", stream=None)
+    assert (resumed.generations, resumed.best_fitness, resumed.best_generation) == (
+        whole.generations, whole.best_fitness, whole.best_generation)
+
+    def history(run: str) -> list[list[str]]:  # without the seconds column
+        return [line.split(",")[:-1] for line in (tmp_path / run / "history.csv").read_text().splitlines()]
+
+    assert history("cut") == history("whole")
+    for name in ("champion.json",):
+        assert (tmp_path / "cut" / name).read_text() == (tmp_path / "whole" / name).read_text()
+    final = [json.loads((tmp_path / run / "checkpoint" / "gen-000006" / "state.json").read_text()) for run in
+             ("cut", "whole")]
+    assert final[0]["npz_sha256"] == final[1]["npz_sha256"] and final[0]["optimizer"] == final[1]["optimizer"]

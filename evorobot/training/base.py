@@ -22,6 +22,12 @@ A trainer type must provide:
    [-1, 1] that the epoch produced, the trainer's own training loss, and JSON-ready notes. The
    epochs are a function of the set-up alone (deterministic; never of the number of workers).
 
+4. Optionally, ``state_dict()`` / ``load_state_dict(state)``: a trainer of several epochs returns
+   everything its next epochs depend on (JSON-ready values and numpy arrays at the top level),
+   and continues from such a state restored before ``epochs()`` is called, bit for bit; the
+   run loop checkpoints it after every epoch (:func:`evorobot.training.run.resume_training`).
+   The default ``None`` says the trainer's run is not resumed (a one-epoch trainer).
+
 The caller, not the trainer, scores each epoch's genome through the normal evaluation (the episode
 loop, on the task's training trials and on its held-out test), keeps the best as the champion and
 writes the files: the stored fitness is exactly what a replay computes.
@@ -64,6 +70,14 @@ class Trainer(ABC):
     @abstractmethod
     def epochs(self) -> Iterator[Epoch]:
         """Train; yield each epoch's genome, loss and notes (contract item 3)."""
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """The state after the last epoch yielded (item 4); None: not resumable (the default)."""
+        return None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (item 4); only a trainer whose :meth:`state_dict` is not None."""
+        raise NotImplementedError(f"trainer `{self.name}` has no state to restore")
 
     @staticmethod
     def describe(notes: dict[str, Any]) -> str:

@@ -37,8 +37,10 @@ sequence data-set task (:class:`~evorobot.tasks.sequence.SequenceTask`):
   over the epoch's mini-batches, each taken before its own step.
 
 Everything is a function of the set-up and the run seed (``[experiment] seed``: the initial genes
-and every epoch's order), never of the workers. Not done here: checkpoints (a training run is not
-resumed; :mod:`evorobot.training.run` writes none).
+and every epoch's order), never of the workers. After every epoch :mod:`evorobot.training.run`
+writes a checkpoint of the trainer's state (the genome, the optimizer's moments, the rng, the
+epochs done: :meth:`Descent.state_dict`), from which :func:`evorobot.training.run.resume_training`
+continues bit for bit.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import numpy as np
 from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import CROSS_ENTROPY, LOSSES
 from evorobot.errors import ConfigError
+from evorobot.evolution.base import rng_state
 from evorobot.seeding import optimizer_seed
 from evorobot.spec import setting
 from evorobot.tasks.sequence import SequenceTask
@@ -62,7 +65,7 @@ if TYPE_CHECKING:
     from evorobot.controllers.base import Controller, GradientModel
     from evorobot.setup import Setup
 
-__all__ = ["Adam", "GeneParameters", "GradientSpec", "GradientTrainer", "Momentum", "clip_norm", "descend"]
+__all__ = ["Adam", "Descent", "GeneParameters", "GradientSpec", "GradientTrainer", "Momentum", "clip_norm", "descend"]
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -161,40 +164,82 @@ class GeneParameters:
         return np.clip(2.0 * (theta - self.lo) / (self.hi - self.lo) - 1.0, -1.0, 1.0)
 
 
-def descend(controller: Controller, gradient: Callable[[Any, IntArray], tuple[float, Any]], scored: FloatArray,
-            spec: GradientSpec, rng: np.random.Generator) -> Iterator[Epoch]:
-    """The epoch loop of the module docstring, for any data: ``gradient(params, rows)`` gives the
-    summed loss of ``params`` (one network of ``controller``) on training ``rows`` and its block
-    gradients, ``scored`` (R,) the scored elements of each row (the loss is averaged over them);
-    ``rng`` draws the initial genes, then every epoch's order."""
-    gp = GeneParameters(controller)
-    genome = rng.uniform(-spec.init_scale, spec.init_scale, controller.genome_size)
-    net = controller.decode(genome[None, :])
-    theta = gp.values(net)
-    opt = Adam(theta.size, spec) if spec.optimizer == "adam" else Momentum(theta.size, spec)
-    for _ in range(spec.epochs):
-        order = rng.permutation(scored.size)
+class Descent:
+    """The epoch loop of the module docstring, for any data, one :meth:`epoch` at a time.
+
+    ``gradient(params, rows)`` gives the summed loss of ``params`` (one network of ``controller``)
+    on training ``rows`` and its block gradients; ``scored`` (R,) the scored elements of each row
+    (the loss is averaged over them); ``rng`` draws the initial genes, then every epoch's order.
+    :meth:`state_dict` / :meth:`load_state_dict` export and restore everything that the next
+    epochs depend on (the genome, the optimizer's moments, the rng, the epochs done), so that a
+    restored descent continues bit for bit.
+    """
+
+    def __init__(self, controller: Controller, gradient: Callable[[Any, IntArray], tuple[float, Any]],
+                 scored: FloatArray, spec: GradientSpec, rng: np.random.Generator) -> None:
+        self.controller, self.gradient, self.scored, self.spec, self.rng = controller, gradient, scored, spec, rng
+        self.gp = GeneParameters(controller)
+        self.opt = Adam(controller.genome_size, spec) if spec.optimizer == "adam" else Momentum(controller.genome_size, spec)
+        self.done = 0
+        self._set_genome(rng.uniform(-spec.init_scale, spec.init_scale, controller.genome_size))
+
+    def _set_genome(self, genome: FloatArray) -> None:
+        self.genome = genome
+        self.net = self.controller.decode(genome[None, :])
+        self.theta = self.gp.values(self.net)  # continue from what the genome replays
+
+    def epoch(self) -> Epoch:
+        """One pass over the rows in a fresh order; the genome it ends with."""
+        spec, gp = self.spec, self.gp
+        order = self.rng.permutation(self.scored.size)
         loss_sum = count = 0.0
         projected, norms = 0, []
         for first in range(0, order.size, spec.batch):
             rows = np.sort(order[first:first + spec.batch])
-            n = float(scored[rows].sum())
+            n = float(self.scored[rows].sum())
             if n == 0.0:
                 continue
-            loss, grads = gradient(net, rows)
+            loss, grads = self.gradient(self.net, rows)
             loss_sum, count = loss_sum + loss, count + n
             g, norm = clip_norm(gp.gene_gradient(grads) / n, spec.clip)
             norms.append(norm)
-            theta = theta + opt.step(g)
+            theta = self.theta + self.opt.step(g)
             projected += int(np.count_nonzero((theta < gp.lo) | (theta > gp.hi)))
-            genome = gp.encode(np.clip(theta, gp.lo, gp.hi))
-            net = controller.decode(genome[None, :])
-            theta = gp.values(net)  # continue from what the genome replays
-        on_bound = int(np.count_nonzero((theta <= gp.lo) | (theta >= gp.hi)))
+            self._set_genome(gp.encode(np.clip(theta, gp.lo, gp.hi)))
+        self.done += 1
+        on_bound = int(np.count_nonzero((self.theta <= gp.lo) | (self.theta >= gp.hi)))
         notes = {"updates": len(norms), "grad_norm": float(np.mean(norms)) if norms else 0.0,
                  "largest_grad_norm": float(np.max(norms)) if norms else 0.0,
-                 "projected": projected, "on_bound": on_bound, "parameters": int(theta.size)}
-        yield Epoch(genome.copy(), loss_sum / max(count, 1e-300), notes)
+                 "projected": projected, "on_bound": on_bound, "parameters": int(self.theta.size)}
+        return Epoch(self.genome.copy(), loss_sum / max(count, 1e-300), notes)
+
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-ready values and numpy arrays at the top level (strict JSON + NPZ)."""
+        state: dict[str, Any] = {"epochs_done": self.done, "genome": self.genome.copy(), "rng_state": rng_state(self.rng)}
+        if isinstance(self.opt, Adam):
+            state.update(adam_m=self.opt.m.copy(), adam_v=self.opt.v.copy(), adam_t=self.opt.t)
+        else:
+            state.update(velocity=self.opt.v.copy())
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (from :meth:`state_dict` of a descent of the same set-up)."""
+        self.done = int(state["epochs_done"])
+        self._set_genome(np.array(state["genome"], dtype=np.float64))
+        self.rng.bit_generator.state = state["rng_state"]
+        if isinstance(self.opt, Adam):
+            self.opt.m, self.opt.v = np.array(state["adam_m"]), np.array(state["adam_v"])
+            self.opt.t = int(state["adam_t"])
+        else:
+            self.opt.v = np.array(state["velocity"])
+
+
+def descend(controller: Controller, gradient: Callable[[Any, IntArray], tuple[float, Any]], scored: FloatArray,
+            spec: GradientSpec, rng: np.random.Generator) -> Iterator[Epoch]:
+    """The epochs of a :class:`Descent` of ``spec.epochs`` epochs."""
+    descent = Descent(controller, gradient, scored, spec, rng)
+    for _ in range(spec.epochs):
+        yield descent.epoch()
 
 
 class GradientTrainer(Trainer):
@@ -224,16 +269,23 @@ class GradientTrainer(Trainer):
             if not np.all((scored == 0.0) | (scored == 1.0)):
                 raise ConfigError(f"{where}: loss = \"cross_entropy\" needs 0/1 targets; task "
                                   f"`{setup.experiment.task_type}` has graded targets (use loss = \"squared\")")
-        self.params = GeneParameters(setup.controller)
-        self.rng = np.random.default_rng(optimizer_seed(setup.experiment.experiment.seed))
+        rng = np.random.default_rng(optimizer_seed(setup.experiment.experiment.seed))
+        scored = self.weights.sum(axis=1) * self.targets.shape[2]
+        self.descent = Descent(setup.controller, self.gradient, scored, spec, rng)
 
     @abstractmethod
     def gradient(self, params: Any, rows: IntArray) -> tuple[float, Any]:
         """Summed loss of ``params`` (one network) on the training ``rows`` and its block gradients."""
 
     def epochs(self) -> Iterator[Epoch]:
-        scored = self.weights.sum(axis=1) * self.targets.shape[2]
-        yield from descend(self.setup.controller, self.gradient, scored, self.spec, self.rng)
+        while self.descent.done < self.spec.epochs:
+            yield self.descent.epoch()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.descent.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.descent.load_state_dict(state)
 
     @staticmethod
     def describe(notes: dict[str, Any]) -> str:
