@@ -27,7 +27,7 @@ from evorobot.controllers._ctrnn_kernels import _matvec_add as matvec_add
 
 __all__ = ["ACTIVATIONS", "BPTT", "CROSS_ENTROPY", "LOSSES", "RTRL", "SIGMOID", "SQUARED", "TANH", "add_flat", "affine",
            "copy_into", "dsquash", "hidden_then_output", "layer", "matvec_add", "output_delta", "recurrent_backward",
-           "recurrent_rtrl", "squash"]
+           "recurrent_gradient", "recurrent_rtrl", "recurrent_scratch", "squash"]
 
 #: Hidden-unit activation functions by name; a kernel receives the index (``TANH`` or ``SIGMOID``).
 ACTIVATIONS = ("tanh", "sigmoid")
@@ -176,20 +176,23 @@ def recurrent_backward(w_rec, x, s, inject, length, kind, first_sigmoid, window,
 
 
 @njit(cache=True)
-def recurrent_rtrl(w_rec, x, s, inject, length, kind, first_sigmoid, q, q_new, m, grad):
+def recurrent_rtrl(w_rec, x, s, inject, length, kind, first_sigmoid, g_in, g_rec, g_b, q, q_new, m, grad):
     """RTRL (Williams & Zipser 1989) through the layer of :func:`recurrent_backward`, one sequence:
     carries the sensitivities ``q[k, p] = da_k(t) / dtheta_p`` forward,
 
     ``q(t) = D(t) + W_rec diag(f'(a(t - 1))) q(t - 1)``, ``D`` the direct terms,
 
-    and adds ``sum_t inject(t) . q(t)`` to ``grad`` (P,), the parameters ``theta`` flat in the order
-    ``W_in`` (n, m), ``W_rec`` (n, n), ``b`` (n,). O(n^2 P) = O(n^4) operations per tick.
+    and adds ``sum_t inject(t) . q(t)`` to ``g_in``, ``g_rec``, ``g_b``. With ``theta`` flat in the
+    order ``W_in`` (n, m), ``W_rec`` (n, n), ``b`` (n,) (P parameters): O(n^2 P) = O(n^4)
+    operations per tick.
 
-    q, q_new, m : (n, P) scratch.
+    q, q_new, m : (n, P), grad : (P,) scratch.
     """
     n, n_x = s.shape[1], x.shape[1]
     n_p = q.shape[1]
     o_rec, o_b = n * n_x, n * n_x + n * n
+    for p in range(n_p):
+        grad[p] = 0.0
     for k in range(n):
         for p in range(n_p):
             q[k, p] = 0.0
@@ -224,6 +227,7 @@ def recurrent_rtrl(w_rec, x, s, inject, length, kind, first_sigmoid, q, q_new, m
                     grad[p] += e * q_new[k, p]
             for p in range(n_p):
                 q[k, p] = q_new[k, p]
+    add_flat(grad, g_in, g_rec, g_b)
 
 
 @njit(cache=True)
@@ -236,3 +240,25 @@ def add_flat(grad, g_in, g_rec, g_b):
         for j in range(n):
             g_rec[k, j] += grad[n * n_x + k * n + j]
         g_b[k] += grad[n * n_x + n * n + k]
+
+
+@njit(cache=True)
+def recurrent_scratch(n, n_x, method):
+    """Scratch arrays of :func:`recurrent_gradient` for ``n`` units over ``n_x`` inputs: ``da``,
+    ``da_next`` (n,) of BPTT, and RTRL's ``q``, ``q_new``, ``m`` (n, P), ``grad`` (P,) (P = 0 for BPTT)."""
+    n_p = n * (n_x + n + 1) if method != BPTT else 0
+    return np.empty(n), np.empty(n), np.empty((n, n_p)), np.empty((n, n_p)), np.empty((n, n_p)), np.empty(n_p)
+
+
+@njit(cache=True)
+def recurrent_gradient(method, w_rec, x, s, inject, length, kind, first_sigmoid, window, stride, g_in, g_rec, g_b,
+                       scratch):
+    """Add one sequence's gradient of the recurrent layer to ``g_in``, ``g_rec``, ``g_b`` by
+    :func:`recurrent_backward` (``method`` BPTT) or :func:`recurrent_rtrl` (RTRL; ``window`` and
+    ``stride`` unused); ``scratch`` from :func:`recurrent_scratch`."""
+    da, da_next, q, q_new, m, grad = scratch
+    if method == BPTT:
+        recurrent_backward(w_rec, x, s, inject, length, kind, first_sigmoid, window, stride, g_in, g_rec, g_b, da,
+                           da_next)
+    else:
+        recurrent_rtrl(w_rec, x, s, inject, length, kind, first_sigmoid, g_in, g_rec, g_b, q, q_new, m, grad)

@@ -31,14 +31,12 @@ from numba import njit
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import (
-    BPTT,
-    add_flat,
     copy_into,
     dsquash,
     hidden_then_output,
     output_delta,
-    recurrent_backward,
-    recurrent_rtrl,
+    recurrent_gradient,
+    recurrent_scratch,
 )
 from evorobot.controllers.base import GradientModel
 from evorobot.controllers.discrete import (
@@ -99,9 +97,7 @@ def _gradient(w_in, w_rec, b_h, w_out, b_o, inputs, targets, weights, lengths, k
     h, out = np.zeros((n_t, n_h)), np.zeros((n_t, n_o))
     inject, dz = np.zeros((n_t, n_h)), np.empty(n_o)
     context, acc = np.empty(n_h), np.empty(max(n_h, n_o))
-    da, da_next = np.empty(n_h), np.empty(n_h)
-    n_p = n_h * (n_x + n_h + 1) if method != BPTT else 0
-    q, q_new, m, grad = np.empty((n_h, n_p)), np.empty((n_h, n_p)), np.empty((n_h, n_p)), np.zeros(n_p)
+    scratch = recurrent_scratch(n_h, n_x, method)
     total = 0.0
     for r in range(n_r):
         length = lengths[r]
@@ -117,13 +113,8 @@ def _gradient(w_in, w_rec, b_h, w_out, b_o, inputs, targets, weights, lengths, k
                 for k in range(n_o):
                     e += w_out[k, j] * dz[k]
                 inject[t, j] = e * dsquash(h[t, j], kind)
-        if method == BPTT:
-            recurrent_backward(w_rec, inputs[r], h, inject, length, kind, n_h, window, stride, g_in, g_rec, g_b_h,
-                               da, da_next)
-        else:
-            recurrent_rtrl(w_rec, inputs[r], h, inject, length, kind, n_h, q, q_new, m, grad)
-    if method != BPTT:
-        add_flat(grad, g_in, g_rec, g_b_h)
+        recurrent_gradient(method, w_rec, inputs[r], h, inject, length, kind, n_h, window, stride, g_in, g_rec, g_b_h,
+                           scratch)
     return total
 
 

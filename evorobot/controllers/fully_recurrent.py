@@ -33,14 +33,12 @@ from numba import njit
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import (
-    BPTT,
     SIGMOID,
-    add_flat,
     affine,
     matvec_add,
     output_delta,
-    recurrent_backward,
-    recurrent_rtrl,
+    recurrent_gradient,
+    recurrent_scratch,
     squash,
 )
 from evorobot.controllers.base import GradientModel
@@ -110,9 +108,7 @@ def _gradient(w_in, w, bias, inputs, targets, weights, lengths, kind, first_out,
     n_o = n - first_out
     y, inject, dz = np.zeros((n_t, n)), np.zeros((n_t, n)), np.empty(n_o)
     acc, zero = np.empty(n), np.zeros(n)
-    da, da_next = np.empty(n), np.empty(n)
-    n_p = n * (n_x + n + 1) if method != BPTT else 0
-    q, q_new, m, grad = np.empty((n, n_p)), np.empty((n, n_p)), np.empty((n, n_p)), np.zeros(n_p)
+    scratch = recurrent_scratch(n, n_x, method)
     total = 0.0
     for r in range(n_r):
         length = lengths[r]
@@ -121,13 +117,8 @@ def _gradient(w_in, w, bias, inputs, targets, weights, lengths, kind, first_out,
             total += output_delta(y[t, first_out:], targets[r, t], weights[r, t], loss, dz)
             for k in range(n_o):
                 inject[t, first_out + k] = dz[k]
-        if method == BPTT:
-            recurrent_backward(w, inputs[r], y, inject, length, kind, first_out, window, stride, g_in, g_w, g_bias,
-                               da, da_next)
-        else:
-            recurrent_rtrl(w, inputs[r], y, inject, length, kind, first_out, q, q_new, m, grad)
-    if method != BPTT:
-        add_flat(grad, g_in, g_w, g_bias)
+        recurrent_gradient(method, w, inputs[r], y, inject, length, kind, first_out, window, stride, g_in, g_w, g_bias,
+                           scratch)
     return total
 
 
