@@ -4,8 +4,10 @@ Checked against references written here in plain numpy: the loss of a network ov
 sequences (its forward pass written out), whose central finite differences must agree with the
 kernels' gradient of every parameter class to 1e-6 relative, for both losses; the same loss
 through the episode (the task's own scoring); truncated BPTT with a window as long as the
-sequence equals full BPTT, and BPTT(1; 1) of the Elman net equals Elman's (1990) training, the
-gradient with the context held as a fixed input. Then the trainer: a short run reduces the loss,
+sequence equals full BPTT; BPTT(h; h') is the exact gradient of Williams & Peng's (1990) cut loss
+(each block's ticks computed from the state h ticks before the block's end held fixed), checked
+by central differences of that loss; and BPTT(1; 1) of the Elman net equals Elman's (1990)
+training, the gradient with the context held as a fixed input. Then the trainer: a short run reduces the loss,
 is deterministic, keeps every parameter in its gene range, replays bit for bit through
 ``evorobot replay``; bad settings are refused in one line naming ``[optimizer]``.
 """
@@ -152,6 +154,58 @@ def test_truncated_bptt_with_a_window_as_long_as_the_sequence_is_full_bptt(net: 
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     short = model.bptt(p, x, y, w, lengths, 0, 2, 2)[1]  # a short window does cut the gradient
     assert not np.allclose(short[1], full[1][1], rtol=1e-3)
+
+
+def truncated_reference(p: Any, x, y, w, lengths, window: int, stride: int, states: np.ndarray, step: Any) -> float:
+    """BPTT(window; stride) by definition, a loss whose plain gradient it is: for each block of
+    ``stride`` ticks ending at tick e, the loss of the block's ticks computed from the state of
+    tick e - window held fixed (``states`` (R, T, n), recorded with the unperturbed parameters;
+    zero before the sequence), so that no error reaches further back than e - window + 1."""
+    total = 0.0
+    for r in range(x.shape[0]):
+        start = 0
+        while start < lengths[r]:
+            end = min(start + stride, lengths[r]) - 1
+            first = max(0, end - window + 1)
+            s = states[r, first - 1] if first > 0 else np.zeros(states.shape[2])
+            for t in range(first, end + 1):
+                s, o = step(p, x[r, t], s)
+                if t >= start:
+                    total += ref_loss(o, y[r, t], w[r, t], 0)
+            start = end + 1
+    return total
+
+
+def elman_step(p: Any, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    w_in, w_rec, b_h, w_out, b_o = (a[0] for a in p)
+    h = np.tanh(b_h + w_in @ x + w_rec @ h)
+    return h, 1 / (1 + np.exp(-(b_o + w_out @ h)))
+
+
+def fr_step(p: Any, x: np.ndarray, s: np.ndarray, hidden: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    w_in, w_rec, bias = (a[0] for a in p)
+    a = bias + w_in @ x + w_rec @ s
+    s = np.concatenate([np.tanh(a[:hidden]), 1 / (1 + np.exp(-a[hidden:]))])
+    return s, s[hidden:]
+
+
+@pytest.mark.parametrize(("window", "stride"), [(4, 4), (5, 2), (3, 1), (6, 3)])
+@pytest.mark.parametrize("net", ["elman_tanh", "fully_recurrent"])
+def test_truncated_bptt_is_the_gradient_of_williams_and_pengs_cut_loss(net: str, window: int, stride: int) -> None:
+    ctrl = NETS[net][0]()
+    p, (x, y, w, lengths) = params_of(ctrl, 7, 0.8), data(7)
+    step = elman_step if net == "elman_tanh" else fr_step
+    states = np.zeros((x.shape[0], x.shape[1], p[2].shape[1]))  # b_h or bias: the recurrent units
+    for r in range(x.shape[0]):
+        s = np.zeros(states.shape[2])
+        for t in range(lengths[r]):
+            s, _ = step(p, x[r, t], s)
+            states[r, t] = s
+    _, grads = ctrl.gradient_model("w").bptt(p, x, y, w, lengths, 0, window, stride)
+    for name in p._fields:
+        fd = central_differences(lambda q: truncated_reference(q, x, y, w, lengths, window, stride, states, step),
+                                 p, name)
+        assert np.linalg.norm(getattr(grads, name) - fd) <= 1e-6 * np.linalg.norm(fd), name
 
 
 def test_elman_bptt_1_1_is_elmans_training_with_the_context_as_a_fixed_input() -> None:
