@@ -17,10 +17,12 @@ sequence data-set task (:class:`~evorobot.tasks.sequence.SequenceTask`):
   ``w (o - y)^2`` (``loss = "squared"``, the squared error that the sequence tasks' fitness is
   made of) or of the logistic cross-entropy ``-w [y log o + (1 - y) log(1 - o)]``
   (``"cross_entropy"``, for binary classification: allowed only where every scored target is 0
-  or 1, as in ``temporal_xor`` (the next bit), ``tomita`` (accept/reject) and
-  ``framewise`` (one-hot frames); the outputs are logistic units, and for them the cross-entropy
-  is the negative log-likelihood of Bernoulli targets, whose gradient at the net input, ``o - y``,
-  does not vanish where a wrong output saturates).
+  or 1, as in ``temporal_xor`` (the next bit), ``tomita`` (accept/reject), ``framewise`` (one-hot
+  frames) and ``pattern_completion`` (the pattern's bits); refused for the graded targets of
+  ``narma10``, ``mackey_glass`` and ``adding``. The outputs are logistic units, and for them the
+  cross-entropy is the negative log-likelihood of Bernoulli targets, whose gradient at the net
+  input, ``o - y``, does not vanish where a wrong output saturates). The default is the squared
+  error, the quantity every sequence task's fitness is made of.
 - **Epoch**: the training rows in an order drawn from the run seed, cut into mini-batches of
   ``batch`` sequences; per mini-batch, the gradient of the mean loss (the network's exact
   gradient: BPTT, truncated BPTT or RTRL), its norm clipped to ``clip`` (Pascanu et al. 2013; 0:
