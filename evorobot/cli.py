@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
                          "resampled")
     _add_backend_options(ev)
 
-    rs = sub.add_parser("resume", help="continue an evolution run from its last checkpoint")
+    rs = sub.add_parser("resume", help="continue an evolution (or a gradient trainer's) run from its last checkpoint")
     rs.add_argument("run_dir", help="run directory written by `evorobot evolve`")
     rs.add_argument("--generations", type=int, help="total generations (extend the run)")
     rs.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
@@ -136,12 +136,25 @@ def _evolve(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _resume(args: argparse.Namespace, argv: list[str]) -> int:
+    from evorobot.errors import ConfigError
     from evorobot.evolution.runner import resume
+    from evorobot.store import read_json
+    from evorobot.training import TRAINERS
+    from evorobot.training.run import resume_training
 
     overrides = list(args.set)
     if args.generations is not None:
         overrides.append(f"evolution.generations={args.generations}")
     out = Path(args.run_dir)
+    cfg = out / "config.json"
+    raw = read_json(cfg, "run configuration") if cfg.is_file() else {}
+    optimizer = raw.get("optimizer") if isinstance(raw, dict) else None
+    if isinstance(optimizer, dict) and optimizer.get("type") in TRAINERS:  # a trainer's run (bptt, rtrl)
+        if overrides:
+            raise ConfigError(f"resume {out}: a `{optimizer['type']}` run resumes as it was configured "
+                              "(its epochs are [optimizer] settings); drop --generations/--set")
+        return _with_backend(args, out, lambda backend: resume_training(out, ["evorobot", *argv], sys.stderr,
+                                                                        backend))
     return _with_backend(args, out, lambda backend: resume(out, ["evorobot", *argv], overrides,
                                                            sys.stderr, backend, handle_signals=True))
 

@@ -352,3 +352,17 @@ def test_an_interrupted_run_resumes_bit_for_bit_from_its_checkpoint(optimizer: s
     final = [json.loads((tmp_path / run / "checkpoint" / "gen-000006" / "state.json").read_text()) for run in
              ("cut", "whole")]
     assert final[0]["npz_sha256"] == final[1]["npz_sha256"] and final[0]["optimizer"] == final[1]["optimizer"]
+
+
+def test_evorobot_resume_continues_a_trainers_run_and_refuses_overrides(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from evorobot.cli import main
+
+    raw = world(epochs=6, optimizer="adam", learning_rate=0.05)
+    train(setup_of(raw), tmp_path / "whole", stream=None)
+    with pytest.raises(KeyboardInterrupt):
+        train(setup_of(raw), tmp_path / "cut", stream=StopAfter(3))  # type: ignore[arg-type]
+    assert main(["resume", str(tmp_path / "cut"), "--generations", "9"]) == 2
+    assert "resumes as it was configured" in capsys.readouterr().err
+    assert main(["resume", str(tmp_path / "cut")]) == 0
+    assert (tmp_path / "cut" / "champion.json").read_text() == (tmp_path / "whole" / "champion.json").read_text()
