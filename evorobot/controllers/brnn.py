@@ -49,7 +49,19 @@ import numpy as np
 from numba import njit
 
 from evorobot._types import FloatArray, IntArray
-from evorobot.controllers._dense import SIGMOID, affine, layer, matvec_add, squash
+from evorobot.controllers._dense import (
+    BPTT,
+    SIGMOID,
+    affine,
+    dsquash,
+    layer,
+    matvec_add,
+    output_delta,
+    recurrent_gradient,
+    recurrent_scratch,
+    squash,
+)
+from evorobot.controllers.base import GradientModel
 from evorobot.controllers.discrete import DiscreteNetwork, DiscreteSpec
 from evorobot.errors import ConfigError
 from evorobot.genome import Block
@@ -145,6 +157,24 @@ def _window_step(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b
 
 
 @njit(cache=True)
+def _offline_one(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, xs, length, kind, fs, gs, ys,
+                 acc, zf, zg):
+    """Both chains and the outputs of ONE network over one sequence ``xs`` (T, n_in) of ``length``
+    (see :func:`_offline`); fs (T, F), gs (T, G), ys (T, n_out); acc, zf (F,), zg (G,) scratch,
+    zf and zg all zero."""
+    n_t = xs.shape[0]
+    for t in range(n_t):
+        prev = zf if t == 0 else fs[t - 1]
+        layer(w_in_f, xs[t], w_rec_f, prev, b_f, kind, fs[t], acc)
+    last = length - 1
+    for t in range(n_t - 1, -1, -1):
+        nxt = zg if t == n_t - 1 or t == last else gs[t + 1]
+        layer(w_in_b, xs[t], w_rec_b, nxt, b_b, kind, gs[t], acc)
+    for t in range(n_t):
+        _output(w_out_f, fs[t], w_out_b, gs[t], b_o, ys[t], acc)
+
+
+@njit(cache=True)
 def _offline(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, xs, lengths, kind, fs, gs, ys):
     """Both chains and the outputs of B networks over whole sequences.
 
@@ -152,20 +182,62 @@ def _offline(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, 
     (and at T - 1: ticks past a sequence's end see only its zero padding); fs : (B, T, F),
     gs : (B, T, G), ys : (B, T, n_out) receive the chains and outputs of every tick.
     """
-    n_b, n_t = xs.shape[0], xs.shape[1]
     acc = np.empty(max(fs.shape[2], gs.shape[2], ys.shape[2]))
     zf = np.zeros(fs.shape[2])
     zg = np.zeros(gs.shape[2])
-    for b in range(n_b):
-        for t in range(n_t):
-            prev = zf if t == 0 else fs[b, t - 1]
-            layer(w_in_f[b], xs[b, t], w_rec_f[b], prev, b_f[b], kind, fs[b, t], acc)
-        last = lengths[b] - 1
-        for t in range(n_t - 1, -1, -1):
-            nxt = zg if t == n_t - 1 or t == last else gs[b, t + 1]
-            layer(w_in_b[b], xs[b, t], w_rec_b[b], nxt, b_b[b], kind, gs[b, t], acc)
-        for t in range(n_t):
-            _output(w_out_f[b], fs[b, t], w_out_b[b], gs[b, t], b_o[b], ys[b, t], acc)
+    for b in range(xs.shape[0]):
+        _offline_one(w_in_f[b], w_rec_f[b], b_f[b], w_in_b[b], w_rec_b[b], b_b[b], w_out_f[b], w_out_b[b], b_o[b],
+                     xs[b], lengths[b], kind, fs[b], gs[b], ys[b], acc, zf, zg)
+
+
+@njit(cache=True)
+def _gradient(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, inputs, targets, weights, lengths,
+              kind, loss, g_in_f, g_rec_f, g_b_f, g_in_b, g_rec_b, g_b_b, g_out_f, g_out_b, g_b_o):
+    """Summed loss of one offline network over R sequences (R, T, .) and its gradient, added to the
+    ``g_*`` (contract item 14): the sequence run by :func:`_offline_one`, the output layer's
+    gradient directly, each chain's by full BPTT
+    (:func:`~evorobot.controllers._dense.recurrent_backward`) - the forward chain's forward in
+    time, the backward chain's over the sequence reversed (``g(t)`` reads ``g(t + 1)``: reversed,
+    it is a forward chain from ``g(length) = 0``)."""
+    n_r, n_t, n_x = inputs.shape
+    n_f, n_g, n_o = b_f.shape[0], b_b.shape[0], b_o.shape[0]
+    fs, gs, ys = np.zeros((n_t, n_f)), np.zeros((n_t, n_g)), np.zeros((n_t, n_o))
+    inj_f, inj_b, dz = np.zeros((n_t, n_f)), np.zeros((n_t, n_g)), np.empty(n_o)
+    xr, gr = np.zeros((n_t, n_x)), np.zeros((n_t, n_g))
+    acc, zf, zg = np.empty(max(n_f, n_g, n_o)), np.zeros(n_f), np.zeros(n_g)
+    scratch_f, scratch_b = recurrent_scratch(n_f, n_x, BPTT), recurrent_scratch(n_g, n_x, BPTT)
+    total = 0.0
+    for r in range(n_r):
+        length = lengths[r]
+        _offline_one(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, inputs[r], length, kind,
+                     fs, gs, ys, acc, zf, zg)
+        for t in range(length):
+            total += output_delta(ys[t], targets[r, t], weights[r, t], loss, dz)
+            u = length - 1 - t  # the backward chain's tick in reversed time
+            for k in range(n_o):
+                g_b_o[k] += dz[k]
+                for j in range(n_f):
+                    g_out_f[k, j] += dz[k] * fs[t, j]
+                for j in range(n_g):
+                    g_out_b[k, j] += dz[k] * gs[t, j]
+            for j in range(n_f):
+                e = 0.0
+                for k in range(n_o):
+                    e += w_out_f[k, j] * dz[k]
+                inj_f[t, j] = e * dsquash(fs[t, j], kind)
+            for j in range(n_g):
+                e = 0.0
+                for k in range(n_o):
+                    e += w_out_b[k, j] * dz[k]
+                inj_b[u, j] = e * dsquash(gs[t, j], kind)
+                gr[u, j] = gs[t, j]
+            for j in range(n_x):
+                xr[u, j] = inputs[r, t, j]
+        recurrent_gradient(BPTT, w_rec_f, inputs[r], fs, inj_f, length, kind, n_f, length, length, g_in_f, g_rec_f,
+                           g_b_f, scratch_f)
+        recurrent_gradient(BPTT, w_rec_b, xr, gr, inj_b, length, kind, n_g, length, length, g_in_b, g_rec_b, g_b_b,
+                           scratch_b)
+    return total
 
 
 @njit(cache=True)
@@ -212,6 +284,27 @@ class BRNN(DiscreteNetwork):
     def labels(self) -> dict[str, list[str]]:
         return {"forward": [f"f{i}" for i in range(self.spec.forward)],
                 "backward": [f"g{i}" for i in range(self.spec.backward)]}
+
+    def gradient_model(self, where: str) -> GradientModel:
+        """Offline mode: BPTT through both chains over whole sequences (contract item 14, the
+        paper's training); no RTRL (the backward chain reads the future) and no truncation (a
+        window shorter than the sequence is refused: each output reads both ends of it)."""
+        if not self.offline:
+            raise ConfigError(f"{where}: controller type `{self.name}` has gradient kernels in mode = \"offline\" "
+                              "only (the window mode restarts its backward chain every tick)")
+
+        def bptt(params: BRNNParams, inputs: FloatArray, targets: FloatArray, weights: FloatArray,
+                 lengths: IntArray, loss: int, window: int, stride: int) -> tuple[float, BRNNParams]:
+            if window < inputs.shape[1]:
+                raise ConfigError(f"{where}: an offline `{self.name}` has no truncated BPTT (each output reads "
+                                  f"both chains over the whole sequence): truncation = {window} < the sequence's "
+                                  f"{inputs.shape[1]} ticks (set truncation = 0)")
+            grads = BRNNParams(*(np.zeros_like(p) for p in params))
+            total = _gradient(*(p[0] for p in params), inputs, targets, weights, lengths, self._act, loss,
+                              *(g[0] for g in grads))
+            return float(total), grads
+
+        return GradientModel(bptt, None, self.spec.forward + self.spec.backward)
 
     def init_state(self, params: BRNNParams) -> BRNNState:
         """Both chains at 0, no input seen (window mode: an empty window; offline mode: no sequence

@@ -50,6 +50,8 @@ from numba import njit
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._blockshell import BlockController
+from evorobot.controllers._dense import output_delta
+from evorobot.controllers.base import GradientModel
 from evorobot.genome import Block
 from evorobot.spec import Range, setting
 
@@ -78,31 +80,111 @@ class CascadedState(NamedTuple):
     z: FloatArray
 
 
+@njit(cache=True, inline="always")
+def _update(w, zb, x, z):
+    """One network's update: ``z[i] = g(sum_j W_ij(t) yb_j)`` with ``W_ij(t) = sum_k w[i, j, k] zb[k]``.
+
+    w : (N, J, N + 1); zb : (N + 1,) the previous state and its bias 1; x : (J - 1,) the inputs;
+    z : (N,) receives the new state (it may hold the previous one: ``zb`` is a copy).
+    """
+    n, n_j, n_k = w.shape
+    n_in = n_j - 1
+    for i in range(n):
+        acc = 0.0
+        for j in range(n_j):
+            wij = 0.0  # the function network's weight W_ij(t), made by the context network
+            row = w[i, j]
+            for k in range(n_k):
+                wij += row[k] * zb[k]
+            acc += wij * (x[j] if j < n_in else 1.0)
+        z[i] = 1.0 / (1.0 + np.exp(-acc))
+
+
 @njit(cache=True)
 def _step(w, z, x, out):
     """One update of B networks in place; ``out[b] = z[b, :n_out]``.
 
     w : (B, N, J, N + 1) float64 with J = n_in + 1; z : (B, N); x : (B, n_in); out : (B, n_out).
     """
-    n_b, n, n_j, n_k = w.shape
-    n_in = n_j - 1
-    zb = np.empty(n_k)  # the previous state and its bias 1
+    n_b, n = z.shape
+    zb = np.empty(n + 1)  # the previous state and its bias 1
     for b in range(n_b):
         for k in range(n):
             zb[k] = z[b, k]
         zb[n] = 1.0
-        wb, xb = w[b], x[b]
-        for i in range(n):
-            acc = 0.0
-            for j in range(n_j):
-                wij = 0.0  # the function network's weight W_ij(t), made by the context network
-                row = wb[i, j]
-                for k in range(n_k):
-                    wij += row[k] * zb[k]
-                acc += wij * (xb[j] if j < n_in else 1.0)
-            z[b, i] = 1.0 / (1.0 + np.exp(-acc))
+        _update(w[b], zb, x[b], z[b])
         for k in range(out.shape[1]):
             out[b, k] = z[b, k]
+
+
+@njit(cache=True)
+def _backward(w, x, zs, inject, length, window, stride, g, da, da_next):
+    """BPTT(window; stride) of one sequence through the update of :func:`_update`; adds to ``g``.
+
+    ``zs`` (T + 1, N): ``zs[0]`` the fixed initial state, ``zs[t + 1]`` the state after tick t;
+    ``inject`` (T, N) the errors ``dL/da(t)`` on the net inputs from tick t's own outputs.
+    Blocks of ``stride`` ticks, each block's errors carried back ``window`` ticks from its last
+    tick, as :func:`evorobot.controllers._dense.recurrent_backward` (``window = stride = length``:
+    full BPTT). Through a tick: ``da_k(t) = z_k(t)(1 - z_k(t)) sum_i da_i(t + 1) sum_j w[i, j, k]
+    yb_j(t + 1)``; ``dL/dw[i, j, k] += da_i(t) yb_j(t) zb_k(t - 1)``. da, da_next : (N,) scratch.
+    """
+    n, n_j = w.shape[0], w.shape[1]
+    n_in = n_j - 1
+    start = 0
+    while start < length:
+        end = min(start + stride, length) - 1
+        for i in range(n):
+            da_next[i] = 0.0
+        for t in range(end, max(0, end - window + 1) - 1, -1):
+            for k in range(n):
+                acc = 0.0
+                if t < end:
+                    for i in range(n):
+                        e = da_next[i]
+                        if e != 0.0:
+                            for j in range(n_j):
+                                acc += e * w[i, j, k] * (x[t + 1, j] if j < n_in else 1.0)
+                z = zs[t + 1, k]
+                da[k] = acc * z * (1.0 - z)
+                if t >= start:
+                    da[k] += inject[t, k]
+            for i in range(n):
+                for j in range(n_j):
+                    c = da[i] * (x[t, j] if j < n_in else 1.0)
+                    for k in range(n):
+                        g[i, j, k] += c * zs[t, k]
+                    g[i, j, n] += c
+            for i in range(n):
+                da_next[i] = da[i]
+        start = end + 1
+
+
+@njit(cache=True)
+def _gradient(w, inputs, targets, weights, lengths, z0, loss, window, stride, g):
+    """Summed loss of one network (w (N, J, N + 1)) over R sequences (R, T, .) from the initial
+    state ``z0`` and its gradient, added to ``g`` (contract item 14): the sequence run by
+    :func:`_update` (the episode's tick), the motor units' errors injected on their net inputs,
+    carried back by :func:`_backward`."""
+    n_r, n_t, _ = inputs.shape
+    n = w.shape[0]
+    n_o = targets.shape[2]
+    zs, inject, dz = np.zeros((n_t + 1, n)), np.zeros((n_t, n)), np.empty(n_o)
+    zb, da, da_next = np.empty(n + 1), np.empty(n), np.empty(n)
+    total = 0.0
+    for r in range(n_r):
+        length = lengths[r]
+        for k in range(n):
+            zs[0, k] = z0
+        zb[n] = 1.0
+        for t in range(length):
+            for k in range(n):
+                zb[k] = zs[t, k]
+            _update(w, zb, inputs[r, t], zs[t + 1])
+            total += output_delta(zs[t + 1, :n_o], targets[r, t], weights[r, t], loss, dz)
+            for k in range(n):
+                inject[t, k] = dz[k] if k < n_o else 0.0
+        _backward(w, inputs[r], zs, inject, length, window, stride, g, da, da_next)
+    return total
 
 
 class Cascaded(BlockController):
@@ -124,6 +206,19 @@ class Cascaded(BlockController):
     def labels(self) -> dict[str, list[str]]:
         return {"units": [f"m{i}" for i in range(self.n_outputs)] + [f"h{i}" for i in range(self.spec.hidden)],
                 "inputs": [f"x{j}" for j in range(self.n_inputs)] + ["1"]}
+
+    def gradient_model(self, where: str) -> GradientModel:
+        """BPTT, full or truncated, through the state units (contract item 14); no RTRL. The
+        initial state is a setting, not a parameter: it gets no gradient."""
+
+        def bptt(params: CascadedParams, inputs: FloatArray, targets: FloatArray, weights: FloatArray,
+                 lengths: IntArray, loss: int, window: int, stride: int) -> tuple[float, CascadedParams]:
+            grads = CascadedParams(np.zeros_like(params.w))
+            total = _gradient(params.w[0], inputs, targets, weights, lengths, self.spec.initial_state, loss, window,
+                              stride, grads.w[0])
+            return float(total), grads
+
+        return GradientModel(bptt, None, self.n_units)
 
     def init_state(self, params: CascadedParams) -> CascadedState:
         """Fresh state ``z(0)`` = ``initial_state`` in every unit."""
