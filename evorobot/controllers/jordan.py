@@ -32,7 +32,14 @@ import numpy as np
 from numba import njit
 
 from evorobot._types import FloatArray, IntArray
-from evorobot.controllers._dense import copy_into, hidden_then_output
+from evorobot.controllers._dense import (
+    BPTT,
+    copy_into,
+    dsquash,
+    hidden_then_output,
+    output_delta,
+)
+from evorobot.controllers.base import GradientModel
 from evorobot.controllers.discrete import (
     DiscreteNetwork,
     DiscreteSpec,
@@ -79,6 +86,71 @@ def _step(w_in, w_rec, b_h, w_out, b_o, context, h, o, x, kind, decay, out):
         copy_into(ob, out[b])
 
 
+@njit(cache=True)
+def _run(w_in, w_rec, b_h, w_out, b_o, x, length, kind, decay, context, h, out):
+    """One network from rest over one sequence ``x`` (T, m), the ticks of :func:`_step` recorded:
+    ``context`` (T, n_out) the context each tick reads, ``h`` (T, H), ``out`` (T, n_out)."""
+    acc = np.empty(max(h.shape[1], out.shape[1]))
+    for t in range(length):
+        for k in range(context.shape[1]):
+            context[t, k] = decay * context[t - 1, k] + out[t - 1, k] if t > 0 else 0.0
+        hidden_then_output(w_in, x[t], w_rec, context[t], b_h, w_out, b_o, kind, h[t], out[t], acc)
+
+
+@njit(cache=True)
+def _gradient(w_in, w_rec, b_h, w_out, b_o, inputs, targets, weights, lengths, kind, decay, loss, method, window,
+              stride, g_in, g_rec, g_b_h, g_out, g_b_o):
+    """Summed loss of one network over R sequences (R, T, .) and its BPTT(window; stride)
+    gradient (``method`` must be BPTT), added to the ``g_*`` (contract item 14). The error runs
+    back through the outputs, which feed the context: ``dL/dy(t)`` gets ``dL/dc(t + 1)``, and
+    ``dL/dc(t) = W_rec^T dL/da(t) + decay dL/dc(t + 1)``; the blocks and windows are those of
+    :func:`~evorobot.controllers._dense.recurrent_backward` (the context and outputs before a
+    window held fixed)."""
+    assert method == BPTT
+    n_r, n_t, n_x = inputs.shape
+    n_h, n_o = b_h.shape[0], b_o.shape[0]
+    ctx, h, out = np.zeros((n_t, n_o)), np.zeros((n_t, n_h)), np.zeros((n_t, n_o))
+    direct = np.zeros((n_t, n_o))
+    dz, da, dc, dc_next = np.empty(n_o), np.empty(n_h), np.empty(n_o), np.empty(n_o)
+    total = 0.0
+    for r in range(n_r):
+        length = lengths[r]
+        _run(w_in, w_rec, b_h, w_out, b_o, inputs[r], length, kind, decay, ctx, h, out)
+        for t in range(length):
+            total += output_delta(out[t], targets[r, t], weights[r, t], loss, direct[t])
+        start = 0
+        while start < length:
+            end = min(start + stride, length) - 1
+            for k in range(n_o):
+                dc_next[k] = 0.0
+            for t in range(end, max(0, end - window + 1) - 1, -1):
+                for k in range(n_o):
+                    dz[k] = dc_next[k] * out[t, k] * (1.0 - out[t, k])
+                    if t >= start:
+                        dz[k] += direct[t, k]
+                    g_b_o[k] += dz[k]
+                    for j in range(n_h):
+                        g_out[k, j] += dz[k] * h[t, j]
+                for j in range(n_h):
+                    e = 0.0
+                    for k in range(n_o):
+                        e += w_out[k, j] * dz[k]
+                    da[j] = e * dsquash(h[t, j], kind)
+                    g_b_h[j] += da[j]
+                    for i in range(n_x):
+                        g_in[j, i] += da[j] * inputs[r, t, i]
+                    for k in range(n_o):
+                        g_rec[j, k] += da[j] * ctx[t, k]
+                for k in range(n_o):
+                    e = decay * dc_next[k]
+                    for j in range(n_h):
+                        e += w_rec[j, k] * da[j]
+                    dc[k] = e
+                copy_into(dc, dc_next)
+            start = end + 1
+    return total
+
+
 class Jordan(DiscreteNetwork):
     """Batched Jordan network (see the module docstring)."""
 
@@ -98,6 +170,11 @@ class Jordan(DiscreteNetwork):
         weights ``w_in[i, :]``, weights from the context units ``w_rec[i, :]``, bias ``b_h[i]``
         and outgoing weights ``w_out[:, i]``; then the output biases ``b_o`` (the rest)."""
         return self._hidden_output_groups()
+
+    def gradient_model(self, where: str) -> GradientModel:
+        """BPTT, full or truncated, through the outputs and the context (contract item 14); no
+        RTRL (``rtrl`` None)."""
+        return self._gradient_model(_gradient, self.spec.hidden, self._act, self.spec.decay)._replace(rtrl=None)
 
     def step(self, params: HiddenOutputParams, state: JordanState, inputs: FloatArray, dt: float,
              out: FloatArray) -> None:

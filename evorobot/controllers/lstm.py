@@ -40,6 +40,8 @@ from numba import njit
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._blockshell import BlockController
+from evorobot.controllers._dense import output_delta
+from evorobot.controllers.base import GradientModel
 from evorobot.genome import Block
 from evorobot.spec import Range, setting
 
@@ -85,6 +87,36 @@ class LSTMState(NamedTuple):
     h: FloatArray
 
 
+@njit(cache=True, inline="always")
+def _cell_tick(w, bias, z, a, c, h):
+    """One LSTM update of one network in place: the gates' net inputs ``a`` (4, C) from ``z``
+    (inputs then the previous cell outputs), then ``c`` and ``h`` (C,)."""
+    n_c, n_src = w.shape[1], w.shape[2]
+    for q in range(4):
+        for i in range(n_c):
+            acc = bias[q, i]
+            wq = w[q, i]
+            for k in range(n_src):
+                acc += wq[k] * z[k]
+            a[q, i] = acc
+    for i in range(n_c):
+        gi = 1.0 / (1.0 + np.exp(-a[0, i]))
+        gf = 1.0 / (1.0 + np.exp(-a[1, i]))
+        go = 1.0 / (1.0 + np.exp(-a[2, i]))
+        c[i] = gf * c[i] + gi * np.tanh(a[3, i])
+        h[i] = go * np.tanh(c[i])
+
+
+@njit(cache=True, inline="always")
+def _readout(w_out, b_out, h, out):
+    """out = sigmoid(b_out + w_out h), one network."""
+    for m in range(out.shape[0]):
+        acc = b_out[m]
+        for i in range(h.shape[0]):
+            acc += w_out[m, i] * h[i]
+        out[m] = 1.0 / (1.0 + np.exp(-acc))
+
+
 @njit(cache=True)
 def _step(w, bias, w_out, b_out, c, h, x, out):
     """One LSTM update of B networks in place, then the sigmoid readout into ``out`` (B, n_out)."""
@@ -93,29 +125,104 @@ def _step(w, bias, w_out, b_out, c, h, x, out):
     z = np.empty(n_src)
     a = np.empty((4, n_c))
     for b in range(n_b):
-        wb, cb, hb = w[b], c[b], h[b]
         for k in range(n_in):
             z[k] = x[b, k]
         for k in range(n_c):
-            z[n_in + k] = hb[k]
-        for q in range(4):
-            for i in range(n_c):
-                acc = bias[b, q, i]
-                wq = wb[q, i]
-                for k in range(n_src):
-                    acc += wq[k] * z[k]
-                a[q, i] = acc
+            z[n_in + k] = h[b, k]
+        _cell_tick(w[b], bias[b], z, a, c[b], h[b])
+        _readout(w_out[b], b_out[b], h[b], out[b])
+
+
+@njit(cache=True)
+def _run(w, bias, w_out, b_out, x, length, z, a, c, h, out):
+    """One network from rest over one sequence ``x`` (T, n_in), the ticks of :func:`_step`
+    recorded: ``z`` (T, S) each tick's sources, ``a`` (T, 4, C) gate net inputs, ``c``, ``h``
+    (T, C) cell states and outputs after the tick, ``out`` (T, n_out)."""
+    n_in, n_c = x.shape[1], c.shape[1]
+    for t in range(length):
+        for k in range(n_in):
+            z[t, k] = x[t, k]
+        for k in range(n_c):
+            z[t, n_in + k] = h[t - 1, k] if t > 0 else 0.0
+            c[t, k] = c[t - 1, k] if t > 0 else 0.0
+        _cell_tick(w, bias, z[t], a[t], c[t], h[t])
+        _readout(w_out, b_out, h[t], out[t])
+
+
+@njit(cache=True)
+def _backward(w, z, a, c, h, inject, length, window, stride, g_w, g_bias, da, dh, dc):
+    """BPTT(window; stride) through the cells of one sequence recorded by :func:`_run` (the
+    blocks and windows of :func:`~evorobot.controllers._dense.recurrent_backward`: the state
+    ``(c, h)`` before a window is held fixed); ``inject`` (T, C) the errors ``dL/dh(t)`` from
+    tick t's own outputs. Adds to ``g_w`` (4, C, S), ``g_bias`` (4, C); da (4, C), dh, dc (2, C) scratch."""
+    n_c, n_src = w.shape[1], w.shape[2]
+    n_in = n_src - n_c
+    start = 0
+    while start < length:
+        end = min(start + stride, length) - 1
         for i in range(n_c):
-            gi = 1.0 / (1.0 + np.exp(-a[0, i]))
-            gf = 1.0 / (1.0 + np.exp(-a[1, i]))
-            go = 1.0 / (1.0 + np.exp(-a[2, i]))
-            cb[i] = gf * cb[i] + gi * np.tanh(a[3, i])
-            hb[i] = go * np.tanh(cb[i])
-        for m in range(out.shape[1]):
-            acc = b_out[b, m]
+            dh[0, i] = 0.0  # dL/dh(t) through tick t + 1 (none at the window's end)
+            dc[0, i] = 0.0  # dL/dc(t) through c(t + 1)
+        for t in range(end, max(0, end - window + 1) - 1, -1):
             for i in range(n_c):
-                acc += w_out[b, m, i] * hb[i]
-            out[b, m] = 1.0 / (1.0 + np.exp(-acc))
+                gi = 1.0 / (1.0 + np.exp(-a[t, 0, i]))
+                gf = 1.0 / (1.0 + np.exp(-a[t, 1, i]))
+                go = 1.0 / (1.0 + np.exp(-a[t, 2, i]))
+                gg = np.tanh(a[t, 3, i])
+                tc = np.tanh(c[t, i])
+                e = dh[0, i] + (inject[t, i] if t >= start else 0.0)
+                d_c = dc[0, i] + e * go * (1.0 - tc * tc)
+                c_prev = c[t - 1, i] if t > 0 else 0.0
+                da[0, i] = d_c * gg * gi * (1.0 - gi)
+                da[1, i] = d_c * c_prev * gf * (1.0 - gf)
+                da[2, i] = e * tc * go * (1.0 - go)
+                da[3, i] = d_c * gi * (1.0 - gg * gg)
+                dc[1, i] = d_c * gf
+            for j in range(n_c):
+                dh[1, j] = 0.0
+            for q in range(4):
+                for i in range(n_c):
+                    d = da[q, i]
+                    g_bias[q, i] += d
+                    for k in range(n_src):
+                        g_w[q, i, k] += d * z[t, k]
+                    for j in range(n_c):
+                        dh[1, j] += w[q, i, n_in + j] * d
+            for i in range(n_c):
+                dh[0, i] = dh[1, i]
+                dc[0, i] = dc[1, i]
+        start = end + 1
+
+
+@njit(cache=True)
+def _gradient(w, bias, w_out, b_out, inputs, targets, weights, lengths, loss, window, stride, g_w, g_bias, g_out,
+              g_b_out):
+    """Summed loss of one network over R sequences (R, T, .) and its BPTT(window; stride)
+    gradient, added to the ``g_*`` (contract item 14): the readout's directly, the cells' by
+    :func:`_backward`."""
+    n_r, n_t, _ = inputs.shape
+    n_c, n_src, n_o = w.shape[1], w.shape[2], b_out.shape[0]
+    z, a = np.zeros((n_t, n_src)), np.zeros((n_t, 4, n_c))
+    c, h, out = np.zeros((n_t, n_c)), np.zeros((n_t, n_c)), np.zeros((n_t, n_o))
+    inject, dz = np.zeros((n_t, n_c)), np.empty(n_o)
+    da, dh, dc = np.empty((4, n_c)), np.empty((2, n_c)), np.empty((2, n_c))
+    total = 0.0
+    for r in range(n_r):
+        length = lengths[r]
+        _run(w, bias, w_out, b_out, inputs[r], length, z, a, c, h, out)
+        for t in range(length):
+            total += output_delta(out[t], targets[r, t], weights[r, t], loss, dz)
+            for m in range(n_o):
+                g_b_out[m] += dz[m]
+                for i in range(n_c):
+                    g_out[m, i] += dz[m] * h[t, i]
+            for i in range(n_c):
+                e = 0.0
+                for m in range(n_o):
+                    e += w_out[m, i] * dz[m]
+                inject[t, i] = e
+        _backward(w, z, a, c, h, inject, length, window, stride, g_w, g_bias, da, dh, dc)
+    return total
 
 
 class LSTM(BlockController):
@@ -156,6 +263,18 @@ class LSTM(BlockController):
     def step(self, params: LSTMParams, state: LSTMState, inputs: FloatArray, dt: float, out: FloatArray) -> None:
         """One update of every network in place (``dt`` ignored); the readout to ``out``."""
         _step(params.w, params.bias, params.w_out, params.b_out, state.c, state.h, inputs, out)
+
+    def gradient_model(self, where: str) -> GradientModel:
+        """BPTT, full or truncated, through the cells (contract item 14); no RTRL (``rtrl`` None)."""
+
+        def bptt(params: LSTMParams, inputs: FloatArray, targets: FloatArray, weights: FloatArray,
+                 lengths: IntArray, loss: int, window: int, stride: int) -> tuple[float, LSTMParams]:
+            grads = LSTMParams(*(np.zeros_like(p) for p in params))
+            total = _gradient(*(p[0] for p in params), inputs, targets, weights, lengths, loss, window, stride,
+                              *(g[0] for g in grads))
+            return float(total), grads
+
+        return GradientModel(bptt, None, self.spec.cells)
 
     def trace(self, state: LSTMState) -> dict[str, FloatArray]:
         """Cell states ``c`` and cell outputs ``h``, (B, C) each."""

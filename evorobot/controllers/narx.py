@@ -37,7 +37,14 @@ import numpy as np
 from numba import njit
 
 from evorobot._types import FloatArray, IntArray
-from evorobot.controllers._dense import hidden_then_output
+from evorobot.controllers._dense import (
+    BPTT,
+    copy_into,
+    dsquash,
+    hidden_then_output,
+    output_delta,
+)
+from evorobot.controllers.base import GradientModel
 from evorobot.controllers.discrete import (
     DiscreteNetwork,
     DiscreteSpec,
@@ -92,6 +99,75 @@ def _step(w_in, w_rec, b_h, w_out, b_o, x_delay, y_delay, h, x, kind, out):
         _shift_in(y_delay[b], out[b])
 
 
+@njit(cache=True)
+def _run(w_in, w_rec, b_h, w_out, b_o, x, length, kind, x_line, y_line, h, out):
+    """One network from rest over one sequence ``x`` (T, n_in), the ticks of :func:`_step`
+    recorded: the input line ``x_line`` (T, (n_u + 1) n_in) and output line ``y_line`` (T, n_y
+    n_out) each tick's hidden layer reads, ``h`` (T, H), ``out`` (T, n_out)."""
+    acc = np.empty(max(h.shape[1], out.shape[1]))
+    x_line[0, :] = 0.0
+    y_line[0, :] = 0.0
+    for t in range(length):
+        if t > 0:
+            copy_into(x_line[t - 1], x_line[t])
+            copy_into(y_line[t - 1], y_line[t])
+            _shift_in(y_line[t], out[t - 1])
+        _shift_in(x_line[t], x[t])
+        hidden_then_output(w_in, x_line[t], w_rec, y_line[t], b_h, w_out, b_o, kind, h[t], out[t], acc)
+
+
+@njit(cache=True)
+def _gradient(w_in, w_rec, b_h, w_out, b_o, inputs, targets, weights, lengths, kind, loss, method, window, stride,
+              g_in, g_rec, g_b_h, g_out, g_b_o):
+    """Summed loss of one network over R sequences (R, T, .) and its BPTT(window; stride)
+    gradient (``method`` must be BPTT), added to the ``g_*`` (contract item 14). The error runs
+    back through the output delay line: ``dL/dy(t)`` gets ``W_rec[:, d]^T dL/da(t + k)`` for
+    the taps ``d`` of y(t) in the line k = 1..n_y ticks later; the blocks and windows are those
+    of :func:`~evorobot.controllers._dense.recurrent_backward` (the delay lines before a window
+    held fixed)."""
+    assert method == BPTT
+    n_r, n_t, _ = inputs.shape
+    n_h, n_o = b_h.shape[0], b_o.shape[0]
+    n_u, n_y = w_in.shape[1], w_rec.shape[1] // n_o
+    x_line, y_line = np.zeros((n_t, n_u)), np.zeros((n_t, n_y * n_o))
+    h, out = np.zeros((n_t, n_h)), np.zeros((n_t, n_o))
+    direct, da = np.zeros((n_t, n_o)), np.zeros((n_t, n_h))
+    dz = np.empty(n_o)
+    total = 0.0
+    for r in range(n_r):
+        length = lengths[r]
+        _run(w_in, w_rec, b_h, w_out, b_o, inputs[r], length, kind, x_line, y_line, h, out)
+        for t in range(length):
+            total += output_delta(out[t], targets[r, t], weights[r, t], loss, direct[t])
+        start = 0
+        while start < length:
+            end = min(start + stride, length) - 1
+            for t in range(end, max(0, end - window + 1) - 1, -1):
+                for k in range(n_o):
+                    e = 0.0
+                    for lag in range(1, min(n_y, end - t) + 1):
+                        for j in range(n_h):
+                            e += w_rec[j, (lag - 1) * n_o + k] * da[t + lag, j]
+                    dz[k] = e * out[t, k] * (1.0 - out[t, k])
+                    if t >= start:
+                        dz[k] += direct[t, k]
+                    g_b_o[k] += dz[k]
+                    for j in range(n_h):
+                        g_out[k, j] += dz[k] * h[t, j]
+                for j in range(n_h):
+                    e = 0.0
+                    for k in range(n_o):
+                        e += w_out[k, j] * dz[k]
+                    da[t, j] = e * dsquash(h[t, j], kind)
+                    g_b_h[j] += da[t, j]
+                    for i in range(n_u):
+                        g_in[j, i] += da[t, j] * x_line[t, i]
+                    for i in range(n_y * n_o):
+                        g_rec[j, i] += da[t, j] * y_line[t, i]
+            start = end + 1
+    return total
+
+
 class NARX(DiscreteNetwork):
     """Batched NARX network (see the module docstring)."""
 
@@ -112,6 +188,11 @@ class NARX(DiscreteNetwork):
         from the input line ``w_in[i, :]`` and the output line ``w_rec[i, :]``, bias ``b_h[i]``
         and outgoing weights ``w_out[:, i]``; then the output biases ``b_o`` (the rest)."""
         return self._hidden_output_groups()
+
+    def gradient_model(self, where: str) -> GradientModel:
+        """BPTT, full or truncated, through the output delay line (contract item 14); no RTRL
+        (``rtrl`` None)."""
+        return self._gradient_model(_gradient, self.spec.hidden, self._act)._replace(rtrl=None)
 
     def step(self, params: HiddenOutputParams, state: NARXState, inputs: FloatArray, dt: float,
              out: FloatArray) -> None:

@@ -1,0 +1,204 @@
+"""Gradients of the LSTM, NARX and Jordan networks (contract item 14; lstm.py, narx.py, jordan.py).
+
+Checked against references written here in plain numpy: each network's loss over padded
+sequences (its forward pass written out from the papers' equations, as the module docstrings give
+them), whose central finite differences must agree with the kernels' BPTT gradient of every
+parameter class to 1e-6 relative, for both losses; truncated BPTT with a window as long as the
+sequence equals full BPTT (and a short window differs); BPTT(h; h') is the exact gradient of
+Williams & Peng's (1990) cut loss (each block's ticks computed from the state h ticks before the
+block's end held fixed), by central differences of that loss; the kernels' loss is the
+episode's; the kernels leave the forward pass as it was (a run by ``step`` gives the outputs the
+gradient kernel scores); and a short BPTT run of an LSTM on the adding problem reduces its loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from test_bptt import act, central_differences, data, params_of, ref_loss
+
+from evorobot.controllers.jordan import Jordan, JordanSpec
+from evorobot.controllers.lstm import LSTM, LSTMSpec
+from evorobot.controllers.narx import NARX, NARXSpec
+
+
+def sig(a: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-a))
+
+
+# --- plain-numpy steps: (params, x(t), state) -> (state, outputs) ------------------------------
+
+
+def lstm_init(p: Any) -> tuple[np.ndarray, ...]:
+    c = p.bias.shape[2]
+    return np.zeros(c), np.zeros(c)
+
+
+def lstm_step(p: Any, x: np.ndarray, state: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Hochreiter & Schmidhuber (1997) with Gers et al.'s (2000) forget gate, one cell per block."""
+    w, bias, w_out, b_out = (a[0] for a in p)
+    c, h = state
+    zz = np.concatenate([x, h])
+    i, f, o = (sig(bias[q] + w[q] @ zz) for q in range(3))
+    g = np.tanh(bias[3] + w[3] @ zz)
+    c = f * c + i * g
+    h = o * np.tanh(c)
+    return (c, h), sig(b_out + w_out @ h)
+
+
+def jordan_step_of(decay: float, kind: str) -> Any:
+    def step(p: Any, x: np.ndarray, state: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        w_in, w_rec, b_h, w_out, b_o = (a[0] for a in p)
+        c, y = state
+        c = decay * c + y
+        h = act(b_h + w_in @ x + w_rec @ c, kind)
+        y = sig(b_o + w_out @ h)
+        return (c, y), y
+    return step
+
+
+def jordan_init(p: Any) -> tuple[np.ndarray, ...]:
+    n_o = p.b_o.shape[1]
+    return np.zeros(n_o), np.zeros(n_o)
+
+
+def narx_step_of(n_u: int, n_y: int, kind: str) -> Any:
+    def step(p: Any, x: np.ndarray, state: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """u(t) = [x(t), ..., x(t - n_u)], v(t) = [y(t - 1), ..., y(t - n_y)], newest first."""
+        w_in, w_rec, b_h, w_out, b_o = (a[0] for a in p)
+        xs, ys = state  # past inputs (n_u, n_in) and outputs (n_y, n_out), newest first
+        u = np.concatenate([x[None], xs]).ravel()
+        h = act(b_h + w_in @ u + w_rec @ ys.ravel(), kind)
+        y = sig(b_o + w_out @ h)
+        return (np.concatenate([x[None], xs])[:n_u], np.concatenate([y[None], ys])[:n_y]), y
+    return step
+
+
+def narx_init_of(n_u: int, n_y: int, n_in: int, n_out: int) -> Any:
+    return lambda p: (np.zeros((n_u, n_in)), np.zeros((n_y, n_out)))
+
+
+def sequence_loss(step: Any, init: Any, p: Any, x, y, w, lengths, loss: int) -> float:
+    total = 0.0
+    for r in range(x.shape[0]):
+        s = init(p)
+        for t in range(lengths[r]):
+            s, o = step(p, x[r, t], s)
+            total += ref_loss(o, y[r, t], w[r, t], loss)
+    return total
+
+
+NETS = {
+    "lstm": (lambda: LSTM(LSTMSpec(cells=3), 2, 2, 1.0), lstm_step, lstm_init),
+    "jordan_tanh": (lambda: Jordan(JordanSpec(hidden=3, decay=0.6), 2, 2, 1.0), jordan_step_of(0.6, "tanh"),
+                    jordan_init),
+    "jordan_sigmoid": (lambda: Jordan(JordanSpec(hidden=3, decay=0.0, activation="sigmoid"), 2, 2, 1.0),
+                       jordan_step_of(0.0, "sigmoid"), jordan_init),
+    "narx_tanh": (lambda: NARX(NARXSpec(hidden=3, input_delays=2, output_delays=3), 2, 2, 1.0),
+                  narx_step_of(2, 3, "tanh"), narx_init_of(2, 3, 2, 2)),
+    "narx_sigmoid": (lambda: NARX(NARXSpec(hidden=3, input_delays=0, output_delays=1, activation="sigmoid"), 2, 2,
+                                  1.0), narx_step_of(0, 1, "sigmoid"), narx_init_of(0, 1, 2, 2)),
+}
+
+
+def reference_of(net: str, loss: int) -> Any:
+    _, step, init = NETS[net]
+    return lambda p, x, y, w, lengths: sequence_loss(step, init, p, x, y, w, lengths, loss)
+
+
+@pytest.mark.parametrize("loss", [0, 1], ids=["squared", "cross_entropy"])
+@pytest.mark.parametrize("net", sorted(NETS))
+def test_bptt_gradient_of_every_parameter_class_matches_central_differences(net: str, loss: int) -> None:
+    ctrl = NETS[net][0]()
+    p = params_of(ctrl, 1, 0.6)
+    x, y, w, lengths = data()
+    t = x.shape[1]
+    reference = reference_of(net, loss)
+    total, grads = ctrl.gradient_model("w").bptt(p, x, y, w, lengths, loss, t, t)
+    assert total == pytest.approx(reference(p, x, y, w, lengths), rel=1e-12)
+    for name in p._fields:
+        fd = central_differences(lambda q: reference(q, x, y, w, lengths), p, name)
+        g = getattr(grads, name)
+        assert np.linalg.norm(g - fd) <= 1e-6 * np.linalg.norm(fd), name
+        assert np.linalg.norm(fd) > 1e-3, name  # a real gradient, not two zeros
+
+
+@pytest.mark.parametrize("net", sorted(NETS))
+def test_truncated_bptt_with_a_window_as_long_as_the_sequence_is_full_bptt(net: str) -> None:
+    ctrl = NETS[net][0]()
+    p, (x, y, w, lengths) = params_of(ctrl, 2, 0.8), data(3)
+    t = x.shape[1]
+    model = ctrl.gradient_model("w")
+    assert model.rtrl is None
+    full = model.bptt(p, x, y, w, lengths, 0, t, t)
+    for stride in (1, 3, t):  # BPTT(T; h'): every block's errors reach the first tick
+        loss, grads = model.bptt(p, x, y, w, lengths, 0, t, stride)
+        assert loss == full[0]
+        for a, b in zip(grads, full[1], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    short = model.bptt(p, x, y, w, lengths, 0, 2, 2)[1]  # a short window does cut the gradient
+    assert not np.allclose(short[1], full[1][1], rtol=1e-3)
+
+
+def truncated_reference(step: Any, init: Any, p: Any, x, y, w, lengths, window: int, stride: int,
+                        states: list[list[Any]]) -> float:
+    """BPTT(window; stride) by definition, a loss whose plain gradient it is: for each block of
+    ``stride`` ticks ending at tick e, the loss of the block's ticks computed from the state after
+    tick e - window held fixed (``states[r][t]``, recorded with the unperturbed parameters; the
+    fresh state before the sequence)."""
+    total = 0.0
+    for r in range(x.shape[0]):
+        start = 0
+        while start < lengths[r]:
+            end = min(start + stride, lengths[r]) - 1
+            first = max(0, end - window + 1)
+            s = states[r][first - 1] if first > 0 else init(p)
+            for t in range(first, end + 1):
+                s, o = step(p, x[r, t], s)
+                if t >= start:
+                    total += ref_loss(o, y[r, t], w[r, t], 0)
+            start = end + 1
+    return total
+
+
+@pytest.mark.parametrize(("window", "stride"), [(4, 4), (5, 2), (3, 1), (6, 3)])
+@pytest.mark.parametrize("net", ["lstm", "jordan_tanh", "narx_tanh"])
+def test_truncated_bptt_is_the_gradient_of_williams_and_pengs_cut_loss(net: str, window: int, stride: int) -> None:
+    make, step, init = NETS[net]
+    ctrl = make()
+    p, (x, y, w, lengths) = params_of(ctrl, 7, 0.8), data(7)
+    states = []
+    for r in range(x.shape[0]):
+        s, row = init(p), []
+        for t in range(lengths[r]):
+            s, _ = step(p, x[r, t], s)
+            row.append(s)
+        states.append(row)
+    _, grads = ctrl.gradient_model("w").bptt(p, x, y, w, lengths, 0, window, stride)
+    for name in p._fields:
+        fd = central_differences(lambda q: truncated_reference(step, init, q, x, y, w, lengths, window, stride,
+                                                               states), p, name)
+        assert np.linalg.norm(getattr(grads, name) - fd) <= 1e-6 * np.linalg.norm(fd), name
+
+
+@pytest.mark.parametrize("net", sorted(NETS))
+def test_the_gradient_kernels_score_the_outputs_of_the_controllers_own_step(net: str) -> None:
+    """The forward pass the gradient kernels record is ``step``'s, bit for bit: a target equal to
+    ``step``'s output at one scored tick gives a zero loss and a zero gradient there."""
+    ctrl = NETS[net][0]()
+    p, (x, _, _, lengths) = params_of(ctrl, 4, 0.8), data(4)
+    outs = np.zeros(x.shape[:2] + (2,))
+    for r in range(x.shape[0]):
+        state, o = ctrl.init_state(p), np.zeros((1, 2))
+        for t in range(lengths[r]):
+            ctrl.step(p, state, x[r, t][None], 1.0, o)
+            outs[r, t] = o[0]
+    w = np.zeros(x.shape[:2])
+    w[np.arange(3), lengths - 1] = 1.0
+    loss, grads = ctrl.gradient_model("w").bptt(p, x, outs, w, lengths, 0, x.shape[1], x.shape[1])
+    assert loss == 0.0
+    assert all(not np.any(g) for g in grads)
+    loss, _ = ctrl.gradient_model("w").bptt(p, x, outs + 0.1, w, lengths, 0, x.shape[1], x.shape[1])
+    assert loss == pytest.approx(3 * 2 * 0.01, rel=1e-12)
