@@ -34,7 +34,7 @@ EXPECTED = {
     for what, suffixes in (("euler", ("", ".ns", ".per_network")), ("rk4", ("", ".cost")), ("exp_euler", ("", ".cost")))
     for suffix in suffixes
 } | {"episode.cp", "episode.cp.us", "episode.cp.build", "episode.phototaxis", "episode.phototaxis.us",
-     "episode.phototaxis.build", "evolve.peak_rss"}
+     "episode.phototaxis.build", "evolve.peak_rss", "bptt.elman.h32.t100", "bptt.elman.h32.t100.batched"}
 if shutil.which("cc") or shutil.which("gcc") or shutil.which("clang"):
     EXPECTED |= {f"ctrnn.euler.{tag}.vs_c" for tag in ("n7", "n10", "n50")}
 

@@ -1,6 +1,6 @@
 """``evorobot bench``: speed and memory against baselines measured in the same run.
 
-Four measurements (ARCHITECTURE.md §5), all in one run:
+Five measurements (ARCHITECTURE.md §5), all in one run:
 
 1. the batched CTRNN kernels (euler, rk4, exp_euler) over B = 256 networks of N = 7 and N = 50
    neurons, against a plain-numpy vectorised Euler step of the same networks (and against numpy
@@ -11,7 +11,10 @@ Four measurements (ARCHITECTURE.md §5), all in one run:
 3. the phototaxis :class:`~evorobot.episode.Episode` with 256 Khepera robots (32 individuals x 8
    trials), against the naive per-robot pymunk implementation of :mod:`evorobot.bench.naive_robot`
    (which computes the same fitness);
-4. the peak RSS of a default two-generation ``evorobot evolve`` run, in a subprocess.
+4. the peak RSS of a default two-generation ``evorobot evolve`` run, in a subprocess;
+5. BPTT sequences per second of the Elman network's gradient kernel (32 hidden units, sequences
+   of 100 ticks) against the same forward and backward pass in plain numpy,
+   :mod:`evorobot.bench.gradient` (one sequence at a time, and over the mini-batch at once).
 
 Output: a table (name, value, unit, baseline, ratio), or with ``--json`` one JSON list of
 ``{"name", "value", "unit", "baseline", "ratio"}`` (``null`` where there is no baseline).
@@ -26,7 +29,15 @@ import math
 import sys
 from typing import TextIO
 
-from evorobot.bench.measure import Row, bench_ctrnn, bench_episode, bench_robot_episode, bench_rss, repo_file
+from evorobot.bench.gradient import bench_gradient
+from evorobot.bench.measure import (
+    Row,
+    bench_ctrnn,
+    bench_episode,
+    bench_robot_episode,
+    bench_rss,
+    repo_file,
+)
 
 __all__ = ["TARGETS", "format_table", "run_bench"]
 
@@ -40,6 +51,7 @@ TARGETS = (
     ("episode.cp", "ratio", ">=", 20.0, "batched episode vs naive per-agent pymunk"),
     ("episode.phototaxis", "ratio", ">=", 20.0, "batched robot episode vs naive per-robot pymunk"),
     ("evolve.peak_rss", "value", "<", 400.0, "peak RSS of a default evolution run, MB"),
+    ("bptt.elman.h32.t100", "ratio", ">=", 10.0, "Elman BPTT kernel vs the same pass in numpy, one sequence at a time"),
 )
 """(row, field, comparison, bound, what): the goals printed under the table."""
 
@@ -82,6 +94,7 @@ def run_bench(as_json: bool = False, quick: bool = False, stream: TextIO | None 
     rows: list[Row] = []
     status = 0
     rows += bench_ctrnn(quick)
+    rows += bench_gradient(quick)
     world, robots = repo_file("worlds", "categorical_perception.toml"), repo_file("worlds", "phototaxis.toml")
     if world is None:
         print("evorobot bench: note: worlds/categorical_perception.toml not found next to the package; "
