@@ -202,3 +202,28 @@ def test_the_gradient_kernels_score_the_outputs_of_the_controllers_own_step(net:
     assert all(not np.any(g) for g in grads)
     loss, _ = ctrl.gradient_model("w").bptt(p, x, outs + 0.1, w, lengths, 0, x.shape[1], x.shape[1])
     assert loss == pytest.approx(3 * 2 * 0.01, rel=1e-12)
+
+
+def test_lstm_hidden_errors_are_the_derivatives_of_the_loss_by_each_ticks_cell_outputs() -> None:
+    """``hidden_errors`` (the vanishing-gradient plot's quantity) against central differences of
+    the loss with a perturbation added to h(t) after tick t (plain numpy)."""
+    ctrl = LSTM(LSTMSpec(cells=3), 2, 2, 1.0)
+    p, (x, y, w, lengths) = params_of(ctrl, 5, 0.8), data(5)
+    seen = ctrl.hidden_errors(p, x, y, w, lengths, 0)
+
+    def loss_with(r: int, t0: int, i: int, eps: float) -> float:
+        total, (c, h) = 0.0, lstm_init(p)
+        for t in range(lengths[r]):
+            (c, h), _ = lstm_step(p, x[r, t], (c, h))
+            if t == t0:
+                h = h.copy()
+                h[i] += eps
+            total += ref_loss(sig(p.b_out[0] + p.w_out[0] @ h), y[r, t], w[r, t], 0)
+        return total
+
+    fd = np.zeros_like(seen)
+    for r, t, i in np.ndindex(seen.shape):
+        if t < lengths[r]:
+            fd[r, t, i] = (loss_with(r, t, i, 1e-6) - loss_with(r, t, i, -1e-6)) / 2e-6
+    assert np.linalg.norm(seen - fd) <= 1e-6 * np.linalg.norm(fd)
+    assert np.all(seen[2, lengths[2]:] == 0.0)

@@ -150,11 +150,13 @@ def _run(w, bias, w_out, b_out, x, length, z, a, c, h, out):
 
 
 @njit(cache=True)
-def _backward(w, z, a, c, h, inject, length, window, stride, g_w, g_bias, da, dh, dc):
+def _backward(w, z, a, c, h, inject, length, window, stride, g_w, g_bias, da, dh, dc, seen):
     """BPTT(window; stride) through the cells of one sequence recorded by :func:`_run` (the
     blocks and windows of :func:`~evorobot.controllers._dense.recurrent_backward`: the state
     ``(c, h)`` before a window is held fixed); ``inject`` (T, C) the errors ``dL/dh(t)`` from
-    tick t's own outputs. Adds to ``g_w`` (4, C, S), ``g_bias`` (4, C); da (4, C), dh, dc (2, C) scratch."""
+    tick t's own outputs. Adds to ``g_w`` (4, C, S), ``g_bias`` (4, C); ``seen`` (T, C) receives
+    the error ``dL/dh(t)`` that reached each tick (through every later tick in full BPTT, the
+    quantity whose decay over time is the vanishing gradient); da (4, C), dh, dc (2, C) scratch."""
     n_c, n_src = w.shape[1], w.shape[2]
     n_in = n_src - n_c
     start = 0
@@ -171,6 +173,7 @@ def _backward(w, z, a, c, h, inject, length, window, stride, g_w, g_bias, da, dh
                 gg = np.tanh(a[t, 3, i])
                 tc = np.tanh(c[t, i])
                 e = dh[0, i] + (inject[t, i] if t >= start else 0.0)
+                seen[t, i] = e
                 d_c = dc[0, i] + e * go * (1.0 - tc * tc)
                 c_prev = c[t - 1, i] if t > 0 else 0.0
                 da[0, i] = d_c * gg * gi * (1.0 - gi)
@@ -196,10 +199,10 @@ def _backward(w, z, a, c, h, inject, length, window, stride, g_w, g_bias, da, dh
 
 @njit(cache=True)
 def _gradient(w, bias, w_out, b_out, inputs, targets, weights, lengths, loss, window, stride, g_w, g_bias, g_out,
-              g_b_out):
+              g_b_out, seen):
     """Summed loss of one network over R sequences (R, T, .) and its BPTT(window; stride)
     gradient, added to the ``g_*`` (contract item 14): the readout's directly, the cells' by
-    :func:`_backward`."""
+    :func:`_backward`; ``seen`` (R, T, C) receives each tick's ``dL/dh(t)``."""
     n_r, n_t, _ = inputs.shape
     n_c, n_src, n_o = w.shape[1], w.shape[2], b_out.shape[0]
     z, a = np.zeros((n_t, n_src)), np.zeros((n_t, 4, n_c))
@@ -221,7 +224,7 @@ def _gradient(w, bias, w_out, b_out, inputs, targets, weights, lengths, loss, wi
                 for m in range(n_o):
                     e += w_out[m, i] * dz[m]
                 inject[t, i] = e
-        _backward(w, z, a, c, h, inject, length, window, stride, g_w, g_bias, da, dh, dc)
+        _backward(w, z, a, c, h, inject, length, window, stride, g_w, g_bias, da, dh, dc, seen[r])
     return total
 
 
@@ -269,12 +272,27 @@ class LSTM(BlockController):
 
         def bptt(params: LSTMParams, inputs: FloatArray, targets: FloatArray, weights: FloatArray,
                  lengths: IntArray, loss: int, window: int, stride: int) -> tuple[float, LSTMParams]:
-            grads = LSTMParams(*(np.zeros_like(p) for p in params))
-            total = _gradient(*(p[0] for p in params), inputs, targets, weights, lengths, loss, window, stride,
-                              *(g[0] for g in grads))
-            return float(total), grads
+            total, grads, _ = self._bptt(params, inputs, targets, weights, lengths, loss, window, stride)
+            return total, grads
 
         return GradientModel(bptt, None, self.spec.cells)
+
+    def hidden_errors(self, params: LSTMParams, inputs: FloatArray, targets: FloatArray, weights: FloatArray,
+                      lengths: IntArray, loss: int) -> FloatArray:
+        """``dL/dh(t)`` (R, T, C), the loss's full-BPTT derivative with respect to each tick's cell
+        outputs (through every later tick), for one network (``params`` of batch 1) on R sequences
+        laid out as in :class:`~evorobot.controllers.base.GradientModel`; 0 after a sequence's end."""
+        n_t = inputs.shape[1]
+        return self._bptt(params, inputs, targets, weights, lengths, loss, n_t, n_t)[2]
+
+    @staticmethod
+    def _bptt(params: LSTMParams, inputs: FloatArray, targets: FloatArray, weights: FloatArray, lengths: IntArray,
+              loss: int, window: int, stride: int) -> tuple[float, LSTMParams, FloatArray]:
+        grads = LSTMParams(*(np.zeros_like(p) for p in params))
+        seen = np.zeros(inputs.shape[:2] + (params.w.shape[2],))
+        total = _gradient(*(p[0] for p in params), inputs, targets, weights, lengths, loss, window, stride,
+                          *(g[0] for g in grads), seen)
+        return float(total), grads, seen
 
     def trace(self, state: LSTMState) -> dict[str, FloatArray]:
         """Cell states ``c`` and cell outputs ``h``, (B, C) each."""
