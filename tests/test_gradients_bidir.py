@@ -14,46 +14,21 @@ the bench's numpy backward pass equals the Elman kernel's gradient to 1e-10.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 import pytest
+from test_bptt import act, central_differences, data, params_of, ref_loss, trainer
 
-from evorobot.config import experiment_from_dict
 from evorobot.controllers.brnn import BRNN, BRNNSpec
 from evorobot.controllers.cascaded import Cascaded, CascadedSpec
 from evorobot.errors import ConfigError
-from evorobot.setup import build
-from evorobot.spec import parse
-from evorobot.training import TRAINERS
 
 WHERE = "w.toml [optimizer]"
 
 
-def data(seed: int = 0, n_in: int = 2, n_out: int = 2) -> tuple[np.ndarray, ...]:
-    """Three padded sequences of lengths 11, 8, 5 with random score weights (zero after the end)."""
-    rng = np.random.default_rng(seed)
-    r, t = 3, 11
-    lengths = np.array([11, 8, 5])
-    x = rng.uniform(-1, 1, (r, t, n_in))
-    y = rng.integers(0, 2, (r, t, n_out)).astype(float)
-    w = rng.uniform(0, 1, (r, t)) * (np.arange(t)[None, :] < lengths[:, None])
-    return x, y, w, lengths
-
-
 def sig(a: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-a))
-
-
-def act(a: np.ndarray, kind: str) -> np.ndarray:
-    return np.tanh(a) if kind == "tanh" else sig(a)
-
-
-def ref_loss(o: np.ndarray, y: np.ndarray, w: float, loss: int) -> float:
-    if loss == 0:
-        return float(w * np.sum((o - y) ** 2))
-    return float(-w * np.sum(y * np.log(o) + (1 - y) * np.log(1 - o)))
 
 
 def brnn_loss(p: Any, x, y, w, lengths, loss: int, kind: str = "tanh") -> float:
@@ -98,21 +73,6 @@ NETS = {
     "cascaded_z0": (lambda: Cascaded(CascadedSpec(hidden=1, initial_state=0.2), 2, 2, 1.0),
                     lambda p, *a: cascaded_loss(p, *a, z0=0.2)),
 }
-
-
-def params_of(ctrl: Any, seed: int = 1, scale: float = 0.4) -> Any:
-    return ctrl.decode(np.random.default_rng(seed).uniform(-scale, scale, (1, ctrl.genome_size)))
-
-
-def central_differences(f: Any, p: Any, name: str, h: float = 1e-5) -> np.ndarray:
-    i = p._fields.index(name)
-    out = np.zeros_like(p[i])
-    for idx in np.ndindex(p[i].shape):
-        plus, minus = [a.copy() for a in p], [a.copy() for a in p]
-        plus[i][idx] += h
-        minus[i][idx] -= h
-        out[idx] = (f(type(p)(*plus)) - f(type(p)(*minus))) / (2 * h)
-    return out
 
 
 @pytest.mark.parametrize("loss", [0, 1], ids=["squared", "cross_entropy"])
@@ -218,13 +178,6 @@ def tomita_world(**optimizer: Any) -> dict[str, Any]:
             "controller": {"type": "cascaded", "hidden": 3},
             "optimizer": {"type": "bptt", "epochs": 20, "batch": 8, "learning_rate": 0.1, "loss": "cross_entropy",
                           **optimizer}}
-
-
-def trainer(raw: dict[str, Any]) -> Any:
-    setup = build(experiment_from_dict(json.loads(json.dumps(raw)), "w.toml"))
-    cls = TRAINERS[raw["optimizer"]["type"]]
-    spec = parse(cls.Spec, {k: v for k, v in raw["optimizer"].items() if k != "type"}, WHERE)
-    return cls(spec, setup, WHERE)
 
 
 def test_a_short_tomita_run_of_the_cascaded_net_reduces_the_loss_deterministically() -> None:
