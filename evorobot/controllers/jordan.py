@@ -18,8 +18,9 @@ the context units), ``b_h``, ``w_out``, ``b_o``; weights are stored ``[target, s
 ``decay < 1`` keeps the context bounded by ``1 / (1 - decay)``.
 
 Adapted: Jordan's "plan" units, which select the sequence to produce, are the sensors here; his
-network was trained by back-propagation, here every weight and bias is evolved and ``decay`` is a
-setting. His units are logistic; here the hidden units' function is a setting, the outputs stay
+network was trained by back-propagation, here every weight and bias is evolved, or trained by
+gradient descent (contract item 14: full or truncated BPTT through the outputs and the context,
+:mod:`evorobot.training.gradient`; no RTRL), and ``decay`` is a setting. His units are logistic; here the hidden units' function is a setting, the outputs stay
 logistic. Context and outputs are reset to 0 at the start of every trial.
 """
 

@@ -24,7 +24,11 @@ Adapted from the papers, and why:
   (those came later, Gers & Schmidhuber 2000, "Recurrent nets that time and count");
 - the weights and biases are genes (weights in ``weight_range``, biases in ``bias_range``; the
   forget gate's biases in ``forget_bias_range``: Gers et al. start them positive so that cells
-  remember by default, e.g. ``[0, 5]``) instead of being trained by gradient descent.
+  remember by default, e.g. ``[0, 5]``), evolved, or trained by gradient descent (contract item
+  14: full or truncated BPTT, :mod:`evorobot.training.gradient`). The papers' training truncates
+  the gradient at the gates and cell inputs (only the cell state's error flows back, the
+  "constant error carousel"); here the gradient is the exact one of the whole unrolled network
+  (full BPTT, as Gers et al.'s successors and the common form today compute it). No RTRL.
 
 Weights are stored ``w[gate, cell, source]`` (gates in the order i, f, o, g; sources: the
 inputs, then the cells' outputs), so each gate's sum runs over contiguous memory.

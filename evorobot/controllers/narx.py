@@ -24,7 +24,9 @@ a time-delay neural network with no recurrence at all.
 
 Adapted: the paper studies the class's computational power (NARX networks with a hidden layer
 simulate Turing machines) and does not fix a training method; here every weight and bias is
-evolved. Hidden units use the ``activation`` setting, outputs are logistic. The delay lines hold
+evolved, or trained by gradient descent (contract item 14: full or truncated BPTT through the
+output delay line, the network unrolled as a recurrent one, :mod:`evorobot.training.gradient`;
+no RTRL). Hidden units use the ``activation`` setting, outputs are logistic. The delay lines hold
 zeros at the start of every trial (the inputs and outputs "before" the trial).
 """
 
