@@ -50,6 +50,11 @@ SETUPS: dict[str, dict[str, Any]] = {
         "task": {"type": "temporal_xor", "train_sequences": 3, "test_sequences": 1, "triples": 10},
         "controller": {"type": "fully_recurrent", "hidden": 2},
     },
+    "adjoint": {
+        "simulation": {"dt": 1.0},
+        "task": {"type": "temporal_xor", "train_sequences": 3, "test_sequences": 1, "triples": 10},
+        "controller": {"type": "ctrnn", "hidden": 3, "integrator": "rk4"},
+    },
 }
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["KERNELS", "outputs"]
+__all__ = ["EULER", "EXP_EULER", "KERNELS", "RK4", "advance", "field", "field_vjp", "outputs", "step_vjp"]
 
 # ---------------------------------------------------------------------------------------------
 # Kernels: plain arrays and scalars only; loop over the batch inside; write in place.
@@ -144,3 +144,124 @@ def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
             out[b, i] = ob[first + i]
 
 KERNELS = {"euler": _euler_step, "rk4": _rk4_step, "exp_euler": _exp_euler_step}
+#: Indices of the integrators (the order of :data:`KERNELS`) for the gradient kernels.
+EULER, RK4, EXP_EULER = 0, 1, 2
+
+
+@njit(cache=True)
+def advance(kind, tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+    """One step of the integrator ``kind`` (EULER, RK4 or EXP_EULER): the forward kernel itself."""
+    if kind == EULER:
+        _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first)
+    elif kind == RK4:
+        _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first)
+    else:
+        _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first)
+
+
+# ---------------------------------------------------------------------------------------------
+# Backward pieces (gradient training): vector-Jacobian products of one network's step, without
+# the batch axis. ``grads`` is the tuple (g_tau, g_bias, g_gain, g_w, g_in) of (N,), (N,), (N,),
+# (N, N), (N, n_in) arrays the parameter gradients are added to; ``sc`` (10, N) scratch.
+
+
+@njit(cache=True, inline="always")
+def _drive_vjp(w, gain, bias, o, yv, x, abar, c, ybar, u, grads):
+    """Cotangent ``abar`` of the drive ``W o(y) + W_in x`` at state ``yv`` (outputs ``o``):
+    ``ybar += (d drive / dy)^T abar``; the parameters' gradients ``+= c (d drive / dp)^T abar``."""
+    _, g_bias, g_gain, g_w, g_in = grads
+    n = yv.shape[0]
+    for j in range(n):
+        u[j] = 0.0
+    for i in range(n):
+        ai = abar[i]
+        if ai != 0.0:
+            for j in range(n):
+                u[j] += w[i, j] * ai
+            if c != 0.0:
+                ca = c * ai
+                for j in range(n):
+                    g_w[i, j] += ca * o[j]
+                for k in range(x.shape[0]):
+                    g_in[i, k] += ca * x[k]
+    for j in range(n):
+        s = u[j] * o[j] * (1.0 - o[j])
+        ybar[j] += s * gain[j]
+        if c != 0.0:
+            g_bias[j] += c * s * gain[j]
+            g_gain[j] += c * s * (yv[j] + bias[j])
+
+
+@njit(cache=True, inline="always")
+def field(tau, bias, gain, w, w_in, x, yv, o, acc, f):
+    """f = (W o + W_in x - y) / tau at state ``yv`` (o = sigma(g (y + theta)) written to ``o``,
+    the drive to ``acc``)."""
+    _sigma_row(gain, bias, yv, o)
+    _drive(w, w_in, x, o, acc)
+    for i in range(yv.shape[0]):
+        f[i] = (acc[i] - yv[i]) / tau[i]
+
+
+@njit(cache=True)
+def field_vjp(tau, bias, gain, w, w_in, x, yv, kbar, c, ybar, grads, sc):
+    """Vector-Jacobian product of the vector field ``f(y) = (W o(y) + W_in x - y) / tau`` at state
+    ``yv`` with cotangent ``kbar``: ``ybar += (df/dy)^T kbar`` and, unless ``c`` is 0, the
+    parameters' gradients ``+= c (df/dp)^T kbar``."""
+    o, acc, f, a, u = sc[0], sc[1], sc[2], sc[3], sc[4]
+    field(tau, bias, gain, w, w_in, x, yv, o, acc, f)
+    g_tau = grads[0]
+    for i in range(yv.shape[0]):
+        a[i] = kbar[i] / tau[i]
+        ybar[i] -= a[i]
+        if c != 0.0:
+            g_tau[i] -= c * a[i] * f[i]
+    _drive_vjp(w, gain, bias, o, yv, x, a, c, ybar, u, grads)
+
+
+@njit(cache=True)
+def step_vjp(kind, tau, bias, gain, w, w_in, x, y, dt, lam, ybar, grads, sc):
+    """Back through one step of the integrator ``kind`` from state ``y`` (input ``x``): ``lam`` is
+    dL/dy after the step; ``ybar`` receives dL/dy before it, and the parameters' gradients are
+    added to ``grads``. The stages are recomputed from ``y`` as the forward kernel computes them."""
+    n = y.shape[0]
+    for i in range(n):
+        ybar[i] = lam[i]
+    if kind == EULER:  # y' = y + dt f(y)
+        kb = sc[5]
+        for i in range(n):
+            kb[i] = dt * lam[i]
+        field_vjp(tau, bias, gain, w, w_in, x, y, kb, 1.0, ybar, grads, sc)
+    elif kind == EXP_EULER:  # y' = A + (y - A) E, A = W o(y) + W_in x, E = exp(-dt / tau)
+        o, acc, ab, u = sc[0], sc[1], sc[5], sc[4]
+        _sigma_row(gain, bias, y, o)
+        _drive(w, w_in, x, o, acc)
+        g_tau = grads[0]
+        for i in range(n):
+            e = np.exp(-dt / tau[i])
+            ybar[i] = lam[i] * e
+            ab[i] = lam[i] * (1.0 - e)
+            g_tau[i] += lam[i] * (y[i] - acc[i]) * e * dt / (tau[i] * tau[i])
+        _drive_vjp(w, gain, bias, o, y, x, ab, 1.0, ybar, u, grads)
+    else:  # classic RK4: stages Y1 = y, Y2 = y + dt/2 k1, Y3 = y + dt/2 k2, Y4 = y + dt k3
+        o, acc, f = sc[0], sc[1], sc[2]
+        y2, y3, y4, kb, yb = sc[5], sc[6], sc[7], sc[8], sc[9]
+        field(tau, bias, gain, w, w_in, x, y, o, acc, f)
+        for i in range(n):
+            y2[i] = y[i] + 0.5 * dt * f[i]
+        field(tau, bias, gain, w, w_in, x, y2, o, acc, f)
+        for i in range(n):
+            y3[i] = y[i] + 0.5 * dt * f[i]
+        field(tau, bias, gain, w, w_in, x, y3, o, acc, f)
+        for i in range(n):
+            y4[i] = y[i] + dt * f[i]
+        # y' = y + dt/6 (k1 + 2 k2 + 2 k3 + k4): back through k4, k3, k2, k1 in turn
+        for i in range(n):
+            kb[i] = dt / 6.0 * lam[i]
+        for stage, (ys, back) in enumerate(((y4, dt), (y3, 0.5 * dt), (y2, 0.5 * dt))):
+            for i in range(n):
+                yb[i] = 0.0
+            field_vjp(tau, bias, gain, w, w_in, x, ys, kb, 1.0, yb, grads, sc)
+            for i in range(n):
+                ybar[i] += yb[i]
+                kb[i] = (dt / 3.0 if stage < 2 else dt / 6.0) * lam[i] + back * yb[i]
+        field_vjp(tau, bias, gain, w, w_in, x, y, kb, 1.0, ybar, grads, sc)

@@ -21,6 +21,10 @@ upper level only: in Paine & Tani the initial state of the higher level selects 
 sequence the lower level's primitives are strung into. Neuron order: sensory ``s*``, lower
 ``l*``, bottleneck ``b*``, upper ``u*``, motor ``m*``.
 
+Gradient training (BPTT through the integrator's steps, and Pearlmutter's continuous adjoint) is
+the shell's (:class:`~evorobot.controllers.ctrnn.ContinuousNetwork`): the same kernels, every
+parameter class (time constants, biases, gains, weights, evolved initial states).
+
 Adapted: Paine & Tani's robot and task are not reproduced; the sizes and time-constant ranges are
 world-file settings, every parameter in a range ``[lo, hi]`` with ``lo < hi`` is evolved.
 """

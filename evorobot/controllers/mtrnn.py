@@ -25,6 +25,10 @@ makes a group's time constants evolvable. ``initial_state = "evolved"`` evolves 
 of the slow units only (in the paper, the slow units' initial states select the behaviour);
 every other unit starts at 0.
 
+Gradient training (BPTT through the integrator's steps, and Pearlmutter's continuous adjoint) is
+the shell's (:class:`~evorobot.controllers.ctrnn.ContinuousNetwork`): the same kernels, every
+parameter class (time constants, biases, gains, weights, evolved initial states).
+
 Relation to the paper's update. The paper's discrete map
 ``u(t+1) = (1 - 1/tau) u(t) + (1/tau) (sum_j w_ij x_j(t) + b_i)`` with ``x_j = f(u_j)`` is forward
 Euler with ``dt = 1`` of ``tau du/dt = -u + sum_j w_ij x_j + b``. Here the bias sits inside the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from evorobot.errors import UnknownNameError
 from evorobot.spec import did_you_mean
+from evorobot.training.adjoint import Adjoint
 from evorobot.training.base import Epoch, Trainer
 from evorobot.training.bptt import BPTT
 from evorobot.training.hebbian import Hebbian
@@ -26,6 +27,8 @@ TRAINERS: dict[str, type[Trainer]] = {
     "bptt": BPTT,
     # gradient descent, real-time recurrent learning (Williams & Zipser 1989)
     "rtrl": RTRL,
+    # gradient descent, Pearlmutter's (1989) continuous-time adjoint, for the CTRNN family
+    "adjoint": Adjoint,
 }
 
 
