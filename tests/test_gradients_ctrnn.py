@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_bptt import central_differences, ref_loss
 
 from evorobot.config import experiment_from_dict
 from evorobot.controllers.ctrnn import CTRNN, CTRNNSpec
@@ -55,12 +56,6 @@ def ref_step(p: Any, x: np.ndarray, y: np.ndarray, dt: float, integrator: str) -
     tau, bias, gain, w, w_in = (a[0] for a in p[:5])
     drive = w @ sig(gain * (y + bias)) + w_in @ x
     return drive + (y - drive) * np.exp(-dt / tau)
-
-
-def ref_loss(o: np.ndarray, y: np.ndarray, w: float, loss: int) -> float:
-    if loss == 0:
-        return float(w * np.sum((o - y) ** 2))
-    return float(-w * np.sum(y * np.log(o) + (1 - y) * np.log(1 - o)))
 
 
 def ref_total(p: Any, x, y, w, lengths, loss: int, dt: float, integrator: str, first: int,
@@ -118,17 +113,6 @@ def params_of(ctrl: Any, seed: int = 1, scale: float = 0.6) -> Any:
 def reference(ctrl: Any) -> Any:
     return lambda q, x, y, w, lengths, loss, cut=None: ref_total(q, x, y, w, lengths, loss, ctrl.dt,
                                                                    ctrl.spec.integrator, ctrl._first_out, cut)
-
-
-def central_differences(f: Any, p: Any, name: str, h: float = 1e-5) -> np.ndarray:
-    i = p._fields.index(name)
-    out = np.zeros_like(p[i])
-    for idx in np.ndindex(p[i].shape):
-        plus, minus = [a.copy() for a in p], [a.copy() for a in p]
-        plus[i][idx] += h
-        minus[i][idx] -= h
-        out[idx] = (f(type(p)(*plus)) - f(type(p)(*minus))) / (2 * h)
-    return out
 
 
 @pytest.mark.parametrize("loss", [0, 1], ids=["squared", "cross_entropy"])
