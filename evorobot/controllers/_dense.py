@@ -26,7 +26,7 @@ from numba import njit
 from evorobot.controllers._ctrnn_kernels import _matvec_add as matvec_add
 
 __all__ = ["ACTIVATIONS", "BPTT", "CROSS_ENTROPY", "LOSSES", "RTRL", "SIGMOID", "SQUARED", "TANH", "add_flat", "affine",
-           "copy_into", "dsquash", "hidden_then_output", "layer", "matvec_add", "output_delta", "recurrent_backward",
+           "copy_into", "dsquash", "hidden_then_output", "hidden_then_output_backward", "layer", "matvec_add", "output_delta", "recurrent_backward",
            "recurrent_gradient", "recurrent_rtrl", "recurrent_scratch", "squash"]
 
 #: Hidden-unit activation functions by name; a kernel receives the index (``TANH`` or ``SIGMOID``).
@@ -129,6 +129,29 @@ def output_delta(o, y, w, loss, d):
             total -= w * (y[k] * np.log(max(o[k], 1e-300)) + (1.0 - y[k]) * np.log(max(1.0 - o[k], 1e-300)))
             d[k] = w * e
     return total
+
+
+@njit(cache=True, inline="always")
+def hidden_then_output_backward(w_out, x, r, h, dz, kind, da, g_in, g_rec, g_b_h, g_out, g_b_o):
+    """One tick of :func:`hidden_then_output` backwards, given ``dz`` (n_out,) the error at the
+    output units' net inputs (from the loss and from later ticks): adds the tick's gradients to
+    ``g_out``, ``g_b_o``, ``g_in``, ``g_rec``, ``g_b_h`` and leaves the error at the hidden
+    units' net inputs in ``da`` (H,). ``x``, ``r``, ``h``: the tick's two sources and hidden layer."""
+    n_o, n_h = w_out.shape
+    for k in range(n_o):
+        g_b_o[k] += dz[k]
+        for j in range(n_h):
+            g_out[k, j] += dz[k] * h[j]
+    for j in range(n_h):
+        e = 0.0
+        for k in range(n_o):
+            e += w_out[k, j] * dz[k]
+        da[j] = e * dsquash(h[j], kind)
+        g_b_h[j] += da[j]
+        for i in range(x.shape[0]):
+            g_in[j, i] += da[j] * x[i]
+        for i in range(r.shape[0]):
+            g_rec[j, i] += da[j] * r[i]
 
 
 @njit(cache=True)

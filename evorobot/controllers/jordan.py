@@ -36,8 +36,8 @@ from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import (
     BPTT,
     copy_into,
-    dsquash,
     hidden_then_output,
+    hidden_then_output_backward,
     output_delta,
 )
 from evorobot.controllers.base import GradientModel
@@ -108,7 +108,7 @@ def _gradient(w_in, w_rec, b_h, w_out, b_o, inputs, targets, weights, lengths, k
     :func:`~evorobot.controllers._dense.recurrent_backward` (the context and outputs before a
     window held fixed)."""
     assert method == BPTT
-    n_r, n_t, n_x = inputs.shape
+    n_r, n_t, _ = inputs.shape
     n_h, n_o = b_h.shape[0], b_o.shape[0]
     ctx, h, out = np.zeros((n_t, n_o)), np.zeros((n_t, n_h)), np.zeros((n_t, n_o))
     direct = np.zeros((n_t, n_o))
@@ -129,19 +129,8 @@ def _gradient(w_in, w_rec, b_h, w_out, b_o, inputs, targets, weights, lengths, k
                     dz[k] = dc_next[k] * out[t, k] * (1.0 - out[t, k])
                     if t >= start:
                         dz[k] += direct[t, k]
-                    g_b_o[k] += dz[k]
-                    for j in range(n_h):
-                        g_out[k, j] += dz[k] * h[t, j]
-                for j in range(n_h):
-                    e = 0.0
-                    for k in range(n_o):
-                        e += w_out[k, j] * dz[k]
-                    da[j] = e * dsquash(h[t, j], kind)
-                    g_b_h[j] += da[j]
-                    for i in range(n_x):
-                        g_in[j, i] += da[j] * inputs[r, t, i]
-                    for k in range(n_o):
-                        g_rec[j, k] += da[j] * ctx[t, k]
+                hidden_then_output_backward(w_out, inputs[r, t], ctx[t], h[t], dz, kind, da, g_in, g_rec, g_b_h,
+                                            g_out, g_b_o)
                 for k in range(n_o):
                     e = decay * dc_next[k]
                     for j in range(n_h):

@@ -42,8 +42,8 @@ from evorobot._types import FloatArray, IntArray
 from evorobot.controllers._dense import (
     BPTT,
     copy_into,
-    dsquash,
     hidden_then_output,
+    hidden_then_output_backward,
     output_delta,
 )
 from evorobot.controllers.base import GradientModel
@@ -153,19 +153,8 @@ def _gradient(w_in, w_rec, b_h, w_out, b_o, inputs, targets, weights, lengths, k
                     dz[k] = e * out[t, k] * (1.0 - out[t, k])
                     if t >= start:
                         dz[k] += direct[t, k]
-                    g_b_o[k] += dz[k]
-                    for j in range(n_h):
-                        g_out[k, j] += dz[k] * h[t, j]
-                for j in range(n_h):
-                    e = 0.0
-                    for k in range(n_o):
-                        e += w_out[k, j] * dz[k]
-                    da[t, j] = e * dsquash(h[t, j], kind)
-                    g_b_h[j] += da[t, j]
-                    for i in range(n_u):
-                        g_in[j, i] += da[t, j] * x_line[t, i]
-                    for i in range(n_y * n_o):
-                        g_rec[j, i] += da[t, j] * y_line[t, i]
+                hidden_then_output_backward(w_out, x_line[t], y_line[t], h[t], dz, kind, da[t], g_in, g_rec, g_b_h,
+                                            g_out, g_b_o)
             start = end + 1
     return total
 
