@@ -8,7 +8,8 @@ the fixed initial state), whose central finite differences must agree with the k
 of every parameter class to 1e-6 relative, for both losses; truncated BPTT of the cascaded net
 with a window as long as the sequence equals full BPTT, and BPTT(h; h') is the gradient of
 Williams & Peng's (1990) cut loss; the offline BRNN refuses truncation (and the window mode any
-gradient) in one line; a short Tomita run of the cascaded net by the trainer reduces the loss;
+gradient) in one line, also through the trainer; short runs of the trainer (Tomita by the cascaded
+net, framewise labelling by the offline BRNN) reduce the loss;
 the bench's numpy backward pass equals the Elman kernel's gradient to 1e-10.
 """
 
@@ -200,3 +201,20 @@ def test_the_bench_numpy_bptt_is_the_elman_kernels_gradient() -> None:
         a, b = getattr(grads, name)[0], ref[name]
         assert np.max(np.abs(a - b)) <= 1e-10 * max(1.0, np.max(np.abs(a))), name
         assert np.max(np.abs(a)) > 1e-3, name
+
+
+def framewise_world(**optimizer: Any) -> dict[str, Any]:
+    return {"experiment": {"seed": 1}, "simulation": {"dt": 1.0},
+            "task": {"type": "framewise", "frames": 40, "train_sequences": 6, "test_sequences": 2, "delay": 0},
+            "controller": {"type": "brnn", "mode": "offline", "forward": 3, "backward": 3},
+            "optimizer": {"type": "bptt", "epochs": 25, "batch": 2, "learning_rate": 0.05, "loss": "cross_entropy",
+                          **optimizer}}
+
+
+def test_the_trainer_trains_the_offline_brnn_and_refuses_its_truncation_in_one_line() -> None:
+    epochs = list(trainer(framewise_world()).epochs())
+    assert epochs[-1].loss < 0.6 * epochs[0].loss  # cross-entropy: ln 2 = 0.69 at the start
+    with pytest.raises(ConfigError) as err:
+        next(trainer(framewise_world(truncation=5)).epochs())
+    message = str(err.value)
+    assert message.startswith(WHERE + ": ") and "\n" not in message and "truncation = 5" in message
