@@ -35,7 +35,11 @@ Two modes (the ``mode`` setting):
   per tick.
 
 Adapted from the paper, and why: the paper trains by back-propagation through time with
-logistic or linear units; here every weight and bias is evolved, the hidden units' function is
+logistic or linear units; here every weight and bias is evolved, or, in offline mode, trained as
+the paper trains it (contract item 14, :mod:`evorobot.training.bptt`: full BPTT through both
+chains over the whole sequence, the backward chain's as a forward chain over the reversed
+sequence; no truncation, since every output reads both ends of the sequence, and no RTRL); the
+window mode has no gradient. The hidden units' function is
 a setting (``tanh`` by default, whose rest point 0 is where both chains start) and the output
 units are logistic (motor commands in [0, 1]). The window mode is ours (see above).
 """

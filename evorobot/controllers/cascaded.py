@@ -33,7 +33,9 @@ Pollack 1991, who sets a fixed initial state]).
 
 Adapted from the paper, and why: Pollack trains by back-propagation with a "backspace" trick and
 reads the accept unit only at the end of a string; here the weights are genes in
-``weight_range`` and the task decides when the output is scored. His inputs are symbol codes; an
+``weight_range``, evolved or trained by BPTT, full or truncated (contract item 14,
+:mod:`evorobot.training.bptt`; without the backspace trick, and the initial state, a setting,
+gets no gradient), and the task decides when the output is scored. His inputs are symbol codes; an
 agent's sensors are continuous, so ``y`` is the sensor vector itself.
 
 Weights are stored ``w[target i, input j, state k]`` with the bias input ``j = n_inputs`` and the
