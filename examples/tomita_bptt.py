@@ -19,6 +19,23 @@ plain accuracy and the task's held-out score (balanced accuracy) on the test str
 cross-entropy, the paper's training (instead of CMA-ES, which reached 85.8 % test accuracy in
 400 generations); accuracy on the train and held-out test streams.
 
+Results (2-core machine shared with other runs; wall time per run includes the per-epoch
+episode evaluations and checkpoints, about 1 s of it CPU):
+
+- ``tomita --grammars 1,2,4 --seeds 1-10`` (100 epochs x 100 strings = 10,000 sequences seen,
+  Adam lr 0.1, batch 8, clip 1): 100 % training accuracy in 10/10 seeds for each grammar;
+  held-out (lengths 11-14) accuracy 1.000 in 30 of 30 runs but Tomita 4 seed 7 (0.998); 5.4-7.4 s
+  per run. CMA-ES on the same worlds: also 10/10 at 100 % training accuracy, with 9,600
+  evaluations of the 100 strings (960,000 sequences seen); test 1.000 but Tomita 4 seeds 2 (0.982)
+  and 9 (0.998).
+- ``framewise --seeds 1-3`` (the world as shipped, 300 epochs, batch 1, Adam lr 0.01): test
+  accuracy 0.941, 0.944, 0.946 (train 0.943, 0.941, 0.944), 20-27 s per run: short of 0.95, with
+  8 of 81 parameters on the gene ranges' bounds (weights +-3, biases +-1). With
+  ``--set 'controller.weight_range=[-10,10]' --set 'controller.bias_range=[-5,5]'`` seed 1
+  reaches 0.949 (and 0.943 after 1000 epochs at batch 4); with, besides,
+  ``--set task.train_sequences=64 --set controller.forward=8 --set controller.backward=8
+  --epochs 150``: 0.973, 0.971, 0.973 (seeds 1-3, 17-19 s per run). CMA-ES: 0.858.
+
 Runs are one after the other; ``--out FILE`` appends the JSON lines to a file; ``--set
 table.key=JSON`` changes the world (e.g. ``--set 'controller.weight_range=[-6,6]'``).
 """
