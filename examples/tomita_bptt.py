@@ -24,7 +24,7 @@ episode evaluations and checkpoints, about 1 s of it CPU):
 
 - ``tomita --grammars 1,2,4 --seeds 1-10`` (100 epochs x 100 strings = 10,000 sequences seen,
   Adam lr 0.1, batch 8, clip 1): 100 % training accuracy in 10/10 seeds for each grammar;
-  held-out (lengths 11-14) accuracy 1.000 in 30 of 30 runs but Tomita 4 seed 7 (0.998); 5.4-7.4 s
+  held-out (lengths 11-14) accuracy 1.000 in 29 of 30 runs (Tomita 4 seed 7: 0.998); 5.4-7.4 s
   per run. CMA-ES on the same worlds: also 10/10 at 100 % training accuracy, with 9,600
   evaluations of the 100 strings (960,000 sequences seen); test 1.000 but Tomita 4 seeds 2 (0.982)
   and 9 (0.998).
