@@ -18,7 +18,11 @@ and the bias extend to the gains and the initial states. The trained genome is s
 the controller's own integrator at the simulation's ``dt``, whose loss differs from the ODE's by
 O(dt) (``euler``) or O(dt^4) (``rk4``): the adjoint is the gradient of the continuous-time model,
 the ``bptt`` trainer that of the discrete one (its gradient converges to the adjoint at first
-order as ``dt`` halves under ``euler``: ``tests/test_gradients_ctrnn.py``). The epoch loop, loss,
+order as ``dt`` halves under ``euler``: ``tests/test_gradients_ctrnn.py``). Where ``dt`` does not
+resolve the network's fastest dynamics (euler at dt = tau_min) the two part entirely: a network
+the adjoint trains to an ODE loss of 1e-5 may score an episode loss of 0.27 (Tomita 4,
+``examples/ctrnn_gradients.py``); use the adjoint where the episode's integrator resolves the ODE
+(a smaller ``dt``, or ``rk4``), and ``bptt`` to train exactly what the episode runs. The epoch loop, loss,
 optimizers and projection are :mod:`evorobot.training.gradient`'s.
 """
 
