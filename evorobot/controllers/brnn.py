@@ -57,6 +57,7 @@ from evorobot.controllers._dense import (
     BPTT,
     SIGMOID,
     affine,
+    copy_into,
     dsquash,
     layer,
     matvec_add,
@@ -194,6 +195,20 @@ def _offline(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, 
                      xs[b], lengths[b], kind, fs[b], gs[b], ys[b], acc, zf, zg)
 
 
+@njit(cache=True, inline="always")
+def _readout_backward(w_out, s, dz, kind, g_out, inject):
+    """One chain's share of the readout backwards: ``g_out += dz s^T`` and ``inject = (w_out^T dz)
+    f'(s)``, the error reaching the chain's net inputs from the tick's outputs."""
+    for k in range(dz.shape[0]):
+        for j in range(s.shape[0]):
+            g_out[k, j] += dz[k] * s[j]
+    for j in range(s.shape[0]):
+        e = 0.0
+        for k in range(dz.shape[0]):
+            e += w_out[k, j] * dz[k]
+        inject[j] = e * dsquash(s[j], kind)
+
+
 @njit(cache=True)
 def _gradient(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o, inputs, targets, weights, lengths,
               kind, loss, g_in_f, g_rec_f, g_b_f, g_in_b, g_rec_b, g_b_b, g_out_f, g_out_b, g_b_o):
@@ -220,23 +235,10 @@ def _gradient(w_in_f, w_rec_f, b_f, w_in_b, w_rec_b, b_b, w_out_f, w_out_b, b_o,
             u = length - 1 - t  # the backward chain's tick in reversed time
             for k in range(n_o):
                 g_b_o[k] += dz[k]
-                for j in range(n_f):
-                    g_out_f[k, j] += dz[k] * fs[t, j]
-                for j in range(n_g):
-                    g_out_b[k, j] += dz[k] * gs[t, j]
-            for j in range(n_f):
-                e = 0.0
-                for k in range(n_o):
-                    e += w_out_f[k, j] * dz[k]
-                inj_f[t, j] = e * dsquash(fs[t, j], kind)
-            for j in range(n_g):
-                e = 0.0
-                for k in range(n_o):
-                    e += w_out_b[k, j] * dz[k]
-                inj_b[u, j] = e * dsquash(gs[t, j], kind)
-                gr[u, j] = gs[t, j]
-            for j in range(n_x):
-                xr[u, j] = inputs[r, t, j]
+            _readout_backward(w_out_f, fs[t], dz, kind, g_out_f, inj_f[t])
+            _readout_backward(w_out_b, gs[t], dz, kind, g_out_b, inj_b[u])
+            copy_into(gs[t], gr[u])
+            copy_into(inputs[r, t], xr[u])
         recurrent_gradient(BPTT, w_rec_f, inputs[r], fs, inj_f, length, kind, n_f, length, length, g_in_f, g_rec_f,
                            g_b_f, scratch_f)
         recurrent_gradient(BPTT, w_rec_b, xr, gr, inj_b, length, kind, n_g, length, length, g_in_b, g_rec_b, g_b_b,
