@@ -52,6 +52,7 @@ from evorobot.training.gradient import Descent, GradientSpec
 ROOT = Path(__file__).resolve().parent.parent
 WORLDS = {50: "adding.toml", 100: "adding_100.toml"}
 PROFILE_ROWS = 256
+NOTES = "<!-- notes: written by hand, kept by `report` -->"
 
 
 def setup_of(args: argparse.Namespace) -> Setup:
@@ -226,7 +227,10 @@ def report(args: argparse.Namespace) -> None:
     lines += ["", f"![gradient norm through time]({Path(args.png).name})", "", "Commands (one at a time):", "",
               "```", *(r["command"] for r in sorted(runs, key=lambda r: (r["length"], r["net"], r["seed"]))),
               f"python examples/adding_gradients.py report --out {args.out}", "```", ""]
-    Path(args.md).write_text("\n".join(lines))
+    md = Path(args.md)
+    kept = md.read_text().split(NOTES, 1) if md.exists() else []
+    lines += [NOTES + (kept[1] if len(kept) == 2 else "\n")]  # the hand-written reading below the marker stays
+    md.write_text("\n".join(lines))
     print(f"wrote {args.png} and {args.md}")
 
 
