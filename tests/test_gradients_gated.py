@@ -8,11 +8,15 @@ sequence equals full BPTT (and a short window differs); BPTT(h; h') is the exact
 Williams & Peng's (1990) cut loss (each block's ticks computed from the state h ticks before the
 block's end held fixed), by central differences of that loss; the kernels' loss is the
 episode's; the kernels leave the forward pass as it was (a run by ``step`` gives the outputs the
-gradient kernel scores); and a short BPTT run of an LSTM on the adding problem reduces its loss.
+gradient kernel scores); ``LSTM.hidden_errors`` is dL/dh(t) by central differences; a short BPTT
+run of an LSTM on the adding problem reduces its loss, deterministically; a BPTT-trained network
+of each type replays bit for bit through ``evorobot replay``; RTRL is refused in one line.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,13 +28,16 @@ from test_bptt import (
     data,
     params_of,
     ref_loss,
+    setup_of,
     trainer,
 )
 
+from evorobot.cli import main
 from evorobot.controllers.jordan import Jordan, JordanSpec
 from evorobot.controllers.lstm import LSTM, LSTMSpec
 from evorobot.controllers.narx import NARX, NARXSpec
 from evorobot.errors import ConfigError
+from evorobot.training.run import train
 
 
 def sig(a: np.ndarray) -> np.ndarray:
@@ -261,3 +268,16 @@ def test_rtrl_is_refused_for_the_gated_and_output_fed_networks_in_one_line(net: 
         trainer(raw)
     message = str(err.value)
     assert message.startswith(WHERE + ": ") and "\n" not in message and "has no RTRL" in message
+
+
+@pytest.mark.parametrize("net", ["lstm", "jordan", "narx"])
+def test_a_bptt_trained_network_replays_bit_for_bit(net: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = adding_world(epochs=2, truncation=8, stride=4)
+    if net != "lstm":
+        raw["controller"] = {"type": net, "hidden": 3}
+    summary = train(setup_of(raw), tmp_path / "run", ["test"], stream=None)
+    assert summary.generations == 2
+    assert main(["replay", str(tmp_path / "run"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    champion = json.loads((tmp_path / "run" / "champion.json").read_text())
+    assert doc["matches_stored"] is True and doc["fitness"] == champion["fitness"]
