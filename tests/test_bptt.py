@@ -297,7 +297,7 @@ def test_the_shipped_world_trains_temporal_xor() -> None:
     ({"optimizer": {"truncation": 2, "stride": 3}}, "stride = 3 > truncation = 2"),
     ({"optimizer": {"loss": "cross_entropy"}, "task": {"type": "narma10", "train_sequences": 2, "test_sequences": 1,
                                                       "washout": 10, "length": 20}}, "needs 0/1 targets"),
-    ({"controller": {"type": "ctrnn"}}, "has no gradient kernels"),
+    ({"controller": {"type": "second_order"}}, "has no gradient kernels"),
     ({"controller": {"type": "elman", "hidden": 70}, "optimizer": {"type": "rtrl"}}, "70 recurrent units > 64"),
     ({"task": {"type": "mackey_glass", "train_sequences": 1, "test_sequences": 1, "mode": "free_run"}},
      "feeds the network's outputs back"),
