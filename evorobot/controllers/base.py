@@ -183,7 +183,8 @@ class Controller(ABC):
         """The loss gradients of this type on sequences (item 14); ConfigError naming ``where``
         when it has none (the default)."""
         raise ConfigError(f"{where}: controller type `{self.name}` has no gradient kernels "
-                          "(gradient training supports `elman` and `fully_recurrent`)")
+                          "(gradient training supports elman, fully_recurrent, jordan, narx, lstm, cascaded, brnn "
+                          "in offline mode, and the ctrnn family)")
 
     def linear_readout(self, where: str) -> LinearReadout:
         """The closed-form-fittable readout of this type (item 11); ConfigError naming ``where``
