@@ -1,4 +1,4 @@
-"""Command line: ``evorobot evolve | resume | replay | list | bench``.
+"""Command line: ``evorobot evolve | resume | replay | view | plot | analyze | list | bench``.
 
 ``main(argv) -> int``. A user mistake (:class:`~evorobot.errors.EvorobotError`) prints one line
 ``evorobot: error: ...`` on stderr and returns 2, with no traceback and nothing written. Heavy
@@ -97,6 +97,27 @@ def _parser() -> argparse.ArgumentParser:
                     help="override world-file settings (world-file targets)")
     vw.add_argument("--genome-seed", type=int, default=0, help="seed of the random genome (world-file targets)")
     vw.add_argument("--controller", metavar="TYPE", help="replace the world file's controller by TYPE's defaults")
+
+    pl = sub.add_parser("plot", help="fitness curves of one run, or the median and quartiles of several (needs evorobot[plot])")
+    pl.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories written by `evorobot evolve`")
+    pl.add_argument("--out", metavar="FILE", help="figure to write, .png or .svg (default: RUN_DIR/fitness.png for one "
+                    "run, fitness.png here for several)")
+
+    an = sub.add_parser("analyze", help="lesions, perturbations, neural traces, input-output map and phase portrait "
+                        "of a champion (needs evorobot[plot])")
+    an.add_argument("champion", help="champion.json or a run directory holding one")
+    an.add_argument("--out", metavar="DIR", help="folder for the figures and tables (default: analysis/ next to the champion)")
+    an.add_argument("--lesion-value", type=float, default=0.0, metavar="V",
+                    help="output a removed neuron is clamped to (default 0: silent); a removed sensor reads 0")
+    an.add_argument("--neuron", metavar="LABEL", help="neuron to perturb (default: the first interneuron)")
+    an.add_argument("--perturb", choices=("kick", "clamp"), default="kick",
+                    help="kick: add AMPLITUDE to the neuron's state each tick of the window; clamp: hold its output at AMPLITUDE")
+    an.add_argument("--amplitude", type=float, default=2.0, help="size of the perturbation (default 2.0)")
+    an.add_argument("--window", metavar="T0,T1", default=None, help="time window of the perturbation in simulated "
+                    "seconds (default: the second fifth of the trial)")
+    an.add_argument("--trials", metavar="I,J,...", help="trials whose traces are drawn (default: all, up to 24)")
+    an.add_argument("--phase", metavar="A,B", help="neurons of the phase portrait (default: the first two interneurons)")
+    an.add_argument("--sweep", metavar="INPUT", help="input swept by the input-output map (default: the middle one)")
 
     sub.add_parser("list", help="registered tasks, controllers, optimizers and shipped world files")
 
@@ -207,6 +228,20 @@ def _view(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot(args: argparse.Namespace) -> int:
+    from evorobot.plot import plot_runs
+
+    out = plot_runs([Path(r) for r in args.runs], Path(args.out) if args.out else None)
+    print(f"wrote {out}")
+    return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from evorobot.analysis.command import analyze
+
+    return analyze(args)
+
+
 def _list() -> int:
     from evorobot.catalog import print_catalog
 
@@ -235,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
             return _list()
         if args.command == "view":
             return _view(args)
+        if args.command == "plot":
+            return _plot(args)
+        if args.command == "analyze":
+            return _analyze(args)
         return _bench(args)
     except EvorobotError as exc:
         print(f"evorobot: error: {exc}", file=sys.stderr)
