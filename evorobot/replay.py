@@ -3,10 +3,42 @@
 The champion is evaluated alone, in the same step loop evolution used; because each individual's
 trials live in a Space of their own, the per-trial fitness must match the stored one bit for bit.
 It also runs a world file's random or hand-wired controller, and any of them on fresh trials.
-``--trace`` records one CSV row per trial step (only while the trial runs; one per robot of a
-team): time, agent pose, object poses (body tasks), every sensor input, every neuron state and
-output, every motor command, and the task's own per-tick quantities (a dynamics task's plant state
-or target) (:meth:`~evorobot.tasks.base.Task.trace`).
+``--json`` prints the same numbers as the text: mean fitness, per-trial fitness, and ``per_trial``
+with each trial's conditions, fitness, failure flag and task diagnostics.
+
+``--trace FILE.csv`` (:class:`TraceRecorder`) writes the analysis input: one row per robot per
+running trial per tick, plus a row at ``time = 0``; every float as its ``repr`` (reads back
+exactly with ``float``). Columns, named as :mod:`evorobot.labels` names them:
+
+- ``trial``, ``robot`` (a team only), ``time``; ``cond_NAME`` for each of the task's
+  ``condition_names`` (the trial's conditions row, constant per trial; ``cond_noise_seed`` where the
+  task has one);
+- a body task: ``agent_x``, ``agent_y``, ``agent_heading`` and ``object{k}_x``, ``object{k}_y``
+  (relative to the trial world's origin; empty where a world has fewer objects);
+- the inputs (``ray0..``, ``ir0..``, ``light0..`` ...; a dynamics task's own names);
+- raw distances beside them: Beer's eye ``ray{i}_distance``; a robot's IR ``ir{s}_distance`` (or
+  ``ir{s}_ray{j}_distance`` for a sensor of several rays) and camera ``pixel{p}_distance``;
+- every traced controller quantity by :func:`~evorobot.labels.unit_labels` (a CTRNN: states
+  ``y_h0..``, outputs ``h0.. m0..``);
+- the motor commands (``motor0..``; a dynamics task's names); a body's ``vx``, ``vy``; a robot's
+  ``wheel_left``, ``wheel_right``;
+- the task's per-tick quantities (:meth:`~evorobot.tasks.base.Task.trace`: a plant's state, a
+  sequence's output and target, a team's leader), ``task_NAME`` where ``NAME`` is already a column
+  (the double pole's plant state ``task_x``, ``task_theta1`` ... beside its inputs ``x``, ``theta1``).
+
+When each value was taken (:meth:`Episode.tick`). Tick ``k`` (``k = 0, 1, ...``) senses at its start
+from the poses after tick ``k - 1`` (a dynamics task observes its plant), steps the controller,
+turns its outputs into motor commands, then steps the physics (or the plant) and scores. The row
+written after tick ``k`` holds ``time = (k + 1) * dt``; the poses after that physics step (and the
+task's quantities computed from them); the inputs, and the distances, sensed at the start of the
+tick, i.e. from the poses of the previous row; the controller's state and outputs after its step;
+the motor commands of the tick, and ``vx``, ``vy``, ``wheel_*`` the velocities and wheel speeds
+they commanded before the physics step (pymunk's contact solver may then have changed the motion).
+The row at ``time = 0`` is the episode after reset, before the first tick: the initial poses
+(``vx``, ``vy`` the bodies' initial velocities); inputs 0, motor commands 0 and wheel speeds 0
+(nothing sensed or commanded yet); distances at the sensor's range (nothing seen yet); the
+controller's state and outputs from ``init_state``; the task's quantities of the initial state.
+A trial that ends at tick ``k`` (done or failed) has its row for tick ``k`` and no later one.
 """
 
 from __future__ import annotations
@@ -24,39 +56,82 @@ from evorobot.errors import ChampionFileError
 from evorobot.episode import Episode
 from evorobot.fitness import mean_fitness
 from evorobot.heldout import held_out
+from evorobot.labels import input_labels, output_labels, unit_labels
 from evorobot.source import open_source, with_fresh_trials
 from evorobot.store import encode_float, write_text
 
 
+def condition_columns(episode: Episode) -> list[str]:
+    """``cond_NAME`` for each of the task's conditions (``cond_{i}`` if the task names none)."""
+    names = list(episode.task.condition_names)
+    if len(names) != episode.conditions.shape[1]:
+        names = [str(i) for i in range(episode.conditions.shape[1])]
+    return [f"cond_{n}" for n in names]
+
+
+def distance_columns(episode: Episode) -> list[str]:
+    """Raw sensor distances of a body task's agents, in the order of :func:`sensor_distances`."""
+    robots = episode.robots
+    if robots is None:
+        return [f"ray{i}_distance" for i in range(episode.distances.shape[1])]
+    if robots.ir_rays == 1:
+        cols = [f"ir{s}_distance" for s in range(robots.n_ir)]
+    else:
+        cols = [f"ir{s}_ray{j}_distance" for s in range(robots.n_ir) for j in range(robots.ir_rays)]
+    return cols + [f"pixel{p}_distance" for p in range(robots.n_pixels)]
+
+
+def sensor_distances(episode: Episode) -> np.ndarray:
+    """(B, k) each agent's distances of this tick: eye rays, or IR rays then camera pixels."""
+    robots = episode.robots
+    if robots is None or robots.n_pixels == 0:
+        return episode.distances
+    cam = robots.cam_dist
+    if cam.shape[0] != episode.n_agents:  # before the first tick: nothing seen yet
+        cam = np.full((episode.n_agents, robots.n_pixels), robots.cam_range)
+    return np.hstack([episode.distances, cam])
+
+
+def trace_columns(ep: Episode, inner: dict[str, np.ndarray], extra: dict[str, np.ndarray]) -> list[str]:
+    """The trace file's header (see the module docstring)."""
+    bodies = ep.plant_task is None
+    cols = ["trial"] + (["robot"] if ep.n_robots > 1 else []) + ["time"] + condition_columns(ep)
+    if bodies:
+        cols += ["agent_x", "agent_y", "agent_heading"]
+        for k in range(ep.objects.shape[1]):
+            cols += [f"object{k}_x", f"object{k}_y"]
+    cols += input_labels(ep) + (distance_columns(ep) if bodies else [])
+    for key, arr in inner.items():
+        cols += unit_labels(ep.controller, key, arr.shape[1])
+    cols += output_labels(ep)
+    if bodies:
+        cols += ["vx", "vy"] + (["wheel_left", "wheel_right"] if ep.robots is not None else [])
+    taken = set(cols)  # the double pole's plant state shares its names with the observed inputs
+    return cols + [f"task_{name}" if name in taken else name for name in extra]
+
+
 class TraceRecorder:
-    """Observer of :meth:`Episode.run` that collects one row per running trial per tick."""
+    """Observer of :meth:`Episode.run` that collects one row per running trial (per robot) per tick.
+
+    Call it once on the fresh episode for the row at ``time = 0``, then pass it to
+    :meth:`Episode.run`.
+    """
 
     def __init__(self, episode: Episode) -> None:
         self.rows: list[list[Any]] = []
         self.header: list[str] | None = None
         self._live = ~(episode.scores.done | episode.scores.failed)
 
-    def _columns(self, ep: Episode, inner: dict[str, np.ndarray], extra: dict[str, np.ndarray]) -> list[str]:
-        bodies = ep.plant_task is None
-        cols = ["trial"] + (["robot"] if ep.n_robots > 1 else []) + ["time"]
-        if bodies:
-            cols += ["agent_x", "agent_y", "agent_heading"]
-            for k in range(ep.objects.shape[1]):
-                cols += [f"object{k}_x", f"object{k}_y"]
-        cols += [f"input{i}" for i in range(ep.inputs.shape[1])]
-        for name, arr in inner.items():
-            cols += [f"{name}{i}" for i in range(arr.shape[1])]
-        cols += [f"motor{i}" for i in range(ep.outputs.shape[1])] + (["vx", "vy"] if bodies else [])
-        return cols + list(extra)
-
     def __call__(self, ep: Episode) -> None:
         inner = ep.controller.trace(ep.state)
         extra = ep.task.trace(ep.frame)  # per-world task quantities (a team's leader, ...)
         if self.header is None:
-            self.header = self._columns(ep, inner, extra)
+            self.header = trace_columns(ep, inner, extra)
+        distances = sensor_distances(ep) if ep.plant_task is None else None
         for w in np.flatnonzero(self._live):
-            if ep.plant_task is not None:  # a task with its own dynamics: no bodies to report
-                row = [int(w), ep.time, *ep.inputs[w]]
+            conds = list(ep.conditions[w])
+            if distances is None:  # a task with its own dynamics: no bodies to report
+                row = [int(w), ep.time, *conds, *ep.inputs[w]]
                 for arr in inner.values():
                     row += list(arr[w])
                 self.rows.append(row + list(ep.outputs[w]) + [arr[w] for arr in extra.values()])
@@ -66,13 +141,15 @@ class TraceRecorder:
                 b = w * ep.n_robots + k
                 a = ep.agent_body[b]
                 row: list[Any] = [int(w)] + ([k] if ep.n_robots > 1 else [])
-                row += [ep.time, ep.poses[a, 0] - ox, ep.poses[a, 1] - oy, ep.poses[a, 2]]
+                row += [ep.time, *conds, ep.poses[a, 0] - ox, ep.poses[a, 1] - oy, ep.poses[a, 2]]
                 for o in ep.objects[w]:
                     row += [ep.poses[o, 0] - ox, ep.poses[o, 1] - oy] if o >= 0 else ["", ""]
-                row += list(ep.inputs[b])
+                row += list(ep.inputs[b]) + list(distances[b])
                 for arr in inner.values():
                     row += list(arr[b])
                 row += list(ep.outputs[b]) + list(ep.velocities[a, :2])
+                if ep.robots is not None:
+                    row += list(ep.wheels[b])
                 row += [arr[w] for arr in extra.values()]
                 self.rows.append(row)
         self._live = ~(ep.scores.done | ep.scores.failed)
@@ -83,6 +160,15 @@ class TraceRecorder:
         w.writerow(self.header or [])
         w.writerows([[repr(float(v)) if isinstance(v, float) else v for v in r] for r in self.rows])
         write_text(path, buf.getvalue())
+
+
+def per_trial_json(names: tuple[str, ...], conditions: np.ndarray, fitness: np.ndarray, failed: np.ndarray,
+                   diagnostics: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """One strict-JSON record per trial: its conditions by name, fitness, failure and diagnostics."""
+    return [{"trial": t, "conditions": {n: encode_float(v) for n, v in zip(names, conditions[t])},
+             "fitness": encode_float(fitness[t]), "failed": bool(failed[t]),
+             "diagnostics": {k: encode_float(v[t]) for k, v in diagnostics.items()}}
+            for t in range(len(fitness))]
 
 
 def replay(target: str, as_json: bool = False, trace: str | None = None, record: str | None = None,
@@ -110,6 +196,8 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
         check_record_target(Path(record))
     episode = Episode(setup, source.genome[None, :], conds)
     recorder = TraceRecorder(episode) if trace else None
+    if recorder is not None:
+        recorder(episode)  # the row at time 0
     result = episode.run(recorder)
     fit_trials, failed = result.fitness[0], result.failed[0]
     fitness = mean_fitness(fit_trials)
@@ -122,7 +210,8 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
     if as_json:
         doc: dict[str, Any] = {"fitness": encode_float(fitness), "trials": [encode_float(x) for x in fit_trials],
                                "failed_trials": int(failed.sum()),
-                               "diagnostics": {k: encode_float(float(np.mean(v))) for k, v in diags.items()}}
+                               "diagnostics": {k: encode_float(float(np.mean(v))) for k, v in diags.items()},
+                               "per_trial": per_trial_json(setup.task.condition_names, conds, fit_trials, failed, diags)}
         if test is not None:
             doc["held_out"] = {"metric": test.metric, "score": encode_float(test.score)}
         if stored is not None:

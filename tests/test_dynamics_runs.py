@@ -1,6 +1,6 @@
 """Tasks that bring their own dynamics run through everything bodies do: two workers give the run
 of one, a resumed run ends identical to a straight one, a champion replays bit for bit with its
-held-out score, and ``replay --trace`` writes one row per live trial step with the plant state."""
+held-out score, and ``replay --trace`` writes a row at time 0 and one per live trial step with the plant state."""
 
 import csv
 import json
@@ -14,6 +14,7 @@ from evorobot.config import load_world
 from evorobot.evolution import OPTIMIZERS
 from evorobot.evolution.backends import make_backend
 from evorobot.evolution.runner import evolve, resume
+from evorobot.source import open_source
 
 WORLDS = {"cartpole": ["task.trials=3", "task.steps=200"],
           "double_pole_nv": [],
@@ -68,15 +69,17 @@ def test_champion_replays_with_its_held_out_score_and_traces_the_plant(name: str
     with open(trace) as fh:
         rows = list(csv.DictReader(fh))
     header = list(rows[0])
+    task = open_source(str(run / "champion.json")).setup.task
     assert header[:2] == ["trial", "time"] and "agent_x" not in header
-    assert [h for h in header if h.startswith("input")] == [f"input{i}" for i in range(len(
-        [h for h in header if h.startswith("input")]))]
-    assert any(h.startswith("motor") for h in header)
+    # the task's own names for its inputs and outputs, in order, as evorobot.labels gives them
+    i = header.index(task.interface.inputs[0])
+    assert header[i: i + len(task.interface.inputs)] == list(task.interface.inputs)
+    assert set(task.interface.outputs) <= set(header)
     if name == "cartpole":
         assert {"cart_x", "pole_angle"} <= set(header)
-        # one row per live step: each trial's rows are its steps balanced (Gymnasium's return)
+        # a row at time 0, then one per live step: each trial's steps balanced (Gymnasium's return)
         per_trial = [sum(1 for r in rows if r["trial"] == str(t)) for t in range(len(champion["trials"]))]
-        assert per_trial == [int(float(x)) for x in champion["trials"]]
+        assert per_trial == [int(float(x)) + 1 for x in champion["trials"]]
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
