@@ -107,17 +107,18 @@ def _parser() -> argparse.ArgumentParser:
                         "of a champion (needs evorobot[plot])")
     an.add_argument("champion", help="champion.json or a run directory holding one")
     an.add_argument("--out", metavar="DIR", help="folder for the figures and tables (default: analysis/ next to the champion)")
-    an.add_argument("--lesion-value", type=float, default=0.0, metavar="V",
-                    help="output a removed neuron is clamped to (default 0: silent); a removed sensor reads 0")
+    an.add_argument("--lesion-value", default="0", metavar="V",
+                    help="output in [0, 1] a removed neuron is clamped to (default 0: silent), or `mean`: its mean "
+                         "output in the intact run; a removed sensor reads 0")
     an.add_argument("--neuron", metavar="LABEL", help="neuron to perturb (default: the first interneuron)")
     an.add_argument("--perturb", choices=("kick", "clamp"), default="kick",
-                    help="kick: add AMPLITUDE to the neuron's state each tick of the window; clamp: hold its output at AMPLITUDE")
+                    help="kick: inject a current AMPLITUDE into the neuron over the window; clamp: hold its output at AMPLITUDE")
     an.add_argument("--amplitude", type=float, default=2.0, help="size of the perturbation (default 2.0)")
     an.add_argument("--window", metavar="T0,T1", default=None, help="time window of the perturbation in simulated "
                     "seconds (default: the second fifth of the trial)")
     an.add_argument("--trials", metavar="I,J,...", help="trials whose traces are drawn (default: all, up to 24)")
     an.add_argument("--phase", metavar="A,B", help="neurons of the phase portrait (default: the first two interneurons)")
-    an.add_argument("--sweep", metavar="INPUT", help="input swept by the input-output map (default: the middle one)")
+    an.add_argument("--sweep", metavar="INPUT", help="input swept by the input-output map (default: every input, each alone)")
 
     sub.add_parser("list", help="registered tasks, controllers, optimizers and shipped world files")
 
