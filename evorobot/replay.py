@@ -52,8 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from evorobot.errors import ChampionFileError
 from evorobot.episode import Episode
+from evorobot.errors import ChampionFileError
 from evorobot.fitness import mean_fitness
 from evorobot.heldout import held_out
 from evorobot.labels import input_labels, output_labels, unit_labels

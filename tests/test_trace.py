@@ -81,6 +81,9 @@ def expected_body_rows(ep: Episode, live: np.ndarray) -> list[dict[str, Any]]:
                 per = ep.robots.ir_rays  # a sensor of several rays names each ray
                 names = [f"ir{i // per}_ray{i % per}" if per > 1 else f"ir{i}" for i in range(ep.distances.shape[1])]
                 r.update({f"{n}_distance": d for n, d in zip(names, ep.distances[b])})
+                if ep.robots.n_pixels:  # the camera's buffers exist from the first sensing on
+                    cam = ep.robots.cam_dist[b] if ep.step_count else [ep.robots.cam_range] * ep.robots.n_pixels
+                    r.update({f"pixel{p}_distance": d for p, d in enumerate(cam)})
                 r.update(wheel_left=ep.wheels[b, 0], wheel_right=ep.wheels[b, 1])
             r.update(neuron_columns(ep, b))
             r.update({f"motor{i}": v for i, v in enumerate(ep.outputs[b])})
@@ -173,6 +176,18 @@ def test_team_trace_has_one_row_per_robot_with_the_task_columns(tmp_path: Path) 
     assert header[-2:] == ["leader", "displacement"]
     assert check_every_tick(ep, header, rows, expected_body_rows) == 10
     assert [(r["trial"], r["robot"]) for r in rows[:4]] == [("0", "0"), ("0", "1"), ("1", "0"), ("1", "1")]
+
+
+def test_camera_robot_trace_has_its_pixel_distances(tmp_path: Path) -> None:
+    world = ROOT / "worlds" / "vision_small_target.toml"
+    header, rows = run_trace(tmp_path, world, ["--trials", "2", "--seed", "1", "--set", "task.duration=1"])
+    ep, _ = hand_episode(world, ["task.duration=1"], trials=2)
+    fields = [f"field{i}" for i in range(3)]  # evolved receptive fields over the pixels
+    assert input_labels(ep) == [f"ir{i}" for i in range(8)] + fields
+    i = header.index("field2") + 1
+    assert header[i: i + 8 + 32] == [f"ir{k}_distance" for k in range(8)] + [f"pixel{p}_distance" for p in range(32)]
+    assert check_every_tick(ep, header, rows, expected_body_rows) == 10
+    assert any(float(r["pixel16_distance"]) < ep.robots.cam_range for r in rows)  # it saw the walls at least
 
 
 def expected_plant_rows(ep: Episode, live: np.ndarray) -> list[dict[str, Any]]:
