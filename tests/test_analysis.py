@@ -15,9 +15,9 @@ from evorobot.analysis.studies import (
     copy_rows,
     io_map,
     lesion_study,
-    settle,
     perturbation_study,
     record,
+    settle,
     trial_classes,
 )
 from evorobot.cli import main

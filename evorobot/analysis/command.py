@@ -7,7 +7,8 @@ file and a rename:
   / ``avoid=1`` for categorical perception) of the intact champion and with each non-motor neuron
   removed in turn (its output clamped to ``--lesion-value``, 0 by default, or ``mean``: its mean
   output in the intact run), then each sensor removed (reading 0);
-- ``perturbation.png``: ``--neuron`` kicked or clamped over ``--window``, against the intact run;
+- ``perturbation.png``: ``--neuron`` kicked or clamped over ``--window`` (default: the second fifth of
+  the intact champion's median trial), against the intact run;
 - ``traces.png``: every neuron's output over time for ``--trials``, labelled by the trials' conditions;
 - ``io_map.png``: the steady-state motor difference against each input swept alone;
 - ``phase.png``: two neurons' outputs against each other (``--phase A,B``);
@@ -97,9 +98,8 @@ def analyze(args: argparse.Namespace) -> int:
     value = _lesion_value(args.lesion_value)
     free = _default_neurons(ctrl)
     neuron = args.neuron or (free[0] if free else None)
-    dt, horizon = setup.experiment.simulation.dt, task.max_steps * setup.experiment.simulation.dt
-    window = tuple(_numbers(args.window, "--window")) if args.window else (horizon / 5, 2 * horizon / 5)
-    if len(window) != 2:
+    window = tuple(_numbers(args.window, "--window")) if args.window else None
+    if window is not None and len(window) != 2:
         raise EvorobotError(f"--window {args.window!r}: expected T0,T1 in seconds")
     sensors = input_labels(copies_episode(source, 1))
     if args.sweep:
@@ -110,6 +110,9 @@ def analyze(args: argparse.Namespace) -> int:
         sweep = sorted(set(np.linspace(0, len(sensors) - 1, min(len(sensors), MAX_INPUTS_SWEPT)).round().astype(int)))
     intact = record(copies_episode(source, 1))
     units = intact.labels
+    if window is None:  # the second fifth of the intact champion's median trial
+        horizon = float(np.median(intact.time[intact.end]))
+        window = (horizon / 5, 2 * horizon / 5)
     if args.phase:
         pair = [p.strip() for p in args.phase.split(",")]
         if len(pair) != 2 or any(p not in units for p in pair):

@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from evorobot._types import BoolArray, FloatArray
-from evorobot.analysis.interventions import Intervened, Perturbation, is_network, lesion_neurons, motor_neurons
+from evorobot.analysis.interventions import (
+    Intervened,
+    Perturbation,
+    is_network,
+    lesion_neurons,
+    motor_neurons,
+)
 from evorobot.episode import Episode
 from evorobot.errors import EvorobotError
 from evorobot.labels import input_labels, neuron_labels, unit_labels
