@@ -208,15 +208,18 @@ def _several_runs(fig: Figure, runs: Sequence[Run]) -> None:
     kind = runs[0].kind
     shared = reduce(np.intersect1d, [r.x for r in runs])
     ax = fig.subplots()
-    styles = {kind.bands[0]: ("black", 0.25), **{c: ("tab:red", 0.15) for c in kind.bands[1:]}}
+    # An elitist GA's best often equals its best-ever: the best's median is dashed over the best-ever's.
+    styles = {kind.bands[0]: ("black", 0.25, "-", 2.2), **{c: ("tab:red", 0.15, "--", 1.4) for c in kind.bands[1:]}}
     for c in kind.bands:
         stack = np.stack([r.columns[c][np.isin(r.x, shared)] for r in runs])  # (runs, shared)
         q25, q50, q75 = np.percentile(stack, [25.0, 50.0, 75.0], axis=0)
-        color, alpha = styles[c]
+        color, alpha, style, width = styles[c]
         name = LABELS.get(c, c)
         ax.fill_between(shared, q25, q75, color=color, alpha=alpha, linewidth=0, label=f"{name}, 25-75 %")
-        ax.plot(shared, q50, color=color, linewidth=2.0, label=f"{name}, median")
-    colors = [f"C{i % 10}" for i in range(len(runs))]
+        ax.plot(shared, q50, color=color, linestyle=style, linewidth=width, zorder=3,
+                label=f"{name}, median")  # over the thin lines: with 3 runs the median is one of them
+    palette = [f"C{i}" for i in range(10) if i != 3]  # C3 is the red of the best's median
+    colors = [palette[i % len(palette)] for i in range(len(runs))]
     for r, color in zip(runs, colors):
         ax.plot(r.x, r.columns[kind.per_run], color=color, linewidth=0.7, alpha=0.8, label=_label(r, runs))
     names = sorted({r.name for r in runs})
