@@ -73,7 +73,8 @@ def test_agent_object_and_ray_ends_are_drawn_where_the_simulation_says(champion)
 
 def test_scripted_keys_pause_step_restart_next(champion):
     v = Viewer(ChampionSource(champion))
-    v.run(events=[[], [], [_key(pygame.K_SPACE)]], max_frames=3)
+    # at 1x (real time) and 60 fps, 12 frames are 0.2 s of simulated time: 2 ticks of 0.1 s
+    v.run(events=[[]] * 12 + [[_key(pygame.K_SPACE)]], max_frames=13, fps=60)
     assert v.state.paused and v.episode.step_count == 2
     steps = v.episode.step_count
     v.handle(_key(pygame.K_RIGHT))
@@ -134,7 +135,7 @@ def test_record_writes_every_frame_of_a_trial_headless(champion, tmp_path):
     n = record_trial(ep, 0, out, every=10)
     files = sorted(out.glob("frame_*.png"))
     assert len(files) == n and n == 817 // 10 + 2
-    assert pygame.image.load(str(files[0])).get_size() == (640, 400)
+    assert pygame.image.load(str(files[0])).get_size() == (960, 540)
 
 
 def test_world_source_random_controller():
@@ -203,10 +204,10 @@ def test_team_world_draws_every_robot_and_follows_the_team():
     ox, oy = ep.origins[b]
     team = ep.team[b]
     assert len(team) == 2
-    for row in team:
+    for k, row in enumerate(team):  # each robot in its own colour (issue 18)
         x, y, heading = ep.poses[row]
         p = (x - ox + 1.5 * math.cos(heading + 2.36), y - oy + 1.5 * math.sin(heading + 2.36))
-        assert tuple(surface.get_at(tf(*p)))[:3] == render.AGENT
+        assert tuple(surface.get_at(tf(*p)))[:3] == render.robot_colour(k)
     # the window is centred on the team's centroid, not on the (1000 cm) arena
     cx, cy = np.mean(ep.poses[team, :2], axis=0) - ep.origins[b]
     xmin, xmax, ymin, ymax = v.renderer.bounds
@@ -454,4 +455,4 @@ def test_replay_records_a_cartpole_champion_as_gif(cartpole_champion, tmp_path):
     out = tmp_path / "cartpole.gif"
     assert main(["replay", str(cartpole_champion), "--record", str(out), "--record-every", "5"]) == 0
     with Image.open(out) as gif:
-        assert gif.format == "GIF" and gif.n_frames > 1 and gif.size == (640, 400)
+        assert gif.format == "GIF" and gif.n_frames > 1 and gif.size == (960, 540)

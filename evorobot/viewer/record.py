@@ -40,7 +40,7 @@ def _encoder(out: Path) -> tuple[str, Any]:
 
 
 def record_trial(episode: Episode, trial: int, out: Path, info: dict[str, str] | None = None,
-                 size: tuple[int, int] = (640, 400), every: int = 1) -> int:
+                 size: tuple[int, int] = (960, 540), every: int = 1) -> int:
     """Run ``episode`` and render trial ``trial`` after every ``every`` ticks; return frame count."""
     kind, lib = _encoder(out)
     check_record_target(out)
