@@ -137,7 +137,7 @@ class Viewer:
             return
         if not self.trial_running:
             self._held += dt_frame
-            if not self.state.stop_at_end and self._held >= END_HOLD:
+            if not self.state.stop_at_end and self._held >= END_HOLD - 1e-9:
                 self.select_trial(+1)
             return
         self._credit += SPEEDS[self.state.speed_index] * dt_frame / self.episode.dt

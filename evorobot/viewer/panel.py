@@ -182,7 +182,7 @@ def draw_plot(surf: pygame.Surface, font: pygame.font.Font, area: pygame.Rect, h
     span = (PLOT_TICKS - 1) * dt  # x axis: nice ticks in simulated seconds
     step = nice_step(span, max(rect.width // 60, 1))
     t0 = t_end - span
-    k = math.ceil(t0 / step - 1e-9)
+    k = math.ceil(max(t0, 0.0) / step - 1e-9)  # no time before the trial's start
     while k * step <= t_end + 1e-9:
         t = k * step
         xt = plot.x(t)

@@ -230,8 +230,7 @@ class Renderer:
             text = f"robot {self.robot} of {ep.n_robots} (tab or click to choose)"
             surf.blit(self.font.render(text, True, robot_colour(self.robot)), (rect.left + 6, top))
             top += self.font.get_linesize() + 2
-        plot_h = max(120, rect.height // 3)
-        bottom = rect.bottom - plot_h - 6
+        bottom = rect.bottom - max(120, rect.height // 3) - 6  # the bars' room; the plot takes what they leave
         left_w = (rect.width - 22) * 2 // 5
         inner = ep.controller.trace(ep.state)
         rows = max(ep.n_inputs + 1, sum(arr.shape[1] + 1 for arr in inner.values()), 1)
@@ -240,8 +239,10 @@ class Renderer:
         scale = SENSOR_SCALE if ep.plant_task is None else PLANT_INPUT_SCALE
         surf.blit(font.render(f"inputs {scale}", True, TEXT), (rect.left + 6, top))
         y0 = top + line + 2
+        max_rows = max((bottom - y0) // row_h, 0)
         self.sensor_bars = draw_bar_rows(surf, font, rect.left + 6, y0, left_w, row_h, input_labels(ep),
-                                         ep.inputs[a], scale, SENSOR_BAR, max_rows=max((bottom - y0) // row_h, 0))
+                                         ep.inputs[a], scale, SENSOR_BAR, max_rows=max_rows)
+        used = y0 + min(ep.n_inputs, max_rows) * row_h
         # network
         x, y = rect.left + 16 + left_w, top
         self.unit_bars = {}
@@ -258,10 +259,11 @@ class Renderer:
                                                 unit_labels(ep.controller, key, values.shape[0]), values,
                                                 scale, BAR_POS, BAR_NEG, max_rows=max_rows)
             y += min(values.shape[0], max_rows) * row_h + 4
+        used = max(used, y)
         # the motor plot
         hist = np.array(self.history)[:, self.robot, :] if self.history else np.zeros((0, ep.n_outputs))
         title = "motors" if ep.n_robots == 1 else f"robot {self.robot} motors"
-        area = pygame.Rect(rect.left + 4, rect.bottom - plot_h, rect.width - 8, plot_h - 4)
+        area = pygame.Rect(rect.left + 4, used + 10, rect.width - 8, rect.bottom - used - 14)
         self.plot = draw_plot(surf, font, area, hist, output_labels(ep), self._seen * ep.dt, ep.dt, title)
 
     # -- the status line -------------------------------------------------------------------------
