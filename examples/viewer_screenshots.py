@@ -16,10 +16,10 @@ from pathlib import Path
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-import pygame  # noqa: E402
+import pygame
 
-from evorobot.source import open_source  # noqa: E402
-from evorobot.viewer.app import Viewer  # noqa: E402
+from evorobot.source import open_source
+from evorobot.viewer.app import Viewer
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = (  # (file name, champion run directory tried first, world file, trial, ticks)

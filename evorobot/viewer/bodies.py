@@ -24,9 +24,27 @@ import pygame
 
 from evorobot.episode import Episode
 from evorobot.sim.world import CIRCLE, POLYGON
-from evorobot.viewer.render import (BACKGROUND, CAMERA_RAY, FIELD, GROUND, HIDDEN_OBJECT, HIGHLIGHT, LIGHT,
-                                    LIGHT_GLOW, OBJECT, PANEL, RAY_OFF, RAY_ON, RETINA_HEIGHT, SENSOR_OFF, WALL,
-                                    Renderer, _mix, robot_colour, trail_colour)
+from evorobot.viewer.render import (
+    BACKGROUND,
+    CAMERA_RAY,
+    FIELD,
+    GROUND,
+    HIDDEN_OBJECT,
+    HIGHLIGHT,
+    LIGHT,
+    LIGHT_GLOW,
+    OBJECT,
+    PANEL,
+    RAY_OFF,
+    RAY_ON,
+    RETINA_HEIGHT,
+    SENSOR_OFF,
+    WALL,
+    Renderer,
+    _mix,
+    robot_colour,
+    trail_colour,
+)
 
 ARENA_MARGIN = 0.02
 """Space left around a robot arena, as a fraction of its larger side."""

@@ -8,8 +8,8 @@ two columns over a plot: the agent's sensor inputs (one bar each, named by
 The scales are fixed, so that a bar means the same in every frame (a scale that followed the
 largest value would make a quiet network look as busy as a loud one):
 
-- a body's sensor inputs (rays, IR, light, bumpers, pixels, fields): ``[0, 1]``;
-  a dynamics task's inputs (cart position, angles, a sequence's values): ``[-1, 1]``;
+- a robot's sensor inputs (IR, light, bumpers, pixels, fields): ``[0, 1]``; Beer's eye rays
+  ``[0, gain]`` (a ray reads ``gain * (range - d) / range``); a dynamics task's inputs (cart position, angles, a sequence's values): ``[-1, 1]``;
 - neuron outputs ``o``: ``[0, 1]``; every other quantity (a CTRNN's state ``y``, an LSTM's cell
   ``c`` ...): ``[-10, 10]``.
 

@@ -34,8 +34,19 @@ import pygame
 
 from evorobot.episode import Episode
 from evorobot.labels import input_labels, output_labels, unit_labels
-from evorobot.viewer.panel import (BAR_NEG, BAR_POS, PLANT_INPUT_SCALE, PLOT_TICKS, SENSOR_BAR, SENSOR_SCALE, Plot,
-                                   draw_bar_rows, draw_plot, quantity_scale)
+from evorobot.viewer.panel import (
+    BAR_NEG,
+    BAR_POS,
+    PLANT_INPUT_SCALE,
+    PLOT_TICKS,
+    SENSOR_BAR,
+    SENSOR_SCALE,
+    Plot,
+    Scale,
+    draw_bar_rows,
+    draw_plot,
+    quantity_scale,
+)
 
 BACKGROUND = (18, 20, 26)
 GROUND = (60, 64, 74)
@@ -91,6 +102,16 @@ def robot_colour(k: int) -> tuple[int, int, int]:
 def trail_colour(k: int) -> tuple[int, int, int]:
     """The trail colour of robot ``k``: its body colour half-way to the background."""
     return _mix(BACKGROUND, robot_colour(k), 0.5)
+
+
+def input_scale(ep: Episode) -> Scale:
+    """The fixed scale of ``ep``'s inputs: a dynamics task's [-1, 1]; Beer's eye [0, gain] (a ray
+    reads ``gain * (range - d) / range``); any other body's sensors [0, 1]."""
+    if ep.plant_task is not None:
+        return PLANT_INPUT_SCALE
+    if ep.robots is None:
+        return Scale(0.0, ep.agent.eye.gain)
+    return SENSOR_SCALE
 
 
 class Renderer:
@@ -236,7 +257,7 @@ class Renderer:
         rows = max(ep.n_inputs + 1, sum(arr.shape[1] + 1 for arr in inner.values()), 1)
         row_h = min(max((bottom - top - line) // rows, 9), 13)
         # sensors
-        scale = SENSOR_SCALE if ep.plant_task is None else PLANT_INPUT_SCALE
+        scale = input_scale(ep)
         surf.blit(font.render(f"inputs {scale}", True, TEXT), (rect.left + 6, top))
         y0 = top + line + 2
         max_rows = max((bottom - y0) // row_h, 0)
