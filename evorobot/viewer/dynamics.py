@@ -7,7 +7,8 @@
 - :class:`TraceRenderer`: every other dynamics task (a sequence data set): the last
   :data:`TRACE_TICKS` ticks of the shown trial, the network's inputs in one lane, its outputs and
   the target (the entries of the task's ``trace(frame)`` whose name contains ``target``) in another,
-  the newest tick at the right edge.
+  the newest tick at the right edge; each lane with a legend, its values at its ends and the
+  simulated time (s) at its edges.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ LIMIT = BAR_NEG
 INPUT_COLOURS = ((90, 175, 250), (120, 225, 235), (160, 140, 255), (70, 120, 205))
 OUTPUT_COLOURS = ((255, 150, 70), (255, 105, 160), (235, 215, 80), (205, 125, 55))
 TARGET = (120, 235, 120)
+AXIS_TEXT = (150, 150, 160)
 TRACE_TICKS = 200
 """Ticks a trace lane shows."""
 LEGEND_HEIGHT = 16
@@ -196,6 +198,19 @@ class TraceRenderer(Renderer):
         lane = Lane(plot, lo - pad, hi + pad)
         if lo < 0.0 < hi:
             pygame.draw.line(surf, PANEL, (plot.left, lane.y(0.0)), (plot.right - 1, lane.y(0.0)), 1)
+        # axes: the values at the lane's ends, the simulated time at its left and right edges
+        for v in sorted({lo, 0.0, hi} if lo < 0.0 < hi else {lo, hi}):
+            label = font.render(f"{v:.3g}", True, AXIS_TEXT)
+            y = min(max(lane.y(v) - label.get_height() // 2, plot.top + 1), plot.bottom - label.get_height() - 1)
+            surf.blit(label, (plot.left + 3, y))
+        ep = self.episode
+        for age, align in ((TRACE_TICKS - 1, 0), (0, 1)):
+            t = ep.time - age * ep.dt
+            if t < 0:
+                continue
+            label = font.render(f"{t:.4g} s", True, AXIS_TEXT)
+            x = lane.x(age) + 40 if align == 0 else lane.x(age) - 3 - label.get_width()  # clear of the values
+            surf.blit(label, (x, plot.bottom - label.get_height() - 1))
         return lane
 
     def _trace(self, surf: pygame.Surface, lane: Lane, values: np.ndarray, colour: tuple[int, int, int],
