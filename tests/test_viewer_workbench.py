@@ -128,6 +128,9 @@ def test_zoom_by_two_doubles_the_agent_about_the_cursor():
     for _ in range(4):  # four notches of the wheel at the agent's centre
         v.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1, pos=pos, flipped=False))
     assert v.renderer.zoom == pytest.approx(2.0)
+    panel_pos = (SIZE[0] - render.PANEL_WIDTH // 2, 100)  # the wheel over the panel zooms nothing
+    v.handle(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1, pos=panel_pos, flipped=False))
+    assert v.renderer.zoom == pytest.approx(2.0)
     after, cx2, cy2 = _extent(_draw(v), render.AGENT)
     assert abs(after - 2 * before) <= 2, (before, after)
     assert abs(cx2 - cx) <= 1.5 and abs(cy2 - cy) <= 1.5  # the point under the cursor stays put

@@ -183,8 +183,9 @@ class Viewer:
                 self.say(f"saved {path}")
         elif event.type == pygame.MOUSEWHEEL:
             pos = event.dict["pos"] if "pos" in event.dict else pygame.mouse.get_pos()
-            self.renderer.zoom_at(pos, ZOOM_STEP ** event.y)
-        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            if self._in_world(pos):
+                self.renderer.zoom_at(pos, ZOOM_STEP ** event.y)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 and self._in_world(event.pos):
             st.dragging = self._body_at(event.pos)
             st.panning = st.dragging is None
             team = list(self.episode.team[st.trial]) if self.episode.plant_task is None else []
@@ -200,6 +201,11 @@ class Viewer:
     def say(self, text: str, seconds: float = MESSAGE_SECONDS) -> None:
         """Show ``text`` on the status line for ``seconds`` wall seconds."""
         self.state.message, self.state.message_until = text, time.monotonic() + seconds
+
+    def _in_world(self, pos: tuple[int, int]) -> bool:
+        """Whether ``pos`` lies in the main area (not on the panel or the status line)."""
+        w, h = self.renderer.world_size
+        return 0 <= pos[0] < w and 0 <= pos[1] < h
 
     def _body_at(self, pos: tuple[int, int]) -> int | None:
         tf = self.renderer.transform

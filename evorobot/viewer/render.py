@@ -153,6 +153,11 @@ class Renderer:
         """Row of the shown agent in the episode's per-agent arrays (inputs, outputs, states)."""
         return self.trial * self.episode.n_robots + self.robot
 
+    @property
+    def world_size(self) -> tuple[int, int]:
+        """Width and height (pixels) of the main area in the last :meth:`draw`."""
+        return self._area
+
     def select_robot(self, k: int) -> None:
         """Show robot ``k`` (modulo the team's size) in the panel."""
         self.robot = k % self.episode.n_robots
@@ -215,7 +220,7 @@ class Renderer:
 
     def copy_view(self, other: Renderer) -> None:
         """Take ``other``'s zoom, pan and shown robot (a new renderer for the next trial)."""
-        self.zoom, self.pan = other.zoom, other.pan
+        self.zoom, self.pan, self._area = other.zoom, other.pan, other._area
         self.select_robot(other.robot)
 
     # -- drawing ---------------------------------------------------------------------------------
