@@ -258,8 +258,12 @@ class Viewer:
         if self.state.show_help:
             font = self.renderer.font
             assert font is not None
-            for i, line in enumerate(HELP):
-                surface.blit(font.render(line, True, (255, 255, 255), (0, 0, 0)), (10, 10 + 16 * i))
+            lines = [font.render(line, True, (255, 255, 255)) for line in HELP]
+            box = pygame.Rect(6, 6, max(x.get_width() for x in lines) + 12, 16 * len(lines) + 8)
+            pygame.draw.rect(surface, (0, 0, 0), box)
+            pygame.draw.rect(surface, (120, 120, 130), box, 1)
+            for i, text in enumerate(lines):
+                surface.blit(text, (box.left + 6, box.top + 5 + 16 * i))
 
     def run(self, size: tuple[int, int] = (1100, 650), fps: int = 60, events: Iterable[list] | None = None,
             max_frames: int | None = None) -> None:
