@@ -91,7 +91,7 @@ def analyze(args: argparse.Namespace) -> int:
         raise EvorobotError(f"--out {out}: exists and is not a folder")
     if not out.parent.is_dir():
         raise EvorobotError(f"--out {out}: its folder {out.parent} does not exist")
-    setup, ctrl, task = source.setup, source.setup.controller, source.setup.task
+    ctrl, task = source.setup.controller, source.setup.task
     names, conds = task.condition_names, source.conditions
     classes = trial_classes(names, conds)
     trials = _trials(args.trials, len(conds))
