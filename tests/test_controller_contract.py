@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from evorobot.controllers import CONTROLLERS
+from evorobot.labels import unit_labels
 from evorobot.spec import parse
 
 NAMES = sorted(CONTROLLERS)
@@ -132,7 +133,9 @@ def test_describe_is_json_ready_and_trace_is_per_network(name: str) -> None:
     columns = []
     for key, arr in ctrl.trace(state).items():
         assert isinstance(key, str) and arr.ndim == 2 and arr.shape[0] == 3, key
-        columns += [f"{key}{i}" for i in range(arr.shape[1])]
-    # replay --trace writes these beside its own input and motor columns: no name may repeat
-    reserved = [f"input{i}" for i in range(N_IN)] + [f"motor{i}" for i in range(N_OUT)]
+        columns += unit_labels(ctrl, key, arr.shape[1])
+    # replay --trace writes these (named as the viewer names them) beside its input and motor columns:
+    # no name may repeat
+    reserved = [f"{p}{i}" for p in ("ray", "ir", "light", "bumper", "pixel", "field") for i in range(N_IN)]
+    reserved += [f"motor{i}" for i in range(N_OUT)]
     assert len(set(columns)) == len(columns) and not set(columns) & set(reserved)
