@@ -83,13 +83,14 @@ def test_replay_trace(run_dir, tmp_path):
     with open(trace) as fh:
         rows = list(csv.DictReader(fh))
     header = rows[0].keys()
-    for col in ("trial", "time", "agent_x", "object0_y", "input6", "y6", "o6", "motor1", "vx"):
+    for col in ("trial", "time", "agent_x", "object0_y", "ray6", "ray6_distance", "y_m1", "m1", "motor1", "vx"):
         assert col in header
     assert {r["trial"] for r in rows} == {"0", "1", "2", "3"}
     first = [r for r in rows if r["trial"] == "0"]
-    assert len(first) == 817
+    assert len(first) == 818  # t = 0, then 817 ticks
     # objects fall at 3 units per time unit from y = 275
-    assert float(first[0]["object0_y"]) == pytest.approx(275 - 0.3)
+    assert float(first[0]["time"]) == 0.0 and float(first[0]["object0_y"]) == 275
+    assert float(first[1]["object0_y"]) == pytest.approx(275 - 0.3)
     assert float(first[-1]["time"]) == pytest.approx(81.7)
 
 
