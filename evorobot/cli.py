@@ -46,7 +46,10 @@ def _add_backend_options(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from evorobot import __version__
+
     p = argparse.ArgumentParser(prog="evorobot", description="Evolutionary robotics with CTRNNs in 2-D pymunk worlds.")
+    p.add_argument("--version", action="version", version=f"evorobot {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ev = sub.add_parser("evolve", help="evolve controllers for a world file")
@@ -120,7 +123,10 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--phase", metavar="A,B", help="neurons of the phase portrait (default: the first two interneurons)")
     an.add_argument("--sweep", metavar="INPUT", help="input swept by the input-output map (default: every input, each alone)")
 
-    sub.add_parser("list", help="registered tasks, controllers, optimizers and shipped world files")
+    ls = sub.add_parser("list", help="registered tasks, controllers, optimizers and shipped world files; "
+                        "`list controller lstm`: every setting of a type with its default, range and meaning")
+    ls.add_argument("kind", nargs="?", metavar="KIND", help="task, controller, optimizer or agent")
+    ls.add_argument("name", nargs="?", metavar="NAME", help="a registered type (an agent table: body, eye, ir ...)")
 
     bn = sub.add_parser("bench", help="measure kernel and episode speed against baselines")
     bn.add_argument("--json", action="store_true", help="print a JSON list of measurements")
@@ -221,8 +227,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _view(args: argparse.Namespace) -> int:
     try:
-        from evorobot.viewer.app import Viewer
         from evorobot.source import open_source
+        from evorobot.viewer.app import Viewer
     except ImportError as exc:  # pygame is a declared dependency, but may be broken or absent
         raise EvorobotError(f"the viewer needs pygame: {exc}") from None
     Viewer(open_source(args.target, args.set, args.genome_seed, args.controller), trial=args.trial).run()
@@ -243,10 +249,13 @@ def _analyze(args: argparse.Namespace) -> int:
     return analyze(args)
 
 
-def _list() -> int:
-    from evorobot.catalog import print_catalog
+def _list(args: argparse.Namespace) -> int:
+    from evorobot.catalog import print_catalog, print_settings
 
-    print_catalog(sys.stdout)
+    if args.kind is None:
+        print_catalog(sys.stdout)
+    else:
+        print_settings(args.kind, args.name, sys.stdout)
     return 0
 
 
@@ -268,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             return _replay(args)
         if args.command == "list":
-            return _list()
+            return _list(args)
         if args.command == "view":
             return _view(args)
         if args.command == "plot":

@@ -1,8 +1,8 @@
 """World files (TOML) -> a resolved, validated, frozen :class:`Experiment`.
 
 A world file has the tables ``[experiment]``, ``[simulation]``, ``[agent]``, ``[task]``,
-``[controller]``, ``[optimizer]`` and ``[evolution]``. ``[agent] file`` names an agent file
-relative to the world file; its tables may be overridden in ``[agent.body]``, ``[agent.eye]`` and
+``[controller]``, ``[optimizer]`` and ``[evolution]``. ``[agent] file`` names a shipped agent
+(``"khepera"``: ``agents/khepera.toml``) or an agent file relative to the world file; its tables may be overridden in ``[agent.body]``, ``[agent.eye]`` and
 ``[agent.motor]``. ``[task]``, ``[controller]`` and ``[optimizer]`` carry a ``type`` that selects
 a registry entry whose settings dataclass validates the rest of the table.
 
@@ -162,6 +162,31 @@ def _chosen_sensors(raw: dict[str, Any], tables: dict[str, Any], where: str) -> 
     return set(names)
 
 
+SHIPPED_AGENTS = Path(__file__).resolve().parent.parent / "agents"
+"""The agent files shipped with evorobot (``agents/`` of the source tree)."""
+
+
+def _agent_file(value: Any, base: Path | None, where: str) -> Path:
+    """``[agent] file``: a shipped agent by name (``"khepera"``: ``agents/khepera.toml``, so that a
+    world file keeps working wherever it is copied), or a path relative to the world file."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: `file` must be a shipped agent's name or a path relative to the world file, "
+                          f"got {value!r}")
+    if "/" not in value and "\\" not in value and not value.endswith(".toml"):
+        path = SHIPPED_AGENTS / f"{value}.toml"
+        if not path.is_file():
+            names = sorted(p.stem for p in SHIPPED_AGENTS.glob("*.toml"))
+            raise ConfigError(f"{where}: `file` = {value!r}: no shipped agent of that name{did_you_mean(value, names)} "
+                              f"(shipped: {', '.join(names)}; a path needs a / or .toml)")
+        return path
+    if base is None:
+        raise ConfigError(f"{where}: `file` = {value!r}: a path is relative to a world file; name a shipped agent")
+    path = base / value
+    if not path.is_file():
+        raise ConfigError(f"{where}: `file` = {value!r}: agent file {path} not found")
+    return path
+
+
 def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
     where = f"{source} [agent]"
     if not isinstance(raw, dict):
@@ -172,11 +197,7 @@ def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
         if key not in ("file", "sensors") and key not in AGENT_TABLES:
             raise ConfigError(f"{where}: unknown key `{key}`{did_you_mean(key, ['file', 'sensors', *AGENT_TABLES])}")
     if "file" in raw:
-        if base is None or not isinstance(raw["file"], str):
-            raise ConfigError(f"{where}: `file` must be a path relative to the world file, got {raw['file']!r}")
-        path = base / raw["file"]
-        if not path.is_file():
-            raise ConfigError(f"{where}: `file` = {raw['file']!r}: agent file {path} not found")
+        path = _agent_file(raw["file"], base, where)
         tables = _read_toml(path, "agent file")
         agent_src = str(path)
         for key in tables:

@@ -59,7 +59,8 @@ BAD = [
     ("tau_range = [1.0, 2.0]", "tau_range = [2.0, 1.0]", ["[controller]", "`tau_range`", "low <= high"]),
     ("tau_range = [1.0, 2.0]", "tau_range = [0.05, 2.0]", ["[controller]", "tau_range", "exp_euler", "rk4"]),
     ("[evolution]", "[evolutoin]", ["unknown table [evolutoin]", "did you mean `evolution`"]),
-    ('file = "../agents/beer_agent.toml"', 'file = "../agents/nobody.toml"', ["[agent]", "nobody.toml", "not found"]),
+    ('file = "beer_agent"', 'file = "../agents/nobody.toml"', ["[agent]", "nobody.toml", "not found"]),
+    ('file = "beer_agent"', 'file = "nobody"', ["[agent]", "no shipped agent", "beer_agent"]),
     ("avoid_shape = \"diamond\"", "avoid_shape = \"square\"", ["[task]", "`avoid_shape` must be one of"]),
     ("object_y = 275.0", "object_y = 20.0", ["[task]", "`object_y` must exceed"]),
 ]
@@ -98,7 +99,7 @@ def test_missing_world_file(tmp_path, capsys):
 
 
 def test_bad_agent_file_names_agent_file(tmp_path):
-    p = _variant(tmp_path, "offsets = 12", "offsets = 12")
+    p = _variant(tmp_path, 'file = "beer_agent"', 'file = "../agents/beer_agent.toml"')  # the copy, by path
     agent = tmp_path / "agents" / "beer_agent.toml"
     agent.write_text(agent.read_text().replace("rays = 7", "ray = 7"))
     with pytest.raises(ConfigError, match=r"beer_agent.toml \[eye\]: unknown key `ray` \(did you mean `rays`\?\)"):

@@ -1,0 +1,79 @@
+"""`evorobot list KIND NAME`, agents by name, world files copied elsewhere, --version (issue 19)."""
+
+import dataclasses
+import re
+import shutil
+
+import pytest
+from conftest import ROOT
+
+import evorobot
+from evorobot.agent import AGENT_TABLES
+from evorobot.catalog import KINDS, _registry
+from evorobot.cli import main
+from evorobot.config import load_world
+
+ENTRY = re.compile(r"^  (\w+)\s+= ")
+
+
+def _listed_keys(capsys, kind, name):
+    assert main(["list", kind, name]) == 0
+    return [m.group(1) for line in capsys.readouterr().out.splitlines() if (m := ENTRY.match(line))]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_list_prints_every_key_of_every_registered_type(capsys, kind):
+    registry = _registry(kind)
+    assert main(["list", kind]) == 0
+    assert capsys.readouterr().out.split() == sorted(registry)
+    for name, entry in registry.items():
+        spec = entry if kind == "agent" else entry.Spec
+        assert _listed_keys(capsys, kind, name) == [f.name for f in dataclasses.fields(spec)], name
+
+
+def test_list_shows_defaults_ranges_and_meanings(capsys):
+    assert main(["list", "controller", "lstm"]) == 0
+    out = capsys.readouterr().out
+    assert "  cells" in out and "= 4 (>= 1)" in out and "number of memory cells" in out
+
+
+@pytest.mark.parametrize("args, needle", [(["list", "controler"], "did you mean `controller`"),
+                                          (["list", "controller", "lstn"], "did you mean `lstm`")])
+def test_list_refuses_unknown_names_in_one_line(capsys, args, needle):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+
+
+def test_every_shipped_world_loads_when_copied_into_an_empty_folder(tmp_path):
+    worlds = sorted((ROOT / "worlds").glob("*.toml"))
+    for world in worlds:
+        copy = tmp_path / world.name
+        shutil.copy(world, copy)
+        assert load_world(copy).to_dict() == load_world(world).to_dict(), world.name
+
+
+def test_agent_by_name_equals_the_agent_file_by_path(tmp_path):
+    by_name = load_world(ROOT / "worlds" / "phototaxis.toml")
+    by_path = load_world(ROOT / "worlds" / "phototaxis.toml", ['agent.file="../agents/khepera.toml"'])
+    assert by_name.to_dict() == by_path.to_dict()
+    assert set(AGENT_TABLES) >= {"body", "ir"}
+
+
+def test_an_unknown_agent_name_is_one_line_naming_the_shipped_ones(capsys):
+    assert main(["replay", str(ROOT / "worlds" / "phototaxis.toml"), "--set", 'agent.file="kepera"']) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "did you mean `khepera`" in err[0] and "beer_agent" in err[0]
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == f"evorobot {evorobot.__version__}"
+
+
+def test_evolve_swaps_the_controller_type(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["evolve", str(ROOT / "worlds" / "phototaxis.toml"), "--controller", "lstm", "--set",
+                 "controller.cells=4", "--generations", "1", "--population", "4", "--out", str(out)]) == 0
+    assert '"type": "lstm"' in (out / "config.json").read_text().replace("'", '"')
