@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("--trials", type=int, metavar="N", help="run N fresh random trials instead of the stored ones")
     rp.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the fresh trials (default 0)")
     rp.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
-                    help="override world-file settings (world-file targets)")
+                    help="override world-file settings; a champion takes task.KEY=VALUE (a generalisation test "
+                         "on the changed task's trials)")
     rp.add_argument("--genome-seed", type=int, default=0, help="seed of the random genome (world-file targets)")
     rp.add_argument("--controller", metavar="TYPE", help="replace the world file's controller by TYPE's defaults "
                     "(e.g. braitenberg)")

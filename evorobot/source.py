@@ -93,17 +93,35 @@ def open_source(target: str, overrides: list[str] | None = None, seed: int = 0,
                 controller: str | None = None) -> Source:
     """Pick the source kind from ``target``: a directory, a .toml world file, or a champion.
 
-    ``overrides`` and ``controller`` (see :func:`evorobot.config.load_world`) apply to world files
-    only; given with a champion they are an error, as a champion replays what it was evolved in.
+    ``overrides`` and ``controller`` (see :func:`evorobot.config.load_world`) apply to world files;
+    a champion takes only ``task.KEY=VALUE`` overrides (:func:`with_task_settings`), as its network
+    and body are what it evolved with.
     """
     p = Path(target)
     if p.suffix == ".toml":
         return WorldSource(p, overrides, seed, controller)
-    if overrides or controller:
-        raise EvorobotError(f"{target}: --set and --controller apply to world files, not to champions")
-    if p.is_dir():
-        return RunDirSource(p)
-    return ChampionSource(p)
+    if controller:
+        raise EvorobotError(f"{target}: --controller applies to world files, not to champions")
+    source = RunDirSource(p) if p.is_dir() else ChampionSource(p)
+    return with_task_settings(source, overrides) if overrides else source
+
+
+def with_task_settings(source: Source, overrides: list[str]) -> Source:
+    """``source`` with ``--set task.KEY=VALUE`` applied (a generalisation test: a denser grid of
+    offsets, another arena ...): its trials are the changed task's, drawn from evaluation seed 0,
+    and nothing stored is compared. Only ``[task]`` settings may change: the genome stays valid."""
+    bad = [o for o in overrides if not o.strip().startswith("task.")]
+    if bad:
+        raise EvorobotError(f"--set {bad[0]!r}: a champion takes only task.KEY=VALUE settings (the network and "
+                            "body it evolved with stay as they were)")
+    from evorobot.config import apply_overrides, experiment_from_dict
+
+    raw = apply_overrides(source.setup.experiment.to_dict(), overrides)
+    source.setup = build(experiment_from_dict(raw, f"{source.info.get('champion', 'champion')} with --set"))
+    source.conditions = source.setup.task.conditions(evaluation_rng(0))
+    source.stored_trials = source.stored_fitness = None
+    source.info = {**source.info, "trials": f"changed task: {', '.join(overrides)}"}
+    return source
 
 
 def with_fresh_trials(source: Source, n: int, seed: int) -> Source:

@@ -1,9 +1,13 @@
 """Re-evaluate a champion on its own trials and on a denser grid of fresh trials.
 
+For one champion, ``evorobot replay CHAMPION --set task.KEY=VALUE`` does the same from the command
+line; this script also compares the feed-forward baseline of examples/memory_baseline.py.
+
 usage: python examples/generalise.py CHAMPION.json [--set task.KEY=VALUE ...]   (overrides define the dense grid)
        python examples/generalise.py --ff FF.json WORLD [--set ...]             (a feed-forward baseline's genome)
 """
 import argparse, json, math, sys
+from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +30,7 @@ def main():
     a = ap.parse_args()
     d = json.load(open(a.champion))
     if a.ff:
-        sys.path.insert(0, "/tmp/mc")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))  # examples/memory_baseline.py
         from memory_baseline import FeedForward
         def mk(overrides):
             exp = load_world(a.world, d.get("set", []) + overrides)

@@ -1,6 +1,7 @@
 """`evorobot list KIND NAME`, agents by name, world files copied elsewhere, --version (issue 19)."""
 
 import dataclasses
+import json
 import re
 import shutil
 
@@ -77,3 +78,23 @@ def test_evolve_swaps_the_controller_type(tmp_path, capsys):
     assert main(["evolve", str(ROOT / "worlds" / "phototaxis.toml"), "--controller", "lstm", "--set",
                  "controller.cells=4", "--generations", "1", "--population", "4", "--out", str(out)]) == 0
     assert '"type": "lstm"' in (out / "config.json").read_text().replace("'", '"')
+
+
+def test_replay_champion_with_task_settings_is_a_generalisation_test(tmp_path, capsys):
+    out = tmp_path / "r"
+    world = str(ROOT / "worlds" / "categorical_perception.toml")
+    assert main(["evolve", world, "--set", "task.offsets=2", "--generations", "1", "--population", "4",
+                 "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(out), "--json"]) == 0
+    stored = json.loads(capsys.readouterr().out)
+    assert main(["replay", str(out), "--set", "task.offsets=3", "--json"]) == 0
+    dense = json.loads(capsys.readouterr().out)
+    assert "matches_stored" not in dense and len(dense["trials"]) == 6
+    # offsets -50 and +50 are in both grids: each trial is its own world, so their fitness is the same bits
+    for rec in stored["per_trial"]:
+        same = [d for d in dense["per_trial"] if d["conditions"] == rec["conditions"]]
+        assert len(same) == 1 and same[0]["fitness"] == rec["fitness"]
+    assert main(["replay", str(out), "--set", "controller.hidden=2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "task.KEY=VALUE" in err[0]
