@@ -98,3 +98,15 @@ def test_replay_champion_with_task_settings_is_a_generalisation_test(tmp_path, c
     assert main(["replay", str(out), "--set", "controller.hidden=2"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "task.KEY=VALUE" in err[0]
+
+
+def test_the_same_evolve_twice_suggests_resume_or_another_out(tmp_path, capsys):
+    args = ["evolve", str(ROOT / "worlds" / "categorical_perception.toml"), "--set", "task.offsets=2",
+            "--generations", "1", "--population", "4", "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    before = sorted(p.name for p in (tmp_path / "r").iterdir())
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"evorobot resume {tmp_path / 'r'}" in err[0] and "--out" in err[0]
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == before

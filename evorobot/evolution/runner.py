@@ -115,6 +115,9 @@ def _describe(backend: Backend | None) -> dict[str, Any]:
 def prepare_run_dir(out: Path) -> None:
     """Create ``out``; refuse to write into a directory that already holds a run."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if (out / "config.json").is_file():  # the same command again, most likely
+            raise ConfigError(f"{out}: already holds a run; continue or extend it with `evorobot resume {out}` "
+                              "[--generations N], or start another with --out DIR (or --seed S)")
         raise ConfigError(f"{out}: output directory exists and is not empty (choose another --out)")
     out.mkdir(parents=True, exist_ok=True)
 
