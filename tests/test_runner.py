@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +203,20 @@ def test_replay_into_a_closed_pipe_leaves_no_traceback(run_dir):
     _, err = proc.communicate(b"go\n", timeout=300)
     assert proc.returncode == 1
     assert "Traceback" not in err.decode() and "BrokenPipe" not in err.decode()
+
+
+def test_progress_lines_number_generations_as_history_does(small_world, tmp_path):
+    import io
+
+    from evorobot.evolution.runner import _clock
+
+    assert (_clock(3723.4), _clock(65), _clock(0.2)) == ("1:02:03", "1:05", "0:00")
+    stream = io.StringIO()
+    out = tmp_path / "r"
+    evolve(load_world(small_world, ["evolution.generations=3"]), out, stream=stream)
+    lines = [line for line in stream.getvalue().splitlines() if line.startswith("gen ")]
+    with open(out / "history.csv") as fh:
+        gens = [int(r["generation"]) for r in csv.DictReader(fh)]
+    assert [line.split()[1] for line in lines] == [str(g) for g in gens] == ["0", "1", "2"]
+    assert [line.split()[2] for line in lines] == ["(1/3)", "(2/3)", "(3/3)"]
+    assert all(re.search(r"\[\d+:\d\d<\d+:\d\d\]$", line) for line in lines)

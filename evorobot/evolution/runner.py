@@ -127,12 +127,24 @@ def fmt_float(x: float) -> str:
     return repr(float(x)) if np.isfinite(x) else str(encode_float(x))
 
 
+def _clock(seconds: float) -> str:
+    """``1:02:03`` / ``2:03``: a duration for the progress line."""
+    m, sec = divmod(round(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
 class _Progress:
-    """One updating line on a terminal, one plain line per generation otherwise."""
+    """One updating line on a terminal, one plain line per generation otherwise: the generation
+    (numbered from 0 as everywhere else, then how many of the total are done), fitness, the
+    generation's seconds and ``[elapsed<remaining]`` of this session (the ETA from its mean
+    generation time)."""
 
     def __init__(self, stream: TextIO | None) -> None:
         self.stream = stream
         self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+        self._start = time.perf_counter()
+        self._first: int | None = None  # the first generation of this session (resume starts later)
 
     def update(self, gen: int, total: int, stats: GenerationStats, best_ever: float, secs: float,
                champion: float | None = None) -> None:
@@ -140,8 +152,14 @@ class _Progress:
         if self.stream is None:
             return
         valid = f"  champion (validation) {champion:.4f}" if champion is not None else ""
-        line = (f"gen {gen + 1}/{total}  best {stats.best:.4f}  mean {stats.mean:.4f}  "
-                f"best-ever {best_ever:.4f}{valid}  failed {stats.failed}  {secs:.2f}s")
+        if self._first is None:
+            self._first = gen
+        elapsed = time.perf_counter() - self._start
+        eta = elapsed / (gen + 1 - self._first) * (total - gen - 1)
+        # generations are numbered from 0, as in history.csv, champion.json and the summary
+        failed = f"  failed {stats.failed}" if stats.failed else ""
+        line = (f"gen {gen} ({gen + 1}/{total})  best {stats.best:.4f}  mean {stats.mean:.4f}  "
+                f"best-ever {best_ever:.4f}{valid}{failed}  {secs:.2f}s [{_clock(elapsed)}<{_clock(eta)}]")
         if self.tty:
             self.stream.write("\r" + line.ljust(79))
         else:
