@@ -211,8 +211,10 @@ def _with_backend(args: argparse.Namespace, out: Path, run: Callable[[Any], Any]
         print(f"run {summary.out} already has its {summary.generations} generations; "
               "pass --generations to extend it")
         return 0
+    timed = (f"in {summary.seconds:.1f} s" if not summary.done_before
+             else f"({new} in this session, {summary.seconds:.1f} s)")
     print(f"best fitness {summary.best_fitness:.6f} ({summary.unit[:-1]} {summary.best_generation}) "
-          f"after {summary.generations} {summary.unit} in {summary.seconds:.1f} s; run directory {summary.out}")
+          f"after {summary.generations} {summary.unit} {timed}; run directory {summary.out}")
     return 0
 
 

@@ -110,3 +110,12 @@ def test_the_same_evolve_twice_suggests_resume_or_another_out(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"evorobot resume {tmp_path / 'r'}" in err[0] and "--out" in err[0]
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == before
+
+
+def test_the_resume_summary_times_only_the_resumed_generations(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["evolve", str(ROOT / "worlds" / "categorical_perception.toml"), "--set", "task.offsets=2",
+                 "--generations", "2", "--population", "4", "--out", str(out)]) == 0
+    assert "after 2 generations in " in capsys.readouterr().out
+    assert main(["resume", str(out), "--generations", "5"]) == 0
+    assert "after 5 generations (3 in this session, " in capsys.readouterr().out
