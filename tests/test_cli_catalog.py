@@ -119,3 +119,24 @@ def test_the_resume_summary_times_only_the_resumed_generations(tmp_path, capsys)
     assert "after 2 generations in " in capsys.readouterr().out
     assert main(["resume", str(out), "--generations", "5"]) == 0
     assert "after 5 generations (3 in this session, " in capsys.readouterr().out
+
+
+def test_init_from_with_another_layout_names_the_first_difference_in_one_line(tmp_path, capsys):
+    world = str(ROOT / "worlds" / "categorical_perception.toml")
+    base = ["--set", "task.offsets=2", "--generations", "1", "--population", "4"]
+    assert main(["evolve", world, *base, "--out", str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    assert main(["evolve", world, *base, "--set", "controller.hidden=4", "--init-from", str(tmp_path / "a"),
+                 "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "genome layout differs: controller.hidden is 5 there, 4 here" in err[0]
+    assert len(err[0]) < 200
+
+
+def test_first_difference_walks_into_tables_and_lists():
+    from evorobot.evolution.runner import first_difference
+
+    a = {"n": 1, "c": {"hidden": 5, "tau": [1.0, 2.0]}}
+    b = {"n": 1, "c": {"hidden": 5, "tau": [1.0, 3.0]}}
+    assert first_difference(a, b) == ("c.tau[1]", 2.0, 3.0)
+    assert first_difference({"x": 1}, {"x": 1, "y": 2}) == ("y", "(absent)", 2)

@@ -217,10 +217,23 @@ def genome_layout(setup: Setup) -> dict[str, Any]:
     inputs (sensor kinds and counts, in order) and the camera table (receptive-field genes)."""
     exp = setup.experiment.to_dict()
     agent = setup.experiment.agent
-    inputs = (list(agent.sensor_counts.items()) if agent is not None
-              else [(name, 1) for name in cast(DynamicsTask, setup.task).interface.inputs])
-    return {"genome_size": setup.genome_size, "controller": exp["controller"],
-            "inputs": inputs, "camera": exp.get("agent", {}).get("camera")}
+    inputs = (dict(agent.sensor_counts) if agent is not None  # sensors in their fixed order
+              else {name: 1 for name in cast(DynamicsTask, setup.task).interface.inputs})
+    return {"controller": exp["controller"], "inputs": inputs, "camera": exp.get("agent", {}).get("camera"),
+            "genome_size": setup.genome_size}  # the causes first: the first difference names one
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> tuple[str, Any, Any]:
+    """The first place where two JSON-like values differ: ``(dotted path, a's value, b's value)``."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in [*a, *(k for k in b if k not in a)]:
+            if a.get(k, "(absent)") != b.get(k, "(absent)"):
+                return first_difference(a.get(k, "(absent)"), b.get(k, "(absent)"), f"{path}.{k}" if path else str(k))
+    elif isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{i}]")
+    return path or "(whole)", a, b
 
 
 def make_optimizer(setup: Setup) -> Optimizer:
@@ -255,10 +268,10 @@ def initial_population(setup: Setup, run_dir: Path, size: int) -> tuple[np.ndarr
         raise ConfigError(f"--init-from {run_dir}: not a run directory (no config.json)")
     old = setup_from_dict(read_json(cfg, "run configuration"), str(cfg))
     a, b = genome_layout(old), genome_layout(setup)
-    diff = [k for k in a if a[k] != b[k]]
-    if diff:
-        raise ConfigError(f"--init-from {run_dir}: its genome layout differs ({', '.join(diff)}: "
-                          f"{'; '.join(f'{a[k]} vs {b[k]}' for k in diff)})")
+    if a != b:
+        where, mine, theirs = first_difference(b, a)
+        raise ConfigError(f"--init-from {run_dir}: its genome layout differs: {where} is {theirs!r} there, "
+                          f"{mine!r} here")
     ck = checkpoint.load_latest(run_dir, lambda msg: None)
     pop = restore_optimizer(old, ck).ask()
     if pop.shape[0] < size:
