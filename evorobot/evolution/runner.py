@@ -284,7 +284,7 @@ def initial_population(setup: Setup, run_dir: Path, size: int) -> tuple[np.ndarr
 
 def evolve(
     exp: Experiment,
-    out: Path,
+    out: str | Path,
     argv: list[str] | None = None,
     stream: TextIO | None = sys.stderr,
     backend: Backend | None = None,
@@ -297,6 +297,7 @@ def evolve(
     names a run directory whose final population replaces the random first population
     (:func:`initial_population`); the manifest records it as ``init_from``.
     """
+    out = Path(out)
     if exp.optimizer_type not in OPTIMIZERS:
         raise ConfigError(f"{exp.source} [optimizer]: `{exp.optimizer_type}` is a trainer, not an evolutionary "
                           "optimizer; run it with evorobot.training.run.train (as `evorobot evolve` does)")
@@ -330,7 +331,7 @@ def evolve(
 
 
 def resume(
-    out: Path,
+    out: str | Path,
     argv: list[str] | None = None,
     overrides: list[str] | None = None,
     stream: TextIO | None = sys.stderr,
