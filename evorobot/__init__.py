@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 _API = {"load_world": "evorobot.config", "build": "evorobot.setup", "evolve": "evorobot.evolution.runner",
         "resume": "evorobot.evolution.runner", "load_champion": "evorobot.champion", "Episode": "evorobot.episode"}
 
-__all__ = ["__version__", *_API]
+__all__ = ["Episode", "__version__", "build", "evolve", "load_champion", "load_world", "resume"]
 
 
 def __getattr__(name: str) -> Any:
