@@ -110,5 +110,5 @@ def test_run_directory_is_an_evolution_runs_and_replays(name: str, tmp_path: Pat
     assert champ.fitness == summary.best_fitness and champ.generation == summary.best_generation
     ep = Episode(champ.setup, champ.genome[None, :], champ.conditions())
     np.testing.assert_array_equal(ep.run().fitness[0], champ.trials)
-    with pytest.raises(ConfigError, match="output directory exists"):
+    with pytest.raises(ConfigError, match="already holds a run"):
         train(setup, tmp_path / "run", stream=None)
