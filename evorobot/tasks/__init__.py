@@ -8,6 +8,7 @@ from evorobot.tasks.categorical_perception import CategoricalPerception
 from evorobot.tasks.coordinated_movement import CoordinatedMovement
 from evorobot.tasks.double_pole import DoublePole
 from evorobot.tasks.framewise import Framewise
+from evorobot.tasks.gymnasium_task import Gymnasium
 from evorobot.tasks.mackey_glass import MackeyGlass
 from evorobot.tasks.narma10 import Narma10
 from evorobot.tasks.obstacle_avoidance import ObstacleAvoidance
@@ -33,6 +34,8 @@ TASKS: dict[str, type[Task]] = {
     # tasks that bring their own dynamics: pole balancing
     CartPole.name: CartPole,
     DoublePole.name: DoublePole,
+    # any installed Gymnasium environment (gymnasium imported on first use)
+    Gymnasium.name: Gymnasium,
     # sequence data sets
     Narma10.name: Narma10,
     MackeyGlass.name: MackeyGlass,
