@@ -124,6 +124,7 @@ class Gymnasium(DynamicsTask):
         finally:
             env.close()
         self._check_spaces(where, value)
+        self._box_obs = type(self.obs_space) is gym.spaces.Box
         n_in = int(gym.spaces.flatdim(self.obs_space))
         discrete = isinstance(self.action_space, gym.spaces.Discrete)
         n_out = int(self.action_space.n) if discrete else int(np.prod(self.action_space.shape))
@@ -181,6 +182,8 @@ class Gymnasium(DynamicsTask):
         return GymnasiumState(envs, obs, np.zeros(conditions.shape[0]))
 
     def _flat(self, observation: Any) -> FloatArray:
+        if self._box_obs:  # what spaces.flatten does to a Box, without its dispatch
+            return np.asarray(observation, dtype=np.float64).reshape(-1)
         return np.asarray(self._gym.spaces.flatten(self.obs_space, observation), dtype=np.float64)
 
     def new_scores(self, n: int) -> Scores:
@@ -202,27 +205,30 @@ class Gymnasium(DynamicsTask):
     def advance(self, state: GymnasiumState, outputs: FloatArray, step: int, scores: Scores) -> None:
         """Step every live trial's environment once (a Python loop over the trials)."""
         finite = np.all(np.isfinite(outputs), axis=1)
-        live = ~(scores.done | scores.failed)
+        live = np.flatnonzero(~(scores.done | scores.failed))
         actions = self.actions(np.where(finite[:, None], outputs, 0.0))
-        for w in np.flatnonzero(live):
-            env = state.envs[w]
+        stepped = []
+        for w in live:
             if not finite[w]:
                 scores.failed[w] = True
                 self._close(state, w)
                 continue
-            observation, reward, terminated, truncated, _ = env.step(actions[w])
-            r = float(reward)
-            scores.values[w, 0] += r
-            scores.values[w, 1] += 1.0
-            state.reward[w] = r
-            flat = self._flat(observation)
-            if not (math.isfinite(r) and np.all(np.isfinite(flat))):
-                scores.failed[w] = True
-                self._close(state, w)
-                continue
-            state.obs[w] = flat
+            observation, reward, terminated, truncated, _ = state.envs[w].step(actions[w])
+            state.obs[w] = self._flat(observation)
+            state.reward[w] = reward
+            stepped.append(w)
             if terminated or truncated:
                 scores.done[w] = True
+                self._close(state, w)
+        rows = np.array(stepped, dtype=np.int64)
+        scores.values[rows, 0] += state.reward[rows]
+        scores.values[rows, 1] += 1.0
+        # a non-finite observation or reward fails the trial (it would poison the network's state)
+        bad = rows[~(np.all(np.isfinite(state.obs[rows]), axis=1) & np.isfinite(state.reward[rows]))]
+        scores.failed[bad] = True
+        scores.done[bad] = False
+        for w in bad:
+            if state.envs[w] is not None:
                 self._close(state, w)
 
     @staticmethod
