@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -14,13 +15,14 @@ from conftest import ROOT, assert_alone_equals_batch
 
 gym = pytest.importorskip("gymnasium")
 
-from evorobot.cli import main  # noqa: E402
-from evorobot.config import load_world  # noqa: E402
-from evorobot.episode import Episode  # noqa: E402
-from evorobot.errors import ConfigError, DependencyNotInstalled, EvorobotError  # noqa: E402
-from evorobot.evolution.runner import evolve, resume  # noqa: E402
-from evorobot.setup import Setup, build  # noqa: E402
-from evorobot.tasks.gymnasium_task import SEED_LIMIT, Gymnasium, GymnasiumSpec  # noqa: E402
+from evorobot.cli import main
+from evorobot.config import load_world
+from evorobot.episode import Episode
+from evorobot.errors import ConfigError, DependencyNotInstalled, EvorobotError
+from evorobot.evolution.backends import make_backend
+from evorobot.evolution.runner import evolve, resume
+from evorobot.setup import Setup, build
+from evorobot.tasks.gymnasium_task import SEED_LIMIT, Gymnasium, GymnasiumSpec
 
 WORLD = ROOT / "worlds" / "gymnasium_cartpole.toml"
 
@@ -33,7 +35,7 @@ class Probe(gym.Env):
     """A tiny environment: observation (t, 2t) / 10, reward 0.5 per step; ``nan_at``: the step whose
     observation is NaN."""
 
-    metadata: dict = {"render_modes": []}
+    metadata: ClassVar[dict] = {"render_modes": []}
 
     def __init__(self, action_space=None, nan_at: int = -1) -> None:
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
@@ -54,9 +56,9 @@ class Probe(gym.Env):
 
 
 PROBES = {
-    "EvorobotTest/Unbounded-v0": (dict(action_space=gym.spaces.Box(-np.inf, np.inf, (1,))), 20),
-    "EvorobotTest/MultiBinary-v0": (dict(action_space=gym.spaces.MultiBinary(3)), 20),
-    "EvorobotTest/NanObs-v0": (dict(nan_at=3), 20),
+    "EvorobotTest/Unbounded-v0": ({"action_space": gym.spaces.Box(-np.inf, np.inf, (1,))}, 20),
+    "EvorobotTest/MultiBinary-v0": ({"action_space": gym.spaces.MultiBinary(3)}, 20),
+    "EvorobotTest/NanObs-v0": ({"nan_at": 3}, 20),
     "EvorobotTest/NoLimit-v0": ({}, None),
 }
 for _id, (_kw, _limit) in PROBES.items():
@@ -135,10 +137,17 @@ def history(run: Path) -> list[dict[str, str]]:
     return rows
 
 
-def test_an_interrupted_run_resumes_to_the_straight_runs_history_and_champion(tmp_path: Path,
-                                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_two_workers_and_a_resumed_run_equal_the_straight_run(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     straight = tmp_path / "straight"
     evolve(load_world(WORLD, [*SMALL, "evolution.generations=4"]), straight, stream=None)
+    backend = make_backend(workers=2)
+    try:
+        evolve(load_world(WORLD, [*SMALL, "evolution.generations=4"]), tmp_path / "two", stream=None, backend=backend)
+    finally:
+        backend.close()
+    assert history(tmp_path / "two") == history(straight)
+    assert (tmp_path / "two" / "champion.json").read_bytes() == (straight / "champion.json").read_bytes()
     half = tmp_path / "half"
     evolve(load_world(WORLD, [*SMALL, "evolution.generations=2"]), half, stream=None)
     resume(half, overrides=["evolution.generations=4"], stream=None)
