@@ -164,6 +164,8 @@ def _chosen_sensors(raw: dict[str, Any], tables: dict[str, Any], where: str) -> 
 
 SHIPPED_AGENTS = Path(__file__).resolve().parent.parent / "agents"
 """The agent files shipped with evorobot (``agents/`` of the source tree)."""
+SHIPPED_WORLDS = SHIPPED_AGENTS.parent / "worlds"
+"""The world files shipped with evorobot (``worlds/`` of the source tree)."""
 
 
 def _agent_file(value: Any, base: Path | None, where: str) -> Path:

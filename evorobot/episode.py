@@ -43,7 +43,12 @@ class EpisodeResult(NamedTuple):
 
 
 class Episode:
-    """All trials of ``genomes`` (n, G) under ``conditions`` (T, k), ready to tick."""
+    """All trials of ``genomes`` (n, G) under ``conditions`` (T, k), ready to tick.
+
+    ``conditions`` of shape (n, T, k) gives each individual its own T trials (the Gymnasium vector
+    environment, :mod:`evorobot.gym.vector`, runs one trial per individual, each drawn by its own
+    environment); (T, k) is every individual's same trials, as evolution compares them.
+    """
 
     def __init__(self, setup: Setup, genomes: FloatArray, conditions: FloatArray) -> None:
         genomes = np.ascontiguousarray(genomes, dtype=np.float64)
@@ -53,9 +58,14 @@ class Episode:
         self.task, self.controller = setup.task, setup.controller
         self.dt = setup.experiment.simulation.dt
         self.substeps = setup.experiment.simulation.substeps
-        self.n_individuals, self.n_trials = genomes.shape[0], conditions.shape[0]
+        self.n_individuals = genomes.shape[0]
+        shared = conditions.ndim == 2
+        if not shared and conditions.shape[0] != self.n_individuals:
+            raise ValueError(f"conditions (n, T, k) must have n = {self.n_individuals}, got {conditions.shape}")
+        per_individual = np.broadcast_to(conditions, (self.n_individuals, *conditions.shape[-2:]))
+        self.n_trials = per_individual.shape[1]
         self.n_robots = self.task.n_robots
-        self.conditions = np.tile(conditions, (self.n_individuals, 1))
+        self.conditions = np.ascontiguousarray(per_individual.reshape(-1, per_individual.shape[2]))
         # clonal teams: every robot of every trial runs its own copy of the individual's network
         per_agent = np.repeat(genomes, self.n_trials * self.n_robots, axis=0)
         self.params = self.controller.decode(per_agent[:, : self.controller.genome_size])
@@ -65,10 +75,11 @@ class Episode:
             self.n_outputs = self.task.interface.n_outputs
         else:
             self.plant_task = None
-            self._init_bodies(setup, self.task, per_agent, conditions)
+            self._init_bodies(setup, self.task, per_agent, per_individual, shared)
         self.reset()
 
-    def _init_bodies(self, setup: Setup, task: BodyTask, per_agent: FloatArray, conditions: FloatArray) -> None:
+    def _init_bodies(self, setup: Setup, task: BodyTask, per_agent: FloatArray, conditions: FloatArray,
+                     shared: bool) -> None:
         self.body_task = task
         self.agent = task.agent
         self.n_inputs, self.n_outputs = self.agent.n_inputs, self.agent.n_outputs
@@ -80,21 +91,24 @@ class Episode:
         # optional task hook: set its kinematic objects' velocities (n_bodies, 3) each tick, one numba call
         self._steer = task.steer_objects if task.steers_objects else None
         self._build(conditions)
-        # each robot's row in the noise table: (trial, robot within the team)
-        self.agent_trial = np.tile(np.arange(self.n_trials * self.n_robots, dtype=np.int64), self.n_individuals)
+        # each robot's row in the noise table: (trial, robot within the team); shared trials share rows
+        noise_rows = conditions[0] if shared else self.conditions
+        repeats = self.n_individuals if shared else 1
+        self.agent_trial = np.tile(np.arange(noise_rows.shape[0] * self.n_robots, dtype=np.int64), repeats)
         n_in = self.agent.n_inputs
         if self.robots is not None and self.robots.noisy:
-            self.noise = draw_noise(task.noise_seeds(conditions), task.max_steps, n_in, self.n_robots)
+            self.noise = draw_noise(task.noise_seeds(noise_rows), task.max_steps, n_in, self.n_robots)
         else:
-            self.noise = np.zeros((self.n_trials * self.n_robots, 0, n_in))
+            self.noise = np.zeros((noise_rows.shape[0] * self.n_robots, 0, n_in))
 
     def _build(self, conditions: FloatArray) -> None:
+        """One Space per individual holding its trial worlds; ``conditions`` (n, T, k)."""
         world = World()
         rows, objects, origins = [], [], []
         radius = self.agent.body.radius
-        for _ in range(self.n_individuals):
+        for trials in conditions:
             space = world.new_space()
-            for cond in conditions:
+            for cond in trials:
                 origins.append(world.new_world(space))
                 starts = self.body_task.agent_starts(cond)
                 for x, y, heading in starts:
@@ -178,22 +192,34 @@ class Episode:
 
     def tick(self) -> None:
         """Advance every trial by one step (finished trials keep moving but no longer score)."""
+        self.sense()
+        self.controller.step(self.params, self.state, self.inputs, self.dt, self.outputs)
+        self.act()
+
+    def sense(self) -> None:
+        """The first stage of a tick: write this tick's ``inputs`` (sensors, or the task's observation)."""
         if self.plant_task is not None:
             self.plant_task.observe(self.plant, self.step_count, self.inputs)
-            self.controller.step(self.params, self.state, self.inputs, self.dt, self.outputs)
-            self.plant_task.advance(self.plant, self.outputs, self.step_count, self.scores)
-            self.step_count += 1
             return
-        eye, motor = self.agent.eye, self.agent.motor
         if self._hide is not None:  # a task that hides objects sets the flags from these poses
             self._hide(self.poses, self.agent_body, self.agent_world, self.objects, self.geometry)
         if self.robots is not None:
             self.robots.sense(self.poses, self.geometry, self.agent_body, self.agent_world, self.agent_trial,
                               self.step_count, self.noise, self.inputs, self.distances)
         else:
+            eye = self.agent.eye
             rays.cast(self.poses, self.geometry, self.agent_body, self.agent_world, self._angles,
                       self.agent.body.radius, eye.range, eye.gain, self.distances, self.inputs)
-        self.controller.step(self.params, self.state, self.inputs, self.dt, self.outputs)
+
+    def act(self) -> None:
+        """The rest of a tick, from the motor commands in ``outputs``: motors, physics (or the task's
+        dynamics), score, and the tick count. (:meth:`tick` is :meth:`sense`, the controller, this;
+        a Gymnasium environment, :mod:`evorobot.gym`, puts the caller's action in between.)"""
+        if self.plant_task is not None:
+            self.plant_task.advance(self.plant, self.outputs, self.step_count, self.scores)
+            self.step_count += 1
+            return
+        motor = self.agent.motor
         if self.robots is not None:
             motors.differential(self.outputs, motor.max_speed, motor.wheel_distance, self.agent_body,
                                 self.poses, self.velocities, self.wheels, self.scores.failed)

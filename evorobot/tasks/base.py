@@ -129,6 +129,11 @@ class Task(ABC):
     """Agents per trial world (a team runs copies of one network)."""
     held_out_metric: ClassVar[str] = ""
     """Name of :meth:`held_out_score` (empty: no held-out test)."""
+    fitness_accumulates: ClassVar[bool] = True
+    """Whether :meth:`fitness` of a trial still running, read as if it ended now, is its fitness so
+    far (time near the light, ticks balanced, errors so far); False where the fitness is decided
+    at the end (a falling object's offset on arrival). The viewer's status line and the Gymnasium
+    reward (:mod:`evorobot.gym`) read it."""
 
     def __init__(self, spec: Any, agent: AgentSpec | None, dt: float, where: str) -> None:
         self.spec, self.agent, self.dt = spec, agent, dt

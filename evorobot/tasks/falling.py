@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit
@@ -140,6 +140,8 @@ class FallingTask(BodyTask):
     A subclass calls :meth:`set_slots` in its ``__init__`` and provides ``n_trials``,
     ``conditions``, ``build`` and ``fitness``.
     """
+
+    fitness_accumulates: ClassVar[bool] = False  # the offset on arrival
 
     def __init__(self, spec: Any, agent: AgentSpec, dt: float, where: str) -> None:
         super().__init__(spec, agent, dt, where)

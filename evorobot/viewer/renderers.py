@@ -1,8 +1,8 @@
 """Which renderer draws which task: a dispatch on the task's class, inside the viewer.
 
 The tasks know nothing of drawing. A body task gets :class:`~evorobot.viewer.bodies.BodyRenderer`
-(showing its fitness so far on the status line unless it is a falling-object task, whose fitness
-is the offset on arrival);
+(showing its fitness so far on the status line where the task's fitness accumulates,
+:attr:`~evorobot.tasks.base.Task.fitness_accumulates`);
 a dynamics task with a cart (:class:`~evorobot.tasks.cartpole.CartPole`,
 :class:`~evorobot.tasks.double_pole.DoublePole`) gets
 :class:`~evorobot.viewer.dynamics.CartRenderer` with the layout of its state written here (the one
@@ -17,7 +17,6 @@ from evorobot.episode import Episode
 from evorobot.tasks.base import Task
 from evorobot.tasks.cartpole import CartPole
 from evorobot.tasks.double_pole import DoublePole
-from evorobot.tasks.falling import FallingTask
 from evorobot.viewer.bodies import BodyRenderer
 from evorobot.viewer.dynamics import CartLayout, CartRenderer, TraceRenderer
 from evorobot.viewer.render import Renderer
@@ -36,7 +35,7 @@ def renderer_for(episode: Episode, trial: int = 0, info: dict[str, str] | None =
     """The renderer that draws trial ``trial`` of ``episode``'s task."""
     task = episode.plant_task
     if task is None:
-        return BodyRenderer(episode, trial, info, running_fitness=not isinstance(episode.task, FallingTask))
+        return BodyRenderer(episode, trial, info, running_fitness=episode.task.fitness_accumulates)
     layout = cart_layout(task)
     if layout is not None:
         return CartRenderer(episode, layout, trial, info)
