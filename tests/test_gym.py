@@ -183,3 +183,13 @@ def test_environment_errors_name_the_world_and_value() -> None:
         gymnasium.make("evorobot/Phototaxis-v1", render_mode="ansi")
     with pytest.raises(Exception, match="team of 2 robots; use the PettingZoo environment"):
         gymnasium.make("evorobot/Phototaxis-v1", world=SHIPPED_WORLDS / "coordinated_movement.toml")
+
+
+def test_without_the_gym_extra_the_import_names_it(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['gymnasium'] = None\nimport evorobot.gym"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    assert "evorobot.gym needs the gym extra: pip install 'evorobot[gym]'" in out.stderr.splitlines()[-1]

@@ -136,7 +136,8 @@ class EvorobotVectorEnv(VectorEnv):
                 env_infos[i] = {"conditions": row.copy()}
         infos: dict[str, Any] = {}
         for i, info in enumerate(env_infos):
-            infos = self._add_info(infos, info, i)
+            if info:  # an empty info adds nothing (as in SyncVectorEnv), so skip the call
+                infos = self._add_info(infos, info, i)
         self._autoreset = terminated | truncated
         return self._obs.copy(), rewards, terminated, truncated, infos
 
