@@ -165,6 +165,7 @@ class Episode:
         for body, (pos, angle, vel) in zip(self.world.bodies, self._initial):
             body.position, body.angle, body.velocity = pos, angle, vel
             body.angular_velocity = 0.0
+        self.world.pull()
         nb, n = self.world.n_bodies, self.n_agents
         self.poses = np.empty((nb, 3))
         self.velocities = self._initial_velocities.copy()

@@ -55,6 +55,7 @@ def _pymunk_check(ep):
     does) and with ``segment_query_first`` on the same bodies, the agent's own shape and the
     hidden shapes filtered out. Returns (hits, rays compared)."""
     g = ep.geometry
+    ep.world.push()  # a kinematic batch moves its bodies in a kernel: bring pymunk's up to date
     if ep.task.hides_objects:
         ep.task.update_visibility(ep.poses, ep.agent_body, ep.agent_world, ep.objects, g)
     dist, out = np.empty_like(ep.distances), np.empty_like(ep.inputs)
@@ -108,6 +109,7 @@ def test_hidden_circle_gives_no_ray_hits_while_hidden():
     while ep.running:
         dy = ep.poses[o, 1] - ep.poses[a, 1]
         p0 = (ep.poses[a, 0], ep.poses[a, 1] + 15.0)
+        ep.world.push()
         info = ep.world.spaces[0].segment_query_first(p0, (p0[0], p0[1] + 220.0), 0.0, _SEE)
         ep.tick()
         if info is None:

@@ -16,7 +16,17 @@ numba sensor kernels see plain arrays: body poses are refreshed every tick by :m
 Three kinds of body: *kinematic* objects that move at a set velocity (Beer's falling objects,
 the horizontal agent), *dynamic* robots whose velocity is set every tick by their motors and
 corrected by pymunk's collision solver, and *static* geometry (arena walls, obstacles) attached
-to each Space's static body. Static shapes are in Space coordinates; their pose row (one per
+to each Space's static body.
+
+A batch whose moving bodies are all kinematic (the minimal-cognition tasks) has nothing for the
+collision solver to do: Chipmunk moves a kinematic body by ``p + (v + v_bias) dt`` per step
+(``cpBodyUpdatePosition``; ``v_bias`` is zero without contacts) and never changes its velocity.
+:meth:`World.step` then does exactly that in one numba call over the batch (:func:`_kinematic_steps`,
+the same floating-point operations in the same order, so the same bits: tests/test_world.py
+checks it against pymunk), instead of one ``Space.step`` and two ``pymunk.batch`` calls per Space
+and tick. pymunk still holds the world for building and for the viewer; code that changes a body
+through pymunk calls :meth:`World.move_body` (or :meth:`World.pull` after a reset), so that the
+kernel's poses follow, and code that queries the Spaces calls :meth:`World.push` first. Static shapes are in Space coordinates; their pose row (one per
 Space, after all moving bodies) is always ``(0, 0, 0)``. Point lights are not bodies: each trial
 world has a table of them (:attr:`Geometry.lights`).
 """
@@ -28,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 import pymunk
 import pymunk.batch as pb
+from numba import njit
 
 from evorobot._types import BoolArray, FloatArray, IntArray
 
@@ -78,6 +89,7 @@ class World:
         self._world_start: list[int] = []
         self._world_space: list[int] = []
         self.origins: list[tuple[float, float]] = []
+        self.kinematic = False
         self.geometry: Geometry | None = None
 
     # -- building -------------------------------------------------------------------------------
@@ -232,6 +244,12 @@ class World:
             self._write_arrays.append(np.zeros((len(ids), 3)))  # the static body's row stays zero
         for buf, arr in zip(self._write_buffers, self._write_arrays):
             buf.set_float_buf(arr.reshape(-1))  # bound once: pymunk reads this memory on every write
+        self.kinematic = bool(self.bodies) and all(b.body_type == pymunk.Body.KINEMATIC for b in self.bodies)
+        """Whether every moving body is kinematic: :meth:`step` then integrates them itself."""
+        if self.kinematic:
+            self._poses = np.zeros((self.n_bodies, 3))
+            self._velocities = np.zeros((self.n_bodies, 3))
+            self.pull()
         return self.geometry
 
     # -- runtime ---------------------------------------------------------------------------------
@@ -240,10 +258,39 @@ class World:
         """Rows of the pose array: every moving body, then one static row per Space."""
         return len(self.bodies) + len(self.spaces)
 
+    def pull(self) -> None:
+        """Take every body's pose and velocity from pymunk (after changing bodies through pymunk, as
+        a reset does); only a kinematic batch keeps its own copy."""
+        if not self.kinematic:
+            return
+        self.kinematic = False  # read through pymunk once
+        self.read(self._poses)
+        self.kinematic = True
+        for r, body in enumerate(self.bodies):
+            self._velocities[r] = (body.velocity.x, body.velocity.y, body.angular_velocity)
+
+    def push(self) -> None:
+        """Put the kernel's poses into pymunk's bodies (a kinematic batch leaves them at their last
+        :meth:`pull`), for code that queries the Spaces themselves."""
+        if self.kinematic:
+            for r, body in enumerate(self.bodies):
+                body.position, body.angle = (self._poses[r, 0], self._poses[r, 1]), self._poses[r, 2]
+                body.space.reindex_shapes_for_body(body)
+
+    def move_body(self, row: int, position: tuple[float, float]) -> None:
+        """Place body ``row`` at ``position`` (Space coordinates): a perturbation from the viewer."""
+        self.bodies[row].position = position
+        if self.kinematic:
+            self._poses[row, :2] = self.bodies[row].position  # what pymunk stores, to the bit
+
     def read(self, poses: FloatArray) -> None:
-        """Fill ``poses`` (n_bodies, 3) with x, y, angle: one batch call per Space."""
+        """Fill ``poses`` (n_bodies, 3) with x, y, angle: one batch call per Space (a copy of the
+        kernel's poses in a kinematic batch)."""
         if not poses.flags.c_contiguous:
             raise ValueError("poses must be C-contiguous (it is filled through a flat view)")
+        if self.kinematic:
+            poses[:] = self._poses
+            return
         flat = poses.reshape(-1)
         for space, buf, sl in zip(self.spaces, self._buffers, self._slices):
             buf.clear()
@@ -254,6 +301,9 @@ class World:
 
     def write_velocities(self, velocities: FloatArray) -> None:
         """Set every moving body's velocity and angular velocity from ``velocities`` (n_bodies, 3)."""
+        if self.kinematic:
+            self._velocities[:] = velocities
+            return
         for space, buf, sl, arr in zip(self.spaces, self._write_buffers, self._slices, self._write_arrays):
             arr[: sl.stop - sl.start] = velocities[sl]
             pb.set_space_bodies(space, _VEL, buf)
@@ -266,6 +316,21 @@ class World:
         the following substeps keep the velocity the contact solver corrected.
         """
         h = dt / substeps
+        if self.kinematic:
+            _kinematic_steps(self._poses, self._velocities, len(self.bodies), h, substeps)
+            return
         for space in self.spaces:
             for _ in range(substeps):
                 space.step(h)
+
+
+@njit(cache=True)
+def _kinematic_steps(poses: FloatArray, velocities: FloatArray, n: int, h: float, substeps: int) -> None:
+    """``substeps`` Chipmunk position updates of the first ``n`` (kinematic) bodies: per step
+    ``p += (v + v_bias) h`` and ``a += (w + w_bias) h`` with zero biases, as ``cpBodyUpdatePosition``
+    computes them (the ``+ 0.0`` is Chipmunk's bias addition, which turns a -0.0 velocity into +0.0)."""
+    for _ in range(substeps):
+        for r in range(n):
+            poses[r, 0] = poses[r, 0] + (velocities[r, 0] + 0.0) * h
+            poses[r, 1] = poses[r, 1] + (velocities[r, 1] + 0.0) * h
+            poses[r, 2] = poses[r, 2] + (velocities[r, 2] + 0.0) * h

@@ -227,7 +227,7 @@ class Viewer:
         assert tf is not None
         x, y = tf.inverse(*pos)
         ep, b = self.episode, self.state.trial
-        ep.world.bodies[row].position = (x + ep.origins[b, 0], y + ep.origins[b, 1])
+        ep.world.move_body(row, (x + ep.origins[b, 0], y + ep.origins[b, 1]))
         ep.world.read(ep.poses)
         self.state.perturbed = True
 

@@ -73,8 +73,8 @@ def world_bounds(ep: Episode, b: int) -> tuple[float, float, float, float]:
         pad = ARENA_MARGIN * max(max(xs) - min(xs), max(ys) - min(ys))
         return min(xs) - pad, max(xs) + pad, min(ys) - pad, max(ys) + pad
     rows = [*ep.team[b], *[o for o in ep.objects[b] if o >= 0]]
-    xs = [ep.world.bodies[r].position.x - ox for r in rows]
-    ys = [ep.world.bodies[r].position.y - oy for r in rows]
+    xs = [ep.poses[r, 0] - ox for r in rows]
+    ys = [ep.poses[r, 1] - oy for r in rows]
     reach = ep.agent.body.radius + ep.agent.eye.range
     limit = ep.task.x_limit
     xmin = min(min(xs) - reach / 2, -limit - ep.agent.body.radius if math.isfinite(limit) else math.inf)
