@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+
 from evorobot.episode import Episode
 from evorobot.seeding import conditions_rng
 from evorobot.setup import load_setup
