@@ -26,7 +26,7 @@ def _cross(ax: float, ay: float, bx: float, by: float) -> float:
     return ax * by - ay * bx
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _circle_hit(ox: float, oy: float, ux: float, uy: float, cx: float, cy: float, r: float) -> float:
     """Distance along the unit ray to a circle, ``inf`` if missed, 0 from inside."""
     fx, fy = ox - cx, oy - cy
@@ -42,16 +42,18 @@ def _circle_hit(ox: float, oy: float, ux: float, uy: float, cx: float, cy: float
     return -b - math.sqrt(disc)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _edge_hit(ox: float, oy: float, ux: float, uy: float, ax: float, ay: float, bx: float, by: float) -> float:
     ex, ey = bx - ax, by - ay
     den = _cross(ux, uy, ex, ey)
     if den == 0.0:
         return math.inf
     wx, wy = ax - ox, ay - oy
-    t = _cross(wx, wy, ex, ey) / den
     s = _cross(wx, wy, ux, uy) / den
-    if t < 0.0 or s < 0.0 or s > 1.0:
+    if s < 0.0 or s > 1.0:  # misses the edge: no need for the second division
+        return math.inf
+    t = _cross(wx, wy, ex, ey) / den
+    if t < 0.0:
         return math.inf
     return t
 
@@ -70,7 +72,7 @@ def aim(px: float, py: float, hc: float, hs: float, ca: FloatArray, sa: FloatArr
         dist[r] = max_range
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def trace(
     poses: FloatArray,
     g_body: IntArray,
@@ -185,7 +187,8 @@ def _kernel(
     for b in range(n_agents):
         me = agent_body[b]
         px, py = poses[me, 0], poses[me, 1]
-        hc, hs = math.cos(poses[me, 2]), math.sin(poses[me, 2])
+        heading = poses[me, 2]
+        hc, hs = (math.cos(heading), math.sin(heading)) if heading != 0.0 else (1.0, 0.0)  # exact: cos 0, sin 0
         aim(px, py, hc, hs, ca, sa, start, max_range, ux, uy, ox, oy, dist[b])
         w = agent_world[b]
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
