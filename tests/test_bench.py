@@ -4,11 +4,12 @@ No timing is asserted here (ARCHITECTURE.md §5): speed is reported by `evorobot
 """
 
 import json
-import shutil
 import math
+import shutil
 
 import numpy as np
 import pytest
+from conftest import CP_WORLD, ROOT
 
 from evorobot import cli
 from evorobot.bench import format_table
@@ -23,8 +24,6 @@ from evorobot.setup import build
 from evorobot.sim import rays
 from evorobot.sim.world import World
 from evorobot.tasks.categorical_perception import add_falling_object
-
-from conftest import CP_WORLD, ROOT
 
 PT_WORLD = ROOT / "worlds" / "phototaxis.toml"
 
@@ -211,9 +210,69 @@ def test_table_lists_rows_and_targets():
     text = format_table(rows)
     assert text.splitlines()[0].split() == ["name", "value", "unit", "baseline", "ratio"]
     assert "40.00x" in text and "512.0" in text
-    assert "target episode.cp ratio >= 20: met" in text
-    assert "target evolve.peak_rss value < 400: MISSED" in text
+    assert "target episode.cp ratio >= 60: MISSED (40.00x;" in text
+    assert "target evolve.peak_rss value < 400: MISSED (512.000;" in text
     assert "target ctrnn.euler.n7.per_network ratio >= 30: not measured" in text
+    assert "target episode.cp.vs_c ratio >= 1: not measured" in text
+
+
+def _verdicts(text: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """``(row, field) -> (verdict, printed figure)`` from the target lines of a table."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("target ") and "not measured" not in line:
+            _, name, field, _, _ = line.split(": ")[0].split()
+            verdict, rest = line.split(": ", 1)[1].split(" (", 1)
+            found[(name, field)] = (verdict, rest.split(";")[0])
+    return found
+
+
+@pytest.mark.parametrize(("ratio", "figure", "verdict"), [
+    (59.996, "59.996x", "MISSED"),  # 60.00x beside MISSED before
+    (59.9999996, "59.9999996x", "MISSED"),
+    (60.004, "60.00x", "met"),
+    (60.0, "60.00x", "met"),
+    (59.9, "59.90x", "MISSED"),
+])
+def test_verdict_agrees_with_the_printed_ratio(ratio, figure, verdict):
+    text = format_table([row("episode.cp", 2e6, "agent-steps/s", 2e6 / ratio, ratio)])
+    assert _verdicts(text)[("episode.cp", "ratio")] == (verdict, figure)
+    table_row = text.splitlines()[2].split()
+    assert table_row[0] == "episode.cp" and table_row[-1] == figure
+
+
+@pytest.mark.parametrize(("name", "field", "v", "figure", "verdict"), [
+    ("episode.phototaxis", "value", 999_999.6, "999999.6", "MISSED"),  # 1e+06 at the default digits
+    ("episode.phototaxis", "value", 1_000_000.0, "1.000e+06", "met"),
+    ("evolve.peak_rss", "value", 399.9996, "399.9996", "met"),  # 400.000 at the default digits
+    ("evolve.peak_rss", "value", 400.0004, "400.000", "MISSED"),
+    ("ctrnn.euler.n7.vs_c", "ratio", 0.8334, "0.8334x", "met"),  # cost <= 1.2x C: ratio >= 0.8333...
+    ("ctrnn.euler.n7.vs_c", "ratio", 0.8333, "0.83x", "MISSED"),
+    ("evolve.cp.workers2", "ratio", 1.79996, "1.79996x", "MISSED"),
+])
+def test_verdict_agrees_with_the_printed_figure_at_the_boundary(name, field, v, figure, verdict):
+    r = row(name, v, "u", 1.0, 2.0) if field == "value" else row(name, 3.0, "u", 1.0, v)
+    assert _verdicts(format_table([r]))[(name, field)] == (verdict, figure)
+
+
+def test_every_verdict_is_that_of_the_raw_figure_and_of_the_printed_one():
+    """Around every target's bound (down to 1e-9 relative): the verdict is the raw figure's, and
+    the printed figure, read back as a number, gives the same verdict; the table prints the same."""
+    from evorobot.bench import TARGETS
+
+    ops = {">=": float.__ge__, ">": float.__gt__, "<=": float.__le__, "<": float.__lt__}
+    rng = np.random.default_rng(3)
+    for t in TARGETS:
+        for rel in [0.0, *(s * 10.0 ** -k for k in range(1, 10) for s in (1, -1)), *rng.normal(0, 1e-4, 20)]:
+            v = t.bound * (1 + rel)
+            r = row(t.row, v, "u", 1.0, 2.0) if t.field == "value" else row(t.row, 3.0, "u", 1.0, v)
+            text = format_table([r])
+            verdict, figure = _verdicts(text)[(t.row, t.field)]
+            truth = ops[t.op](float(v), t.bound)
+            assert verdict == ("met" if truth else "MISSED"), (t, v)
+            assert ops[t.op](float(figure.removesuffix("x")), t.bound) == truth, (t, v, figure)
+            cells = text.splitlines()[2].split()
+            assert cells[1 if t.field == "value" else -1] == figure
 
 
 def test_c_reference_loop_computes_the_same_step():
