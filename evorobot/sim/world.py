@@ -225,25 +225,26 @@ class World:
             lights=lights,
             n_lights=n_lights,
         )
-        # Separate buffers for reading and writing: a read reallocates pymunk's own array, which
-        # must never be one that ``set_float_buf`` pointed at numpy memory.
-        self._buffers = [pb.Buffer() for _ in self.spaces]
-        self._write_buffers = [pb.Buffer() for _ in self.spaces]
-        self._slices, self._write_arrays = [], []
-        for space, rows, buf in zip(self.spaces, self._space_rows, self._buffers):
+        # One float array per Space and direction, bound once to numpy memory longer than one pass
+        # over the Space's bodies (so pymunk never reallocates it), and one prebuilt
+        # ``pmBatchedData`` per Space and direction: a tick costs one C iteration per Space, no
+        # Python wrapper work (see :class:`_Batch`).
+        self._slices = []
+        counts = []
+        for space, rows in zip(self.spaces, self._space_rows):
             if rows != list(range(rows[0], rows[0] + len(rows))):
                 raise AssertionError("bodies of one Space must be contiguous rows")
-            buf.clear()
+            static_id = space.static_body.id  # first: pymunk creates the static body on first use
+            buf = pb.Buffer()
             pb.get_space_bodies(space, pb.BodyFields.BODY_ID, buf)
             ids = list(np.frombuffer(buf.int_buf(), dtype=np.int64))
             expected = [self.bodies[r].id for r in rows]
             # pymunk iterates moving bodies in insertion order, then static bodies: verify, don't assume
-            if ids[: len(rows)] != expected or ids[len(rows):] not in ([], [space.static_body.id]):
+            if ids[: len(rows)] != expected or ids[len(rows):] not in ([], [static_id]):
                 raise AssertionError("pymunk.batch body order differs from insertion order")
             self._slices.append(slice(rows[0], rows[0] + len(rows)))
-            self._write_arrays.append(np.zeros((len(ids), 3)))  # the static body's row stays zero
-        for buf, arr in zip(self._write_buffers, self._write_arrays):
-            buf.set_float_buf(arr.reshape(-1))  # bound once: pymunk reads this memory on every write
+            counts.append(len(ids))
+        self._batch = _Batch(self.spaces, counts, [sl.stop - sl.start for sl in self._slices])
         self.kinematic = bool(self.bodies) and all(b.body_type == pymunk.Body.KINEMATIC for b in self.bodies)
         """Whether every moving body is kinematic: :meth:`step` then integrates them itself."""
         if self.kinematic:
@@ -291,12 +292,7 @@ class World:
         if self.kinematic:
             poses[:] = self._poses
             return
-        flat = poses.reshape(-1)
-        for space, buf, sl in zip(self.spaces, self._buffers, self._slices):
-            buf.clear()
-            pb.get_space_bodies(space, _POSE, buf)
-            n = sl.stop - sl.start
-            flat[3 * sl.start : 3 * sl.stop] = np.frombuffer(buf.float_buf(), dtype=np.float64, count=3 * n)
+        self._batch.read(poses[: len(self.bodies)])
         poses[len(self.bodies):] = 0.0
 
     def write_velocities(self, velocities: FloatArray) -> None:
@@ -304,9 +300,7 @@ class World:
         if self.kinematic:
             self._velocities[:] = velocities
             return
-        for space, buf, sl, arr in zip(self.spaces, self._write_buffers, self._slices, self._write_arrays):
-            arr[: sl.stop - sl.start] = velocities[sl]
-            pb.set_space_bodies(space, _VEL, buf)
+        self._batch.write(velocities[: len(self.bodies)])
 
     def step(self, dt: float, substeps: int = 1) -> None:
         """Advance every Space by ``dt``, in ``substeps`` equal physics steps.
@@ -319,9 +313,7 @@ class World:
         if self.kinematic:
             _kinematic_steps(self._poses, self._velocities, len(self.bodies), h, substeps)
             return
-        for space in self.spaces:
-            for _ in range(substeps):
-                space.step(h)
+        self._batch.step(h, substeps)
 
 
 @njit(cache=True)
@@ -334,3 +326,73 @@ def _kinematic_steps(poses: FloatArray, velocities: FloatArray, n: int, h: float
             poses[r, 0] = poses[r, 0] + (velocities[r, 0] + 0.0) * h
             poses[r, 1] = poses[r, 1] + (velocities[r, 1] + 0.0) * h
             poses[r, 2] = poses[r, 2] + (velocities[r, 2] + 0.0) * h
+
+
+class _Batch:
+    """``pymunk.batch``'s body read and write and ``Space.step``, without their per-call Python work.
+
+    ``pymunk.batch.get_space_bodies`` / ``set_space_bodies`` build a ``pmBatchedData`` on every
+    call and ``Space.step`` checks new bodies and runs deferred additions, removals and post-step
+    callbacks around ``cpSpaceStep``; at a few microseconds per call and Space, that was a third of
+    a robot episode's time. Here each Space's descriptors are built once and a tick calls the same
+    C functions (``cpSpaceEachBody`` with pymunk's batch iterators, ``cpSpaceStep``): the same
+    computation, so the same bits. The first step of each Space goes through ``Space.step`` (its
+    body checks); evorobot never adds or removes bodies nor registers callbacks after building.
+    """
+
+    def __init__(self, spaces: list[pymunk.Space], counts: list[int], moving: list[int]) -> None:
+        from pymunk._chipmunk import ffi, lib
+
+        self._lib, self._spaces, self._first = lib, spaces, True
+        self._get = ffi.addressof(lib, "pmSpaceBodyGetIteratorFuncBatched")
+        self._set = ffi.addressof(lib, "pmSpaceBodySetIteratorFuncBatched")
+        # a row of slack per Space: pymunk grows a pushed array when it comes within two floats of
+        # its end, which must never happen to numpy memory
+        starts = np.concatenate([[0], np.cumsum(np.asarray(counts) + 1)]).astype(np.int64)
+        self._read = np.zeros((int(starts[-1]), 3))
+        self._write = np.zeros((int(starts[-1]), 3))  # the static bodies' rows stay zero
+        # rows of the moving bodies in the per-Space arrays, in World row order
+        self._moving = np.concatenate([np.arange(a, a + m) for a, m in zip(starts[:-1], moving)]).astype(np.int64)
+        self._keep: list[object] = []  # buffers and descriptors referenced from C
+        self._readers, self._writers, self._float_arrays = [], [], []
+        for k, space in enumerate(spaces):
+            for arr, fields, out in ((self._read, _POSE, self._readers), (self._write, _VEL, self._writers)):
+                buf = pb.Buffer()
+                buf.set_float_buf(arr[starts[k] : starts[k + 1]].reshape(-1))
+                data = ffi.new("pmBatchedData *")
+                data.fields = fields.value
+                data.floatArray = buf._float_arr
+                data.intArray = buf._int_arr
+                self._keep += [buf, data]
+                out.append((space._space, data, buf._float_arr))
+        self._sizes = [3 * c for c in counts]
+
+    def read(self, poses: FloatArray) -> None:
+        """Poses (n_moving, 3) of every moving body, one C iteration per Space."""
+        each = self._lib.cpSpaceEachBody
+        for (space, data, floats), size in zip(self._readers, self._sizes):
+            floats.num = 0
+            each(space, self._get, data)
+            if floats.num != size:
+                raise AssertionError("a Space's body count changed after building")
+        poses[:] = self._read[self._moving]
+
+    def write(self, velocities: FloatArray) -> None:
+        """Velocities (n_moving, 3) into every moving body, one C iteration per Space."""
+        self._write[self._moving] = velocities
+        each = self._lib.cpSpaceEachBody
+        for space, data, floats in self._writers:
+            floats.num = 0
+            each(space, self._set, data)
+
+    def step(self, h: float, substeps: int) -> None:
+        """``substeps`` steps of ``h`` of every Space."""
+        k = 0
+        if self._first:  # pymunk's own step checks the bodies added since the last one
+            for space in self._spaces:
+                space.step(h)
+            self._first, k = False, 1
+        step = self._lib.cpSpaceStep
+        for space, _, _ in self._readers:
+            for _ in range(k, substeps):
+                step(space, h)
