@@ -234,3 +234,11 @@ def test_the_shipped_world_loads_and_builds() -> None:
     assert (setup.controller.n_inputs, setup.controller.n_outputs) == (4, 2)
     with pytest.raises(ConfigError, match="trials"):
         load_world(WORLD, ["task.trials=0"])
+
+
+def test_list_prints_the_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "task", "gymnasium"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("=")[0].strip(): line for line in out.splitlines() if "=" in line and not line.startswith("[")}
+    assert set(rows) == {"id", "trials", "max_steps", "obs_scale"}
+    assert "(required)" in rows["id"] and ">= 1" in rows["trials"]
