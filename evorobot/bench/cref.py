@@ -12,29 +12,36 @@ import ctypes
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-
 
 SOURCE = Path(__file__).with_name("ctrnn_ref.c")
 
 
+def compile_library(source: Path, flags: Sequence[str] = ()) -> ctypes.CDLL | None:
+    """Compile ``source`` with ``cc -O3 -march=native`` (plus ``flags``) into a temporary shared
+    library and load it; None without a C compiler or when compilation fails."""
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None or not source.is_file():
+        return None
+    lib_path = Path(tempfile.mkdtemp(prefix="evorobot-cref-")) / source.with_suffix(".so").name
+    cmd = [cc, "-O3", "-march=native", *flags, "-shared", "-fPIC", "-o", str(lib_path), str(source), "-lm"]
+    if subprocess.run(cmd, capture_output=True, check=False).returncode != 0:
+        return None
+    return ctypes.CDLL(str(lib_path))
+
+
 def compile_reference() -> Callable[..., Callable[[], None]] | None:
     """``bind(tau, bias, gain, w, w_in, y, o, x, dt) -> step()`` over the compiled loop, or None."""
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None or not SOURCE.is_file():
+    lib = compile_library(SOURCE)
+    if lib is None:
         return None
-    lib_path = Path(tempfile.mkdtemp(prefix="evorobot-cref-")) / "ctrnn_ref.so"
-    cmd = [cc, "-O3", "-march=native", "-shared", "-fPIC", "-o", str(lib_path), str(SOURCE), "-lm"]
-    if subprocess.run(cmd, capture_output=True).returncode != 0:
-        return None
-    lib = ctypes.CDLL(str(lib_path))
     fn = lib.ctrnn_euler
     ptr = ctypes.POINTER(ctypes.c_double)
     fn.argtypes = [ctypes.c_int] * 3 + [ptr] * 8 + [ctypes.c_double]
     fn.restype = None
 
-    def bind(tau, bias, gain, w, w_in, y, o, x, dt):  # noqa: ANN001, ANN202
+    def bind(tau, bias, gain, w, w_in, y, o, x, dt):
         """A zero-argument step over these arrays (C-contiguous float64, as the numba kernel's);
         the ctypes pointers are made once so the timed call costs what the C loop costs."""
         b, n = tau.shape
