@@ -130,14 +130,15 @@ def trace(
             xlo, xhi = min(xlo, vs[base + k, 0]), max(xhi, vs[base + k, 0])
             ylo, yhi = min(ylo, vs[base + k, 1]), max(yhi, vs[base + k, 1])
         for r in range(n_rays):
+            if kind != CIRCLE:  # two rejections (order-free, they only skip): the cheaper first
+                ex, ey = ox[r] + dist[r] * ux[r], oy[r] + dist[r] * uy[r]
+                if min(ox[r], ex) > xhi or max(ox[r], ex) < xlo or min(oy[r], ey) > yhi or max(oy[r], ey) < ylo:
+                    continue  # the ray's box misses the shape's box
             t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
             if t >= dist[r]:
                 continue  # missed the (bounding) circle, or something nearer is already hit
             edge = -1
             if kind != CIRCLE:
-                ex, ey = ox[r] + dist[r] * ux[r], oy[r] + dist[r] * uy[r]
-                if min(ox[r], ex) > xhi or max(ox[r], ex) < xlo or min(oy[r], ey) > yhi or max(oy[r], ey) < ylo:
-                    continue  # the ray's box misses the shape's box
                 inside = kind == POLYGON
                 t = math.inf
                 for k in range(n_edges):
