@@ -3,7 +3,8 @@
 ``ctrnn_ref.c`` is the plain C loop the performance target is stated against ("Euler within 1.5x
 of a hand-written C loop"). It is compiled with ``cc -O3 -march=native`` (no fast-math, like the
 numba kernel) into a temporary directory and called through ctypes, one call per batch step.
-Without a C compiler the measurement is skipped; nothing else depends on it.
+Without a C compiler the measurement is skipped; nothing else depends on it. :func:`compile_library`
+is the compile step, shared with the categorical-perception reference (:mod:`evorobot.bench.cp_reference`).
 """
 
 from __future__ import annotations
