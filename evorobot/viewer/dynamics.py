@@ -159,9 +159,10 @@ class TraceRenderer(Renderer):
         self.transform = None
         w, h = surf.get_size()
         half = h // 2
-        ins = np.array(self.inputs).reshape(-1, len(self.input_names))
-        outs = np.array(self.outputs).reshape(-1, len(self.output_names))
-        tgts = np.array(self.targets).reshape(-1, len(self.target_names))
+        ticks = len(self.outputs)  # a task with no inputs or targets to show has empty lanes of that length
+        ins = np.array(self.inputs, dtype=np.float64).reshape(ticks, len(self.input_names))
+        outs = np.array(self.outputs, dtype=np.float64).reshape(ticks, len(self.output_names))
+        tgts = np.array(self.targets, dtype=np.float64).reshape(ticks, len(self.target_names))
         in_colours = [INPUT_COLOURS[k % len(INPUT_COLOURS)] for k in range(ins.shape[1])]
         out_colours = [OUTPUT_COLOURS[k % len(OUTPUT_COLOURS)] for k in range(outs.shape[1])]
         tgt_colours = [TARGET] * tgts.shape[1]
