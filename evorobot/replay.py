@@ -162,6 +162,11 @@ class TraceRecorder:
         write_text(path, buf.getvalue())
 
 
+def _condition(v: float) -> str:
+    """A condition value as printed: whole numbers in full (a reset seed), others in %g."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 2**53 else f"{v:g}"
+
+
 def per_trial_json(names: tuple[str, ...], conditions: np.ndarray, fitness: np.ndarray, failed: np.ndarray,
                    diagnostics: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     """One strict-JSON record per trial: its conditions by name, fitness, failure and diagnostics."""
@@ -220,7 +225,7 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
     else:
         names = setup.task.condition_names
         for t, (f, c) in enumerate(zip(fit_trials, conds)):
-            desc = "  ".join(f"{n}={v:g}" for n, v in zip(names, c) if n != "noise_seed")
+            desc = "  ".join(f"{n}={_condition(v)}" for n, v in zip(names, c) if n != "noise_seed")
             extra = "".join(f"  {k}={v[t]:g}" for k, v in diags.items())
             print(f"trial {t:3d}  {desc}  fitness {f:.6f}{extra}{'  FAILED' if failed[t] else ''}")
         summary = "".join(f"; mean {k} {np.mean(v):.4f}" for k, v in diags.items())

@@ -158,6 +158,8 @@ def test_two_workers_and_a_resumed_run_equal_the_straight_run(tmp_path: Path,
     assert main(["replay", str(straight / "champion.json"), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["matches_stored"] is True and doc["trials"] == b["trials"]
+    gym = pytest.importorskip("gymnasium")  # the environment's dynamics are gymnasium's: its version is recorded
+    assert json.loads((straight / "manifest.json").read_text())["gymnasium"] == gym.__version__
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], *sets: str) -> str:

@@ -99,6 +99,7 @@ def manifest(exp: Experiment, argv: list[str], backend: Backend | None = None) -
         "scipy": scipy.__version__,
         "numba": numba.__version__,
         "pymunk": pymunk.version,
+        **_task_packages(exp),
         "platform": platform.platform(),
         "seed": exp.experiment.seed,
         "world": exp.source,
@@ -106,6 +107,22 @@ def manifest(exp: Experiment, argv: list[str], backend: Backend | None = None) -
         "backend": _describe(backend),
         "resumes": [],
     }
+
+
+def _task_packages(exp: Experiment) -> dict[str, str]:
+    """Versions of what a task runs on beyond the stack: a Gymnasium environment's dynamics and
+    reward are gymnasium's (and its environment's own package's)."""
+    if exp.task_type != "gymnasium":
+        return {}
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("gymnasium", "box2d-py", "mujoco"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
 
 
 def _describe(backend: Backend | None) -> dict[str, Any]:
