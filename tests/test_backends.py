@@ -5,6 +5,7 @@ Functions sent to worker processes live at module level here, so that workers ca
 
 import csv
 import functools
+import hashlib
 import json
 import os
 import re
@@ -16,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import CP_WORLD, ROOT
+
 from evorobot.cli import main
 from evorobot.config import load_world
 from evorobot.errors import ConfigError, DependencyNotInstalled
@@ -29,7 +30,13 @@ from evorobot.evolution.backends import (
     WorkerError,
     make_backend,
 )
-from evorobot.evolution.evaluate import evaluate, evaluate_chunk, experiment_json, initializer, warm_up_json
+from evorobot.evolution.evaluate import (
+    evaluate,
+    evaluate_chunk,
+    experiment_json,
+    initializer,
+    warm_up_json,
+)
 from evorobot.evolution.runner import evolve
 from evorobot.seeding import conditions_rng
 from evorobot.setup import build
@@ -244,21 +251,53 @@ def test_an_exception_in_a_chunk_is_a_bug_and_propagates(work):
         SerialBackend().map(functools.partial(raise_on, tasks[2][1][0, 0]), tasks)
 
 
-def test_dask_survives_a_dead_and_a_hung_worker_and_cleans_up(work):
+def fault_on(target, how, marks, task):
+    """Worker-side, for dask: on the chunk whose first gene is ``target``'s, leave a file named by
+    this process's pid in ``marks``, then die (``how`` = "SIGKILL") or hang until killed ("hang")."""
+    if task[1][0, 0] == target:
+        (Path(marks) / f"{how}-{os.getpid()}").touch()
+        if how == "hang":
+            while True:
+                time.sleep(3600)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return evaluate_chunk(task)
+
+
+def warm_and_evaluate(task):
+    """Worker-side: whether this process had built the chunk's Setup before the chunk came, and the result."""
+    from evorobot.evolution import evaluate as ev
+
+    warm = hashlib.sha256(task[0].encode()).hexdigest() in ev._SETUPS
+    return warm, evaluate_chunk(task)
+
+
+DASK_DEADLINE = 5.0
+"""Chunk timeout of the dask fault test: a hung chunk costs twice this, and a good chunk (a few
+milliseconds on a worker the warm-up plugin has prepared) never comes near it, even under load."""
+
+
+def test_dask_survives_a_dead_and_a_hung_worker_and_cleans_up(work, tmp_path):
+    """No outcome rides on a race: the faulty chunk marks each worker it ran on, so the test knows
+    it was lost because it killed (or hung) two workers; restarted workers are warmed up before
+    they take a chunk, so good chunks never run over the deadline."""
     pytest.importorskip("distributed", reason="dask.distributed not installed (pip install 'evorobot[dask]')")
     exp, _, tasks, expected = work
     before = descendants(os.getpid()) if LINUX else set()
     logs: list[str] = []
-    backend = DaskBackend("local", 2, timeout=1.5, log=logs.append)
+    backend = DaskBackend("local", 2, timeout=DASK_DEADLINE, log=logs.append)
     try:
         backend.prepare(initializer(exp))
-        got = backend.map(functools.partial(die_on, tasks[1][1][0, 0], "SIGKILL"), tasks)
-        assert isinstance(got[1], ChunkFailed) and "worker died or ran over 1.5 s" in got[1].reason
+        got = backend.map(functools.partial(fault_on, tasks[1][1][0, 0], "SIGKILL", str(tmp_path)), tasks)
+        assert isinstance(got[1], ChunkFailed) and f"worker died or ran over {DASK_DEADLINE:g} s" in got[1].reason
         same_results([got[0], got[2]], [expected[0], expected[2]])
-        got = backend.map(functools.partial(hang_on, tasks[0][1][0, 0]), tasks)
+        assert len(list(tmp_path.glob("SIGKILL-*"))) == 2  # tried on two worker processes, both killed
+        got = backend.map(functools.partial(fault_on, tasks[0][1][0, 0], "hang", str(tmp_path)), tasks)
         assert isinstance(got[0], ChunkFailed) and "on every try" in got[0].reason
         same_results(got[1:], expected[1:])
-        same_results(backend.map(evaluate_chunk, tasks), expected)  # hung workers were replaced
+        assert len(list(tmp_path.glob("hang-*"))) == 2
+        got = backend.map(warm_and_evaluate, tasks)  # on workers restarted after the hang
+        same_results([g[1] for g in got], expected)
+        assert all(g[0] for g in got)  # each had run the warm-up before its first chunk
         during = descendants(os.getpid()) if LINUX else set()
     finally:
         backend.close()

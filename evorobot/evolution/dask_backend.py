@@ -1,4 +1,9 @@
-"""The dask distributed backend (``--dask ADDRESS|local``); see :mod:`evorobot.evolution.backends`."""
+"""The dask distributed backend (``--dask ADDRESS|local``); see :mod:`evorobot.evolution.backends`.
+
+The initializer runs on every worker as a dask worker plugin, so a worker that the nanny
+restarts (after a chunk killed it, or ran over ``--chunk-timeout``) is warm before it takes a
+chunk: its start-up (imports, Setup, numba's cache) never counts against a chunk's deadline.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,18 @@ import functools
 import itertools
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from evorobot.errors import ConfigError, DependencyNotInstalled
-from evorobot.evolution.backend_base import ChunkFailed, Initializer, Log, _initialize, _stderr
+from evorobot.evolution.backend_base import (
+    ChunkFailed,
+    Initializer,
+    Log,
+    _initialize,
+    _stderr,
+)
 
 
 def _call_with_deadline(fn: Callable[[Any], Any], seconds: float, arg: Any) -> Any:
@@ -23,6 +35,20 @@ def _call_with_deadline(fn: Callable[[Any], Any], seconds: float, arg: Any) -> A
         return fn(arg)
     finally:
         timer.cancel()
+
+
+def _warm_up_plugin(initializer: Initializer) -> Any:
+    """A dask ``WorkerPlugin`` that runs ``initializer`` when a worker starts (restarts included)."""
+    from distributed import WorkerPlugin
+
+    class WarmUp(WorkerPlugin):
+        def __init__(self, init: Initializer) -> None:
+            self.init = init
+
+        def setup(self, worker: Any) -> None:
+            _initialize(self.init, _stderr)
+
+    return WarmUp(initializer)
 
 
 class DaskBackend:
@@ -39,6 +65,7 @@ class DaskBackend:
         self.address, self.timeout, self.retries = address, timeout, retries
         self.log = log or _stderr
         self.cluster = None
+        self._plugin: str | None = None
         if address == "local":
             self.workers = workers or 2
             with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
@@ -58,11 +85,24 @@ class DaskBackend:
                 "chunk_timeout": self.timeout}
 
     def prepare(self, initializer: Initializer) -> None:
+        """Run ``initializer`` here, then on every worker now and on every worker that starts later."""
         _initialize(initializer, self.log)
+        self._unregister()
+        name = f"evorobot-warm-up-{uuid.uuid4().hex}"
         try:
-            self.client.run(_initialize, initializer, _stderr)
-        except Exception as exc:
+            self.client.register_plugin(_warm_up_plugin(initializer), name=name)
+            self._plugin = name
+        except Exception as exc:  # noqa: BLE001 - a failed warm-up is never fatal (Backend.prepare)
             self.log(f"the initializer on the dask workers failed ({exc!r}); continuing")
+
+    def _unregister(self) -> None:
+        """Remove our plugin from the scheduler (a shared scheduler outlives this run)."""
+        name, self._plugin = self._plugin, None
+        if name is not None:
+            try:
+                self.client.unregister_worker_plugin(name)
+            except Exception as exc:  # noqa: BLE001 - closing goes on whatever the scheduler says
+                self.log(f"could not remove the warm-up plugin from the dask scheduler ({exc!r})")
 
     def map(self, fn: Callable[[Any], Any], chunks: Iterable[Any]) -> list[Any]:
         from distributed import KilledWorker, as_completed
@@ -97,6 +137,7 @@ class DaskBackend:
         return results
 
     def close(self) -> None:
+        self._unregister()
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
