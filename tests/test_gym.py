@@ -193,3 +193,16 @@ def test_without_the_gym_extra_the_import_names_it(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "evorobot.gym needs the gym extra: pip install 'evorobot[gym]'" in out.stderr.splitlines()[-1]
+
+
+def test_check_env_with_its_render_checks_for_both_render_modes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rgb_array and human (a window under SDL's dummy driver), as Gymnasium's checker drives them."""
+    from gymnasium.utils.env_checker import check_env
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    env = gymnasium.make("evorobot/Phototaxis-v1", render_mode="human")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped)
+    assert env.unwrapped.metadata["render_fps"] == 10  # real time: dt = 0.1 s
+    env.close()
