@@ -461,3 +461,96 @@ def test_options_agree_with_solve_ivp() -> None:
         ctrl.step(p, state, x, 0.01, out)
     err = np.max(np.abs(state.y - reference(p, x, 2.0)))
     assert 1e-15 < err < 1e-8
+
+
+# -- kernel layouts (issue 20): source-major from SOURCE_MAJOR_N neurons on, the same bits ------------
+def ordered_step(integrator: str, p: CTRNNParams, b: int, y: list[float], o: list[float], x: list[float],
+                 dt: float) -> None:
+    """One step of network ``b`` in plain Python floats, every sum in order (inputs by k, then
+    sources by j) with the kernels' operations: the bits the kernels must reproduce."""
+    n, tau, bias, gain = len(y), p.tau[b].tolist(), p.bias[b].tolist(), p.gain[b].tolist()
+    w, w_in = p.w[b].tolist(), p.w_in[b].tolist()
+
+    def outs(ys: list[float]) -> list[float]:
+        return [1.0 / (1.0 + math.exp(-gain[i] * (ys[i] + bias[i]))) for i in range(n)]
+
+    def drive(os: list[float]) -> list[float]:
+        acc = []
+        for i in range(n):
+            s = 0.0
+            for k in range(len(x)):
+                s += w_in[i][k] * x[k]
+            for j in range(n):
+                s += w[i][j] * os[j]
+            acc.append(s)
+        return acc
+
+    if integrator == "euler":
+        acc = drive(o)
+        y[:] = [y[i] + dt / tau[i] * (acc[i] - y[i]) for i in range(n)]
+    elif integrator == "exp_euler":
+        acc = drive(o)
+        y[:] = [acc[i] + (y[i] - acc[i]) * math.exp(-dt / tau[i]) for i in range(n)]
+    else:
+        rtau = [1.0 / t for t in tau]
+        acc = drive(o)
+        k = [(acc[i] - y[i]) * rtau[i] for i in range(n)]
+        ksum = list(k)
+        ys = [y[i] + 0.5 * dt * k[i] for i in range(n)]
+        for stage in range(3):
+            acc = drive(outs(ys))
+            k = [(acc[i] - ys[i]) * rtau[i] for i in range(n)]
+            ksum = [ksum[i] + (2.0 * k[i] if stage < 2 else k[i]) for i in range(n)]
+            ys = [y[i] + (0.5 * dt if stage == 0 else dt) * k[i] for i in range(n)]
+        y[:] = [y[i] + dt / 6.0 * ksum[i] for i in range(n)]
+    o[:] = outs(y)
+
+
+def target_major(p: CTRNNParams) -> CTRNNParams:
+    return CTRNNParams(*(np.ascontiguousarray(a) for a in p))
+
+
+@pytest.mark.parametrize("integrator", INTEGRATORS)
+@pytest.mark.parametrize("topology", ["layered", "full"])
+@pytest.mark.parametrize("hidden", [1, 5, 8, 48, 198])  # N = 3, 7, 10, 50, 200
+def test_every_layout_steps_bit_for_bit_like_the_ordered_loop(integrator: str, topology: str, hidden: int) -> None:
+    from evorobot.controllers._ctrnn_kernels import SOURCE_MAJOR_N
+
+    ctrl = make(hidden=hidden, topology=topology, integrator=integrator, gain_range=(0.5, 3.0),
+                tau_range=(0.5, 3.0) if integrator != "euler" else (0.1, 3.0), initial_state="evolved")
+    n, b_n, steps = ctrl.n_neurons, 3, 4 if hidden > 100 else 12
+    p = random_params(ctrl, b_n, seed=hidden)
+    assert p.w.flags.c_contiguous == (n < SOURCE_MAJOR_N)  # the decoded layout picks the kernel's loop
+    rng = np.random.default_rng(7)
+    runs = [(p, ctrl.init_state(p)), (target_major(p), ctrl.init_state(p))]
+    ref = [(p.y0[b].tolist(), runs[0][1].o[b].tolist()) for b in range(b_n)]
+    out = np.empty((b_n, 2))
+    for _ in range(steps):
+        x = rng.uniform(-1, 10, (b_n, 7))
+        for b in range(b_n):
+            ordered_step(integrator, p, b, *ref[b], x[b].tolist(), 0.1)
+        for params, state in runs:
+            ctrl.step(params, state, x, 0.1, out)
+            np.testing.assert_array_equal(state.y, [r[0] for r in ref])
+            np.testing.assert_array_equal(state.o, [r[1] for r in ref])
+            np.testing.assert_array_equal(out, state.o[:, hidden:])
+    assert (runs[0][1].y != p.y0).all()  # every state moved
+
+
+@pytest.mark.parametrize("integrator", INTEGRATORS)
+@pytest.mark.parametrize("hidden", [48, 198])
+def test_large_networks_alone_equal_the_batch(integrator: str, hidden: int) -> None:
+    ctrl = make(hidden=hidden, topology="full", integrator=integrator)
+    genomes = np.random.default_rng(hidden).uniform(-1, 1, (5, ctrl.genome_size))
+    x = np.random.default_rng(3).uniform(0, 10, (6, 5, 7))
+    batch = ctrl.decode(genomes)
+    state, out = ctrl.init_state(batch), np.empty((5, 2))
+    for t in range(6):
+        ctrl.step(batch, state, x[t], 0.1, out)
+    for b in (0, 4):
+        alone = ctrl.decode(genomes[b:b + 1])
+        s1, o1 = ctrl.init_state(alone), np.empty((1, 2))
+        for t in range(6):
+            ctrl.step(alone, s1, x[t, b:b + 1], 0.1, o1)
+        np.testing.assert_array_equal(s1.y[0], state.y[b])
+        np.testing.assert_array_equal(o1[0], out[b])

@@ -17,6 +17,14 @@ x : (B, n_in) float64, inputs held constant over the step
 dt : float
 out : (B, n_out) float64, receives ``o[:, first:first + n_out]``
 first : int
+t : bool
+    ``w`` and ``w_in`` are given source-major, ``(B, N, N) [source, target]`` and
+    ``(B, n_in, N) [input, target]`` (the transposes, C-contiguous): the sums then run with the
+    targets in the inner loop, which vectorises across targets (see :func:`_matvec_t_add`).
+
+Both layouts compute every neuron's sum in the same order (input weights in order of ``k``,
+then recurrent weights in order of ``j``) with the same operations, so they give the same bits;
+the layout only decides which loop is innermost.
 """
 
 from __future__ import annotations
@@ -24,13 +32,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["EULER", "EXP_EULER", "KERNELS", "RK4", "advance", "field", "field_vjp", "outputs", "step_vjp"]
+__all__ = ["EULER", "EXP_EULER", "KERNELS", "RK4", "SOURCE_MAJOR_N", "advance", "field", "field_vjp", "outputs",
+           "step_vjp"]
+
+#: Networks of this many neurons or more are stepped source-major (the shell stores their weights
+#: so): below it the target-major loop of four targets at a time is as fast (N = 7, 10) and avoids
+#: a transposed view per tick.
+SOURCE_MAJOR_N = 16
+#: From this many targets on, a source-major sum takes one source per pass over the targets: a
+#: single linear stream through the weights, which the hardware prefetcher follows from DRAM
+#: (several sources per pass read several short streams at once and stall; measured at N = 200).
+STREAM_N = 64
 
 # ---------------------------------------------------------------------------------------------
 # Kernels: plain arrays and scalars only; loop over the batch inside; write in place.
-# Sums run sequentially over sources (input weights first, then recurrent weights), four target
-# neurons at a time for instruction-level parallelism; no fastmath, so the result is the same as
-# a plain loop's.
+# Sums run sequentially over sources (input weights first, then recurrent weights): target-major,
+# four target neurons at a time for instruction-level parallelism; or source-major, every target's
+# running sum updated source after source, the inner loop over targets vectorised by LLVM (no
+# reduction is reordered: each lane is one target's own sum). No fastmath, so neither
+# reassociation nor FMA contraction: the result is the same as a plain loop's, in either layout.
 
 
 @njit(cache=True, inline="always")
@@ -57,6 +77,39 @@ def _matvec_add(a, x, acc):
 
 
 @njit(cache=True, inline="always")
+def _matvec_t_add(at, x, acc):
+    """acc[i] += sum_j at[j, i] * x[j], summed in order of j (``at`` source-major, (m, n)).
+
+    Four sources per pass over the targets (fewer loads and stores of ``acc``) while the weights
+    fit in cache; one source per pass from :data:`STREAM_N` targets on.
+    """
+    m, n = at.shape
+    j = 0
+    if n < STREAM_N:
+        while j + 4 <= m:
+            x0, x1, x2, x3 = x[j], x[j + 1], x[j + 2], x[j + 3]
+            a0, a1, a2, a3 = at[j], at[j + 1], at[j + 2], at[j + 3]
+            for i in range(n):
+                acc[i] = (((acc[i] + a0[i] * x0) + a1[i] * x1) + a2[i] * x2) + a3[i] * x3
+            j += 4
+    while j < m:
+        xj = x[j]
+        aj = at[j]
+        for i in range(n):
+            acc[i] += aj[i] * xj
+        j += 1
+
+
+@njit(cache=True, inline="always")
+def _weighted_add(a, x, acc, t):
+    """acc[i] += sum_j a[i, j] * x[j] in order of j; ``t``: ``a`` is given transposed, (m, n)."""
+    if t:
+        _matvec_t_add(a, x, acc)
+    else:
+        _matvec_add(a, x, acc)
+
+
+@njit(cache=True, inline="always")
 def _sigma_row(gain, bias, y, o):
     for i in range(y.shape[0]):
         o[i] = 1.0 / (1.0 + np.exp(-gain[i] * (y[i] + bias[i])))
@@ -70,20 +123,20 @@ def outputs(gain, bias, y, o):
 
 
 @njit(cache=True, inline="always")
-def _drive(w, w_in, x, o, acc):
-    """acc = W_in x + W o (input part summed first)."""
+def _drive(w, w_in, x, o, acc, t):
+    """acc = W_in x + W o (input part summed first; ``t``: weights given source-major)."""
     acc[:] = 0.0
-    _matvec_add(w_in, x, acc)
-    _matvec_add(w, o, acc)
+    _weighted_add(w_in, x, acc, t)
+    _weighted_add(w, o, acc, t)
 
 
 @njit(cache=True)
-def _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+def _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
     n_b, n = y.shape
     acc = np.empty(n)
     for b in range(n_b):
         yb, ob = y[b], o[b]
-        _drive(w[b], w_in[b], x[b], ob, acc)
+        _drive(w[b], w_in[b], x[b], ob, acc, t)
         for i in range(n):  # all states from the previous outputs (Beer's EulerStep) ...
             yb[i] += dt / tau[b, i] * (acc[i] - yb[i])
         _sigma_row(gain[b], bias[b], yb, ob)  # ... then all outputs
@@ -92,12 +145,12 @@ def _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
 
 
 @njit(cache=True)
-def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
     n_b, n = y.shape
     acc = np.empty(n)
     for b in range(n_b):
         yb, ob = y[b], o[b]
-        _drive(w[b], w_in[b], x[b], ob, acc)
+        _drive(w[b], w_in[b], x[b], ob, acc, t)
         for i in range(n):
             a = acc[i]
             yb[i] = a + (yb[i] - a) * np.exp(-dt / tau[b, i])
@@ -107,7 +160,7 @@ def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
 
 
 @njit(cache=True)
-def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
     n_b, n = y.shape
     # separate allocations (not rows of one array) let LLVM see that they do not alias
     ext, acc, ys, os = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
@@ -117,10 +170,10 @@ def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
         for i in range(n):
             ext[i] = 0.0
             rtau[i] = 1.0 / tau[b, i]
-        _matvec_add(w_in[b], x[b], ext)
+        _weighted_add(w_in[b], x[b], ext, t)
         for i in range(n):
             acc[i] = ext[i]
-        _matvec_add(wb, ob, acc)  # k1 = f(y), from the current outputs
+        _weighted_add(wb, ob, acc, t)  # k1 = f(y), from the current outputs
         for i in range(n):
             k = (acc[i] - yb[i]) * rtau[i]
             ksum[i] = k
@@ -129,7 +182,7 @@ def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
             _sigma_row(gb, bb, ys, os)
             for i in range(n):
                 acc[i] = ext[i]
-            _matvec_add(wb, os, acc)
+            _weighted_add(wb, os, acc, t)
             for i in range(n):
                 k = (acc[i] - ys[i]) * rtau[i]
                 if stage < 2:
@@ -150,13 +203,14 @@ EULER, RK4, EXP_EULER = 0, 1, 2
 
 @njit(cache=True)
 def advance(kind, tau, bias, gain, w, w_in, y, o, x, dt, out, first):
-    """One step of the integrator ``kind`` (EULER, RK4 or EXP_EULER): the forward kernel itself."""
+    """One step of the integrator ``kind`` (EULER, RK4 or EXP_EULER): the forward kernel itself
+    (weights target-major)."""
     if kind == EULER:
-        _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first)
+        _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, False)
     elif kind == RK4:
-        _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first)
+        _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, False)
     else:
-        _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first)
+        _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +251,7 @@ def field(tau, bias, gain, w, w_in, x, yv, o, acc, f):
     """f = (W o + W_in x - y) / tau at state ``yv`` (o = sigma(g (y + theta)) written to ``o``,
     the drive to ``acc``)."""
     _sigma_row(gain, bias, yv, o)
-    _drive(w, w_in, x, o, acc)
+    _drive(w, w_in, x, o, acc, False)
     for i in range(yv.shape[0]):
         f[i] = (acc[i] - yv[i]) / tau[i]
 
@@ -234,7 +288,7 @@ def step_vjp(kind, tau, bias, gain, w, w_in, x, y, dt, lam, ybar, grads, sc):
     elif kind == EXP_EULER:  # y' = A + (y - A) E, A = W o(y) + W_in x, E = exp(-dt / tau)
         o, acc, ab, u = sc[0], sc[1], sc[5], sc[4]
         _sigma_row(gain, bias, y, o)
-        _drive(w, w_in, x, o, acc)
+        _drive(w, w_in, x, o, acc, False)
         g_tau = grads[0]
         for i in range(n):
             e = np.exp(-dt / tau[i])

@@ -6,9 +6,14 @@ networks", Adaptive Behavior 3(4))::
     tau_i dy_i/dt = -y_i + sum_j w_ij o_j + I_i,    o_j = sigma(g_j (y_j + theta_j)),
     I_i = sum_k w_in[i, k] x_k,                     sigma(x) = 1 / (1 + exp(-x)),
 
-and the motor commands are the outputs of the motor neurons. Weights are stored
-``[target, source]`` (each neuron's sum runs over contiguous memory); absent connections take no
-gene and are exact zeros in the dense matrices. Integrators (kernels in
+and the motor commands are the outputs of the motor neurons. Weights are indexed
+``[target, source]``; absent connections take no gene and are exact zeros in the dense matrices.
+Small networks store them target-major (each neuron's sum runs over contiguous memory); from
+:data:`~evorobot.controllers._ctrnn_kernels.SOURCE_MAJOR_N` neurons on, :meth:`ContinuousNetwork.decode`
+stores them source-major (``w`` and ``w_in`` are transposed views of C-contiguous
+``[source, target]`` arrays), so the kernel's inner loop runs over targets and vectorises. Each
+neuron's sum keeps its order either way (inputs in order, then recurrent sources in order): the
+layout changes no bit, only the speed. Integrators (kernels in
 :mod:`~evorobot.controllers._ctrnn_kernels`), the external input held constant over the tick:
 
 - ``euler``: the order of Beer's ``EulerStep`` (CTRNN.cpp): every state is advanced from the
@@ -75,6 +80,7 @@ from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.controllers._ctrnn_gradients import adjoint, gradient
 from evorobot.controllers._ctrnn_kernels import (
     KERNELS,
+    SOURCE_MAJOR_N,
     outputs,
 )
 from evorobot.controllers.base import Controller, GradientModel, check_io
@@ -140,7 +146,8 @@ class CTRNNParams(NamedTuple):
     ----------
     tau, bias, gain : FloatArray, shape (B, N)
     w : FloatArray, shape (B, N, N)
-        Recurrent weights ``[target, source]``, zero where absent.
+        Recurrent weights ``[target, source]``, zero where absent (any memory layout; see
+        :meth:`ContinuousNetwork.decode`).
     w_in : FloatArray, shape (B, N, n_inputs)
         Input weights ``[target, input]``, zero where absent.
     y0 : FloatArray, shape (B, N)
@@ -314,19 +321,29 @@ class ContinuousNetwork(Controller):
         self.layout = GeneLayout(blocks)
         self.genome_size = self.layout.genome_size
         self._kernel = KERNELS[spec.integrator]
+        self._source_major = n >= SOURCE_MAJOR_N
 
     @abstractmethod
     def _wiring(self, spec: Any, n_inputs: int, n_outputs: int) -> Wiring:
         """The type's neuron groups and connection masks."""
 
     def decode(self, genomes: npt.ArrayLike) -> CTRNNParams:
-        """Map genes ``(B, genome_size)`` in [-1, 1] to fresh C-contiguous float64 :class:`CTRNNParams`."""
+        """Map genes ``(B, genome_size)`` in [-1, 1] to fresh float64 :class:`CTRNNParams`.
+
+        Every array is C-contiguous, except that from ``SOURCE_MAJOR_N`` neurons on ``w`` and
+        ``w_in`` are stored source-major: transposed views (last two axes) of C-contiguous
+        ``[source, target]`` arrays. Same values, same indexing; :meth:`step` takes the
+        source-major kernel path for them (and the target-major one for any other layout).
+        """
         p = self.layout.decode(genomes)
         bias = p["bias"]
         if self._cc is not None:
             bias = np.where(self._cc, center_crossing_biases(p["w"]), bias)
         y0 = p["y0"] if "y0" in p else np.zeros_like(p["tau"])
-        return CTRNNParams(p["tau"], bias, p["gain"], p["w"], p["w_in"], y0)
+        w, w_in = p["w"], p["w_in"]
+        if self._source_major:
+            w, w_in = _source_major(w), _source_major(w_in)
+        return CTRNNParams(p["tau"], bias, p["gain"], w, w_in, y0)
 
     def init_state(self, params: CTRNNParams) -> CTRNNState:
         """Fresh state: ``y = y0`` (B, N) and ``o = sigma(g (y0 + theta))`` (B, N); new arrays every call."""
@@ -342,10 +359,16 @@ class ContinuousNetwork(Controller):
 
         ``state`` is updated in place (``state.o`` must equal sigma(g (y + theta)), as
         ``init_state`` and ``step`` leave it); ``inputs`` (B, n_inputs) are held constant over the
-        tick; ``out`` (B, n_outputs) receives the motor neurons' outputs, in [0, 1].
+        tick; ``out`` (B, n_outputs) receives the motor neurons' outputs, in [0, 1]. Weights in
+        any layout give the same bits; source-major ones (:meth:`decode`) the faster loop.
         """
-        self._kernel(params.tau, params.bias, params.gain, params.w, params.w_in,
-                     state.y, state.o, inputs, dt, out, self._first_out)
+        w, w_in, t = params.w, params.w_in, False
+        if self._source_major:  # weights in another layout (a lesion's copy) take the target-major loop
+            wt, wt_in = w.transpose(0, 2, 1), w_in.transpose(0, 2, 1)
+            if wt.flags.c_contiguous and wt_in.flags.c_contiguous:
+                w, w_in, t = wt, wt_in, True
+        self._kernel(params.tau, params.bias, params.gain, w, w_in,
+                     state.y, state.o, inputs, dt, out, self._first_out, t)
 
     def gene_groups(self) -> tuple[IntArray, ...]:
         """One group per neuron, motor and sensory neurons included (ESP's units): its time
@@ -393,6 +416,7 @@ class ContinuousNetwork(Controller):
 
         def bptt(params: CTRNNParams, inputs: FloatArray, targets: FloatArray, weights: FloatArray,
                  lengths: IntArray, loss: int, window: int, stride: int) -> tuple[float, CTRNNParams]:
+            params = _target_major(params)
             grads = CTRNNParams(*(np.zeros_like(p) for p in params))
             total = gradient(kind, *params, inputs, targets, weights, lengths, self.dt, self._first_out, loss,
                               window, stride, *(g[0] for g in grads))
@@ -408,10 +432,21 @@ class ContinuousNetwork(Controller):
         over the tick, the outputs read at the tick's end) and its gradient, of the arguments and
         result of :class:`GradientModel`'s ``bptt``."""
         self._check_gradient(where)
+        params = _target_major(params)
         grads = CTRNNParams(*(np.zeros_like(p) for p in params))
         total = adjoint(*params, inputs, targets, weights, lengths, self.dt, self._first_out, loss, int(substeps),
                          *(g[0] for g in grads))
         return float(total), grads
+
+
+def _source_major(a: FloatArray) -> FloatArray:
+    """``a`` (B, n, m) with the same values, stored as the transposed view of a C-contiguous (B, m, n)."""
+    return np.ascontiguousarray(a.transpose(0, 2, 1)).transpose(0, 2, 1)
+
+
+def _target_major(params: CTRNNParams) -> CTRNNParams:
+    """``params`` with C-contiguous arrays (copies where needed), as the gradient kernels read them."""
+    return CTRNNParams(*(np.ascontiguousarray(a) for a in params))
 
 
 def _check_step(groups: tuple[Group, ...], integrator: str, dt: float, where: str) -> None:
@@ -449,7 +484,7 @@ def center_crossing_genomes(controller: ContinuousNetwork, genomes: npt.ArrayLik
     g = np.array(genomes, dtype=np.float64)
     if controller._cc is not None:
         return g
-    theta = center_crossing_biases(controller.decode(g).w)
+    theta = center_crossing_biases(np.ascontiguousarray(controller.decode(g).w))  # decode's sum order
     return controller.layout.set_block(g, "bias", theta, where=controller.wiring.w.any(axis=1))
 
 
