@@ -103,6 +103,13 @@ def _field(d: dict[str, Any], key: str, kind: type | tuple[type, ...], path: str
     return v
 
 
+def _non_negative(d: dict[str, Any], key: str, path: str) -> int:
+    v = _field(d, key, int, path)
+    if v < 0:
+        raise ChampionFileError(f"{path}: `{key}` must be >= 0, got {v}")
+    return v
+
+
 def load_champion(path: str | Path) -> Champion:
     """Read and validate a champion file; every problem is a one-line ChampionFileError."""
     p = str(path)
@@ -145,9 +152,9 @@ def load_champion(path: str | Path) -> Champion:
         genome=genome,
         trials=trials,
         fitness=decode_float(_field(d, "fitness", (int, float, str), p), f"{p} fitness"),
-        generation=_field(d, "generation", int, p),
-        individual=_field(d, "individual", int, p),
-        seed=_field(d, "seed", int, p),
+        generation=_non_negative(d, "generation", p),
+        individual=_non_negative(d, "individual", p),
+        seed=_non_negative(d, "seed", p),
         path=p,
         trial_set=trial_set,
     )

@@ -34,6 +34,22 @@ EXIT_USAGE = 2
 EXIT_SIGNAL_BASE = 128  # stopped by signal N: exit 128 + N (SIGINT 130, SIGTERM 143)
 
 
+def _seed(text: str) -> int:
+    """A seed: an integer >= 0 (numpy's SeedSequence refuses negative ones)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (a terminal escape in a key or a file name) shown as escapes."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
 def _add_backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N",
                    help="worker processes (default 1: evaluate in this process); with --dask local, its workers")
@@ -56,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("world", help="world file (TOML), e.g. worlds/categorical_perception.toml")
     ev.add_argument("--generations", type=int, help="override [evolution] generations")
     ev.add_argument("--population", type=int, help="override [optimizer] population")
-    ev.add_argument("--seed", type=int, help="override [experiment] seed")
+    ev.add_argument("--seed", type=_seed, help="override [experiment] seed")
     ev.add_argument("--out", help="run directory (default runs/NAME-sSEED)")
     ev.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                     help="override any world-file setting (repeatable)")
@@ -81,11 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     rp.add_argument("champion", help="champion.json, a run directory holding one, or a world file "
                     "(random genome, or a hand-wired controller)")
     rp.add_argument("--trials", type=int, metavar="N", help="run N fresh random trials instead of the stored ones")
-    rp.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the fresh trials (default 0)")
+    rp.add_argument("--seed", type=_seed, default=0, metavar="S", help="seed of the fresh trials (default 0)")
     rp.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                     help="override world-file settings; a champion takes task.KEY=VALUE (a generalisation test "
                          "on the changed task's trials)")
-    rp.add_argument("--genome-seed", type=int, default=0, help="seed of the random genome (world-file targets)")
+    rp.add_argument("--genome-seed", type=_seed, default=0, help="seed of the random genome (world-file targets)")
     rp.add_argument("--controller", metavar="TYPE", help="replace the world file's controller by TYPE's defaults "
                     "(e.g. braitenberg)")
     rp.add_argument("--json", action="store_true", help="print one JSON object")
@@ -99,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     vw.add_argument("--trial", type=int, default=0, help="trial to show first")
     vw.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
                     help="override world-file settings (world-file targets)")
-    vw.add_argument("--genome-seed", type=int, default=0, help="seed of the random genome (world-file targets)")
+    vw.add_argument("--genome-seed", type=_seed, default=0, help="seed of the random genome (world-file targets)")
     vw.add_argument("--controller", metavar="TYPE", help="replace the world file's controller by TYPE's defaults")
 
     pl = sub.add_parser("plot", help="fitness curves of one run, or the median and quartiles of several (needs evorobot[plot])")
@@ -289,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             return _analyze(args)
         return _bench(args)
     except EvorobotError as exc:
-        print(f"evorobot: error: {exc}", file=sys.stderr)
+        print(f"evorobot: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("evorobot: interrupted", file=sys.stderr)

@@ -16,6 +16,7 @@ carry it so that they replay with no other file.
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,18 +90,30 @@ class Experiment:
         }
 
 
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+"""A run name: the folder ``runs/NAME-sSEED``, so one path component of at most 100 safe characters."""
+
+
+def _experiment(raw: Any, where: str) -> ExperimentSpec:
+    """``[experiment]``, with a run name that stays one folder inside the output root."""
+    spec = parse(ExperimentSpec, raw, where)
+    if not RUN_NAME.fullmatch(spec.name):
+        raise ConfigError(f"{where}: `name` = {spec.name!r} must be one folder name: letters, digits and . _ + -, "
+                          "starting with a letter or digit, at most 100 characters")
+    return spec
+
+
 def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file, read only if it is a regular file (:func:`evorobot.store.read_text`)."""
+    from evorobot.store import read_text
+
+    text = read_text(path, what, ConfigError)
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: {what} is a directory, not a TOML file") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: malformed TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: {what} is nested too deeply to be a world file") from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -248,7 +261,7 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
     # an evolutionary optimizer, or a trainer (evorobot.training: ridge, ...), by the same `type` key
     opt_type, opt = _typed(raw, "optimizer", {**OPTIMIZERS, **TRAINERS}, source)
     exp = Experiment(
-        experiment=parse(ExperimentSpec, raw.get("experiment", {}), f"{source} [experiment]"),
+        experiment=_experiment(raw.get("experiment", {}), f"{source} [experiment]"),
         simulation=parse(SimulationSpec, raw.get("simulation", {}), f"{source} [simulation]"),
         agent=_agent(raw.get("agent"), source, base) if TASKS[task_type].embodied else None,
         task_type=task_type,

@@ -39,7 +39,7 @@ import numpy as np
 
 from evorobot._types import FloatArray, IntArray
 from evorobot.errors import ChampionFileError, DependencyNotInstalled, EvorobotError
-from evorobot.store import read_json, write_bytes_atomic
+from evorobot.store import read_json, read_text, write_bytes_atomic
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -105,14 +105,9 @@ def _cell(text: str, where: str) -> float:
 
 def _read_history(run: Path) -> tuple[Kind, IntArray, dict[str, FloatArray]]:
     file = run / "history.csv"
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ChampionFileError(f"{run}: not a run directory (no history.csv)") from None
-    except UnicodeDecodeError:
-        raise ChampionFileError(f"{file}: history is not UTF-8 text") from None
-    except OSError as exc:
-        raise ChampionFileError(f"{file}: history is unreadable: {exc.strerror or exc}") from None
+    if not file.exists() and not file.is_symlink():
+        raise ChampionFileError(f"{run}: not a run directory (no history.csv)")
+    text = read_text(file, "history")
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:

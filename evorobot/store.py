@@ -24,6 +24,54 @@ from evorobot.errors import ChampionFileError
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
+MAX_READ_BYTES = 1 << 30
+"""Largest file evorobot reads (1 GiB): world, agent, champion, checkpoint and history files are far
+smaller; a larger one is refused in one line instead of filling the memory."""
+
+
+def read_regular(path: str | Path, what: str, error: type[Exception] = ChampionFileError) -> bytes:
+    """The bytes of ``path`` if it is a regular file (following symlinks); everything else is one
+    line of ``error`` naming the file: missing, a directory, a FIFO, socket or device (opened
+    without blocking, so a FIFO with no writer cannot hang the caller), a symlink loop, a name too
+    long, no permission, or a file over :data:`MAX_READ_BYTES`."""
+    import errno
+    import stat
+
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        why = {errno.ENOENT: "not found", errno.EISDIR: "is a directory", errno.ELOOP: "is a symlink loop",
+               errno.ENAMETOOLONG: "has a name too long for the filesystem", errno.EACCES: "is not readable "
+               "(permission denied)", errno.ENOTDIR: "not found (a part of its path is not a directory)"}
+        raise error(f"{path}: {what} {why.get(exc.errno, f'cannot be opened ({exc.strerror})')}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise error(f"{path}: {what} is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{path}: {what} is not a regular file (a FIFO, socket or device)")
+        if info.st_size > MAX_READ_BYTES:
+            raise error(f"{path}: {what} is {info.st_size / 2**20:.0f} MiB, more than evorobot reads "
+                        f"({MAX_READ_BYTES // 2**20} MiB)")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_READ_BYTES + 1)
+    except OSError as exc:
+        raise error(f"{path}: {what} cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_READ_BYTES:
+        raise error(f"{path}: {what} is larger than evorobot reads ({MAX_READ_BYTES // 2**20} MiB)")
+    return data
+
+
+def read_text(path: str | Path, what: str, error: type[Exception] = ChampionFileError) -> str:
+    """:func:`read_regular` decoded as UTF-8 (one line of ``error`` otherwise)."""
+    try:
+        return read_regular(path, what, error).decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{path}: {what} is not UTF-8 text") from None
+
 
 def encode_float(x: float) -> float | str:
     """A finite float as is; a non-finite one as its explicit string."""
@@ -98,19 +146,13 @@ def _reject_constant(name: str) -> None:
 
 def read_json(path: str | Path, what: str) -> Any:
     """Read strict JSON; every failure is a one-line ChampionFileError naming the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ChampionFileError(f"{path}: {what} not found") from None
-    except IsADirectoryError:
-        raise ChampionFileError(f"{path}: {what} is a directory") from None
-    except UnicodeDecodeError:
-        raise ChampionFileError(f"{path}: {what} is not UTF-8 text") from None
+    text = read_text(path, what)
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except (json.JSONDecodeError, ValueError) as exc:
         raise ChampionFileError(f"{path}: {what} is not valid JSON (truncated or corrupt?): {exc}") from None
+    except RecursionError:
+        raise ChampionFileError(f"{path}: {what} is nested too deeply to be an evorobot file") from None
 
 
 def write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
@@ -121,14 +163,8 @@ def write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def read_npz(path: str | Path, what: str) -> dict[str, np.ndarray]:
-    """Read an NPZ file with ``allow_pickle=False``."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise ChampionFileError(f"{path}: {what} not found") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise ChampionFileError(f"{path}: {what} is unreadable (truncated or corrupt?): {exc}") from None
+    """Read an NPZ file with ``allow_pickle=False`` (a regular file: :func:`read_regular`)."""
+    return npz_from_bytes(read_regular(path, what), f"{path}: {what}")
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

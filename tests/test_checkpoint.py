@@ -108,7 +108,7 @@ CORRUPTIONS = {
     "flipped npz byte": (_flip_npz_byte, "checksum mismatch (truncated or corrupt)"),
     "truncated state": (_truncate("state.json"), "not valid JSON (truncated or corrupt?)"),
     "edited state": (_edit_state, "checksum mismatch (corrupt or edited)"),
-    "missing npz": (lambda p: (p / "optimizer.npz").unlink(), "cannot read optimizer state"),
+    "missing npz": (lambda p: (p / "optimizer.npz").unlink(), "optimizer state not found"),
     "missing state": (lambda p: (p / "state.json").unlink(), "checkpoint state not found"),
     "unknown version": (_schema, "unknown checkpoint schema_version 99"),
 }

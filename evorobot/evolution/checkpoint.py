@@ -42,6 +42,7 @@ from evorobot.store import (
     npz_bytes,
     npz_from_bytes,
     read_json,
+    read_regular,
     write_bytes_atomic,
     write_json,
 )
@@ -162,10 +163,7 @@ def read(path: Path) -> Checkpoint:
     stored = state.pop("state_sha256", None)
     _check(stored == _sha(state), state_path, "checksum mismatch (corrupt or edited)")
     npz_path = path / "optimizer.npz"
-    try:
-        data = npz_path.read_bytes()
-    except OSError as exc:
-        raise ChampionFileError(f"{npz_path}: cannot read optimizer state: {exc.strerror}") from None
+    data = read_regular(npz_path, "optimizer state")
     _check(hashlib.sha256(data).hexdigest() == state.get("npz_sha256"), npz_path,
            "checksum mismatch (truncated or corrupt)")
     arrays = npz_from_bytes(data, str(npz_path))

@@ -1,0 +1,85 @@
+"""Hostile and broken input (issue 22): one line and exit 2, never a hang, a traceback or a half-written run.
+
+Every command that could hang runs in a subprocess with a deadline, so a regression fails the test
+instead of hanging the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+WORLD = ROOT / "worlds" / "categorical_perception.toml"
+DEADLINE = 90  # seconds: bounds a failure; a success takes a few
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    return subprocess.run([sys.executable, "-m", "evorobot.cli", *args], capture_output=True, text=True, check=False,
+                          timeout=DEADLINE, cwd=cwd, env=env)
+
+
+def one_line(out: subprocess.CompletedProcess[str]) -> str:
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("evorobot: error: ") and "Traceback" not in out.stderr
+    return lines[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("command", ["evolve", "replay", "view"])
+def test_a_fifo_given_as_a_file_is_refused_instead_of_hanging(tmp_path: Path, command: str) -> None:
+    fifo = tmp_path / ("world.toml" if command == "evolve" else "champion.json")
+    os.mkfifo(fifo)
+    line = one_line(run_cli(command, str(fifo), cwd=tmp_path))
+    assert "is not a regular file" in line and str(fifo) in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_deeply_nested_world_and_champion_files_are_one_line(tmp_path: Path) -> None:
+    world = tmp_path / "deep.toml"
+    world.write_text("[experiment]\nname = \"x\"\n[task]\ntype = \"categorical_perception\"\nv = "
+                     + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested too deeply" in one_line(run_cli("evolve", str(world), cwd=tmp_path))
+    champ = tmp_path / "champion.json"
+    champ.write_text("[" * 200000 + "]" * 200000)
+    assert "nested too deeply" in one_line(run_cli("replay", str(champ), cwd=tmp_path))
+
+
+def test_a_symlink_loop_or_a_directory_as_champion_is_one_line(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.json"
+    os.symlink(loop, loop)
+    assert "symlink loop" in one_line(run_cli("replay", str(loop), cwd=tmp_path))
+    folder = tmp_path / "folder.json"  # a directory is read as a run directory
+    folder.mkdir()
+    assert "no champion.json yet" in one_line(run_cli("replay", str(folder), cwd=tmp_path))
+
+
+def test_negative_seeds_are_refused(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run_cli("evolve", str(WORLD), "--generations", "1", "--population", "4", "--set", "task.offsets=2",
+                   "--out", str(out), cwd=tmp_path).returncode == 0
+    doc = json.loads((out / "champion.json").read_text())
+    doc["seed"] = -1
+    (tmp_path / "neg.json").write_text(json.dumps(doc))
+    assert "`seed` must be >= 0, got -1" in one_line(run_cli("replay", str(tmp_path / "neg.json"), cwd=tmp_path))
+    bad = run_cli("replay", str(WORLD), "--genome-seed", "-1", cwd=tmp_path)
+    assert bad.returncode == 2 and "expected an integer >= 0, got -1" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "", ".hidden", "x" * 101])
+def test_a_run_name_cannot_leave_the_output_root(tmp_path: Path, name: str) -> None:
+    line = one_line(run_cli("evolve", str(WORLD), "--set", f"experiment.name={json.dumps(name)}", cwd=tmp_path))
+    assert "must be one folder name" in line
+    assert not (tmp_path / "runs").exists() and not (tmp_path.parent / "escaped").exists()
+
+
+def test_control_characters_in_a_key_do_not_reach_the_terminal(tmp_path: Path) -> None:
+    line = one_line(run_cli("evolve", str(WORLD), "--set", "task.\x1b[2Jboom=1", cwd=tmp_path))
+    assert "\x1b" not in line and "\\x1b[2Jboom" in line
