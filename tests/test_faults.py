@@ -83,3 +83,45 @@ def test_a_run_name_cannot_leave_the_output_root(tmp_path: Path, name: str) -> N
 def test_control_characters_in_a_key_do_not_reach_the_terminal(tmp_path: Path) -> None:
     line = one_line(run_cli("evolve", str(WORLD), "--set", "task.\x1b[2Jboom=1", cwd=tmp_path))
     assert "\x1b" not in line and "\\x1b[2Jboom" in line
+
+
+def _forge(checkpoint: Path, edit) -> None:
+    """Edit the optimizer arrays of ``checkpoint`` and recompute both checksums, as a forger would."""
+    import hashlib
+
+    import numpy as np
+
+    from evorobot.evolution.checkpoint import _sha
+    from evorobot.store import npz_bytes
+
+    state = json.loads((checkpoint / "state.json").read_text())
+    with np.load(checkpoint / "optimizer.npz", allow_pickle=False) as npz:
+        arrays = {k: npz[k].copy() for k in npz.files}
+    edit(arrays)
+    data = npz_bytes(arrays)
+    (checkpoint / "optimizer.npz").write_bytes(data)
+    state.pop("state_sha256")
+    state["npz_sha256"] = hashlib.sha256(data).hexdigest()
+    state["state_sha256"] = _sha(state)
+    (checkpoint / "state.json").write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize("optimizer,value", [("ga", float("nan")), ("ga", 1.5), ("cmaes", float("nan"))])
+def test_a_forged_checkpoint_with_recomputed_checksums_is_refused(tmp_path: Path, optimizer: str, value: float) -> None:
+    out = tmp_path / "run"
+    args = ["--generations", "2", "--population", "6", "--set", "task.offsets=2", "--optimizer", optimizer]
+    assert run_cli("evolve", str(WORLD), *args, "--out", str(out), cwd=tmp_path).returncode == 0
+    newest = max((out / "checkpoint").iterdir())
+
+    def edit(arrays: dict) -> None:
+        key = next(k for k, a in arrays.items() if a.dtype.kind == "f" and a.ndim >= 1 and k != "fitness")
+        arrays[key].reshape(-1)[0] = value
+
+    for ck in (out / "checkpoint").iterdir():  # every checkpoint: resume falls back to older valid ones
+        _forge(ck, edit)
+    line = one_line(run_cli("resume", str(out), "--generations", "3", cwd=tmp_path))
+    assert f"{newest.name} optimizer: optimizer state `" in line
+    assert "holds non-finite values" in line or "must be finite and within [-1.0, 1.0]" in line
+    line = one_line(run_cli("evolve", str(WORLD), *args, "--init-from", str(out), "--out", str(tmp_path / "b"),
+                            cwd=tmp_path))
+    assert "optimizer state" in line and not (tmp_path / "b").exists()

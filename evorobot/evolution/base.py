@@ -138,14 +138,19 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def get_array(state: dict[str, Any], key: str, shape: tuple[int, ...], where: str) -> FloatArray:
-    """``state[key]`` as a float64 array of ``shape``; ChampionFileError naming ``where`` otherwise."""
+def get_array(state: dict[str, Any], key: str, shape: tuple[int, ...], where: str, finite: bool = True) -> FloatArray:
+    """``state[key]`` as a float64 array of ``shape``, every value finite unless ``finite`` is False
+    (fitness records, where -inf marks a failure); ChampionFileError naming ``where`` otherwise. A
+    loaded state is validated, not only checksummed: a forged checkpoint with a recomputed checksum
+    must not restore an optimizer that emits NaN genomes."""
     try:
         a = np.array(state[key], dtype=np.float64)
     except (KeyError, TypeError, ValueError) as exc:
         raise ChampionFileError(f"{where}: optimizer state `{key}` is missing or malformed ({exc!r})") from None
     if a.shape != shape:
         raise ChampionFileError(f"{where}: optimizer state `{key}` has shape {a.shape}, expected {shape}")
+    if finite and not np.all(np.isfinite(a)):
+        raise ChampionFileError(f"{where}: optimizer state `{key}` holds non-finite values")
     return a
 
 
@@ -176,7 +181,7 @@ def get_bounded(state: dict[str, Any], key: str, shape: tuple[int, ...], where: 
 
 def get_fitness(state: dict[str, Any], key: str, size: int, where: str) -> FloatArray:
     """``state[key]`` as ``size`` fitness values, each finite or ``-inf`` (failed or not yet known)."""
-    f = get_array(state, key, (size,), where)
+    f = get_array(state, key, (size,), where, finite=False)
     if np.any(np.isnan(f)) or np.any(f == np.inf):
         raise ChampionFileError(f"{where}: optimizer state `{key}` must hold finite values or -inf")
     return f
@@ -277,7 +282,7 @@ class Optimizer(ABC):
         except (KeyError, TypeError, ValueError) as exc:
             raise ChampionFileError(f"{where}: optimizer rng_state is malformed: {exc!r}") from None
         if "asked" in state:
-            opt._asked = get_array(state, "asked", (opt.population_size, opt.genome_size), where)
+            opt._asked = get_bounded(state, "asked", (opt.population_size, opt.genome_size), where)
         opt._load(state, where)
         return opt
 

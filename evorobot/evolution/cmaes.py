@@ -148,7 +148,7 @@ class CMAES(Optimizer):
     def _load(self, state: dict[str, Any], where: str) -> None:
         g, p = self.genome_size, self.population_size
         x0 = get_array(state, "x0", (g,), where)
-        history = get_array(state, "fitness", (self.generation, p), where)
+        history = get_array(state, "fitness", (self.generation, p), where, finite=False)
         mean = get_array(state, "mean", (g,), where)
         sigma = get_array(state, "sigma", (1,), where)
         final = self.rng.bit_generator.state
