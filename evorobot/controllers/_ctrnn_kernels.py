@@ -20,7 +20,7 @@ first : int
 t : bool
     ``w`` and ``w_in`` are given source-major, ``(B, N, N) [source, target]`` and
     ``(B, n_in, N) [input, target]`` (the transposes, C-contiguous): the sums then run with the
-    targets in the inner loop, which vectorises across targets (see :func:`_matvec_t_add`).
+    targets in the inner loop, which vectorises across targets (see :func:`_sum_into`).
 
 Both layouts compute every neuron's sum in the same order (input weights in order of ``k``,
 then recurrent weights in order of ``j``) with the same operations, so they give the same bits;
@@ -77,57 +77,91 @@ def _matvec_add(a, x, acc):
 
 
 @njit(cache=True, inline="always")
-def _matvec_t_add(at, x, acc):
-    """acc[i] += sum_j at[j, i] * x[j], summed in order of j (``at`` source-major, (m, n)).
-
-    Four sources per pass over the targets (fewer loads and stores of ``acc``) while the weights
-    fit in cache; one source per pass from :data:`STREAM_N` targets on.
-    """
-    m, n = at.shape
-    j = 0
-    if n < STREAM_N:
-        while j + 4 <= m:
-            x0, x1, x2, x3 = x[j], x[j + 1], x[j + 2], x[j + 3]
-            a0, a1, a2, a3 = at[j], at[j + 1], at[j + 2], at[j + 3]
-            for i in range(n):
-                acc[i] = (((acc[i] + a0[i] * x0) + a1[i] * x1) + a2[i] * x2) + a3[i] * x3
-            j += 4
-    while j < m:
-        xj = x[j]
-        aj = at[j]
-        for i in range(n):
-            acc[i] += aj[i] * xj
-        j += 1
-
-
-@njit(cache=True, inline="always")
-def _weighted_add(a, x, acc, t):
-    """acc[i] += sum_j a[i, j] * x[j] in order of j; ``t``: ``a`` is given transposed, (m, n)."""
-    if t:
-        _matvec_t_add(a, x, acc)
-    else:
-        _matvec_add(a, x, acc)
-
-
-@njit(cache=True, inline="always")
 def _sigma_row(gain, bias, y, o):
     for i in range(y.shape[0]):
         o[i] = 1.0 / (1.0 + np.exp(-gain[i] * (y[i] + bias[i])))
+
+
+@njit(cache=True, inline="always")
+def _drive(w, w_in, x, o, acc):
+    """acc = W_in x + W o (input part summed first), one network's rows."""
+    acc[:] = 0.0
+    _matvec_add(w_in, x, acc)
+    _matvec_add(w, o, acc)
+
+
+# The step kernels index every batched array by network (``w[b, i, j]``) rather than take
+# per-network views (``w[b]``): the views cost about a quarter of the Euler step at N = 7
+# (measured). ``_matvec_add``, ``_sigma_row`` and ``_drive`` (one network's rows) serve the
+# gradient kernels and the dense controllers.
+
+
+@njit(cache=True, inline="always")
+def _sum_into(a, b, x, r, acc, t):
+    """acc[i] += sum_j a[b, i, j] * x[r, j], summed in order of j.
+
+    ``t``: ``a[b]`` is given source-major (``a[b, j, i]``): every target's running sum is updated
+    source after source, the loop over targets innermost (vectorised), four sources per pass
+    while the weights fit in cache, one per pass (a single prefetchable stream) from
+    :data:`STREAM_N` targets on. Otherwise four targets at a time, each over its sources.
+    """
+    if t:
+        m, n = a.shape[1], a.shape[2]
+        j = 0
+        if n < STREAM_N:
+            while j + 4 <= m:
+                x0, x1, x2, x3 = x[r, j], x[r, j + 1], x[r, j + 2], x[r, j + 3]
+                for i in range(n):
+                    acc[i] = (((acc[i] + a[b, j, i] * x0) + a[b, j + 1, i] * x1)
+                              + a[b, j + 2, i] * x2) + a[b, j + 3, i] * x3
+                j += 4
+        while j < m:
+            xj = x[r, j]
+            for i in range(n):
+                acc[i] += a[b, j, i] * xj
+            j += 1
+    else:
+        n, m = a.shape[1], a.shape[2]
+        i = 0
+        while i + 4 <= n:
+            s0, s1, s2, s3 = acc[i], acc[i + 1], acc[i + 2], acc[i + 3]
+            for j in range(m):
+                xj = x[r, j]
+                s0 += a[b, i, j] * xj
+                s1 += a[b, i + 1, j] * xj
+                s2 += a[b, i + 2, j] * xj
+                s3 += a[b, i + 3, j] * xj
+            acc[i], acc[i + 1], acc[i + 2], acc[i + 3] = s0, s1, s2, s3
+            i += 4
+        while i < n:
+            s = acc[i]
+            for j in range(m):
+                s += a[b, i, j] * x[r, j]
+            acc[i] = s
+            i += 1
+
+
+@njit(cache=True, inline="always")
+def _drive_b(w, w_in, x, o, b, acc, t):
+    """acc = W_in x + W o of network ``b`` (input part summed first)."""
+    for i in range(acc.shape[0]):
+        acc[i] = 0.0
+    _sum_into(w_in, b, x, b, acc, t)
+    _sum_into(w, b, o, b, acc, t)
+
+
+@njit(cache=True, inline="always")
+def _sigma_into(gain, bias, b, y, r, o):
+    """o[r, i] = sigma(g_i (y[r, i] + theta_i)) with the parameters of network ``b``."""
+    for i in range(y.shape[1]):
+        o[r, i] = 1.0 / (1.0 + np.exp(-gain[b, i] * (y[r, i] + bias[b, i])))
 
 
 @njit(cache=True)
 def outputs(gain, bias, y, o):
     """o = sigma(g (y + theta)) for every network of the batch, in place."""
     for b in range(y.shape[0]):
-        _sigma_row(gain[b], bias[b], y[b], o[b])
-
-
-@njit(cache=True, inline="always")
-def _drive(w, w_in, x, o, acc, t):
-    """acc = W_in x + W o (input part summed first; ``t``: weights given source-major)."""
-    acc[:] = 0.0
-    _weighted_add(w_in, x, acc, t)
-    _weighted_add(w, o, acc, t)
+        _sigma_into(gain, bias, b, y, b, o)
 
 
 @njit(cache=True)
@@ -135,13 +169,12 @@ def _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
     n_b, n = y.shape
     acc = np.empty(n)
     for b in range(n_b):
-        yb, ob = y[b], o[b]
-        _drive(w[b], w_in[b], x[b], ob, acc, t)
+        _drive_b(w, w_in, x, o, b, acc, t)
         for i in range(n):  # all states from the previous outputs (Beer's EulerStep) ...
-            yb[i] += dt / tau[b, i] * (acc[i] - yb[i])
-        _sigma_row(gain[b], bias[b], yb, ob)  # ... then all outputs
+            y[b, i] += dt / tau[b, i] * (acc[i] - y[b, i])
+        _sigma_into(gain, bias, b, y, b, o)  # ... then all outputs
         for k in range(out.shape[1]):
-            out[b, k] = ob[first + k]
+            out[b, k] = o[b, first + k]
 
 
 @njit(cache=True)
@@ -149,52 +182,51 @@ def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
     n_b, n = y.shape
     acc = np.empty(n)
     for b in range(n_b):
-        yb, ob = y[b], o[b]
-        _drive(w[b], w_in[b], x[b], ob, acc, t)
+        _drive_b(w, w_in, x, o, b, acc, t)
         for i in range(n):
             a = acc[i]
-            yb[i] = a + (yb[i] - a) * np.exp(-dt / tau[b, i])
-        _sigma_row(gain[b], bias[b], yb, ob)
+            y[b, i] = a + (y[b, i] - a) * np.exp(-dt / tau[b, i])
+        _sigma_into(gain, bias, b, y, b, o)
         for k in range(out.shape[1]):
-            out[b, k] = ob[first + k]
+            out[b, k] = o[b, first + k]
 
 
 @njit(cache=True)
 def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
     n_b, n = y.shape
     # separate allocations (not rows of one array) let LLVM see that they do not alias
-    ext, acc, ys, os = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
-    rtau, ksum = np.empty(n), np.empty(n)
+    ext, acc, rtau, ksum = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    ys, os = np.empty((1, n)), np.empty((1, n))  # staged states and outputs, row 0
     for b in range(n_b):
-        yb, ob, wb, gb, bb = y[b], o[b], w[b], gain[b], bias[b]
         for i in range(n):
             ext[i] = 0.0
             rtau[i] = 1.0 / tau[b, i]
-        _weighted_add(w_in[b], x[b], ext, t)
+        _sum_into(w_in, b, x, b, ext, t)
         for i in range(n):
             acc[i] = ext[i]
-        _weighted_add(wb, ob, acc, t)  # k1 = f(y), from the current outputs
+        _sum_into(w, b, o, b, acc, t)  # k1 = f(y), from the current outputs
         for i in range(n):
-            k = (acc[i] - yb[i]) * rtau[i]
+            k = (acc[i] - y[b, i]) * rtau[i]
             ksum[i] = k
-            ys[i] = yb[i] + 0.5 * dt * k
+            ys[0, i] = y[b, i] + 0.5 * dt * k
         for stage in range(3):  # k2, k3, k4 from the staged states ys
-            _sigma_row(gb, bb, ys, os)
+            _sigma_into(gain, bias, b, ys, 0, os)
             for i in range(n):
                 acc[i] = ext[i]
-            _weighted_add(wb, os, acc, t)
+            _sum_into(w, b, os, 0, acc, t)
             for i in range(n):
-                k = (acc[i] - ys[i]) * rtau[i]
+                k = (acc[i] - ys[0, i]) * rtau[i]
                 if stage < 2:
                     ksum[i] += 2.0 * k
-                    ys[i] = yb[i] + (0.5 * dt if stage == 0 else dt) * k
+                    ys[0, i] = y[b, i] + (0.5 * dt if stage == 0 else dt) * k
                 else:
                     ksum[i] += k
         for i in range(n):
-            yb[i] += dt / 6.0 * ksum[i]
-        _sigma_row(gb, bb, yb, ob)
+            y[b, i] += dt / 6.0 * ksum[i]
+        _sigma_into(gain, bias, b, y, b, o)
         for i in range(out.shape[1]):
-            out[b, i] = ob[first + i]
+            out[b, i] = o[b, first + i]
+
 
 KERNELS = {"euler": _euler_step, "rk4": _rk4_step, "exp_euler": _exp_euler_step}
 #: Indices of the integrators (the order of :data:`KERNELS`) for the gradient kernels.
@@ -251,7 +283,7 @@ def field(tau, bias, gain, w, w_in, x, yv, o, acc, f):
     """f = (W o + W_in x - y) / tau at state ``yv`` (o = sigma(g (y + theta)) written to ``o``,
     the drive to ``acc``)."""
     _sigma_row(gain, bias, yv, o)
-    _drive(w, w_in, x, o, acc, False)
+    _drive(w, w_in, x, o, acc)
     for i in range(yv.shape[0]):
         f[i] = (acc[i] - yv[i]) / tau[i]
 
@@ -288,7 +320,7 @@ def step_vjp(kind, tau, bias, gain, w, w_in, x, y, dt, lam, ybar, grads, sc):
     elif kind == EXP_EULER:  # y' = A + (y - A) E, A = W o(y) + W_in x, E = exp(-dt / tau)
         o, acc, ab, u = sc[0], sc[1], sc[5], sc[4]
         _sigma_row(gain, bias, y, o)
-        _drive(w, w_in, x, o, acc, False)
+        _drive(w, w_in, x, o, acc)
         g_tau = grads[0]
         for i in range(n):
             e = np.exp(-dt / tau[i])
