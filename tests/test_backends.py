@@ -285,8 +285,10 @@ def test_dask_survives_a_dead_and_a_hung_worker_and_cleans_up(work, tmp_path):
     before = descendants(os.getpid()) if LINUX else set()
     logs: list[str] = []
     backend = DaskBackend("local", 2, timeout=DASK_DEADLINE, log=logs.append)
+    during: set[tuple[int, str]] = set()  # every worker process seen, snapshots after each step
     try:
         backend.prepare(initializer(exp))
+        during |= descendants(os.getpid()) if LINUX else set()
         got = backend.map(functools.partial(fault_on, tasks[1][1][0, 0], "SIGKILL", str(tmp_path)), tasks)
         assert isinstance(got[1], ChunkFailed) and f"worker died or ran over {DASK_DEADLINE:g} s" in got[1].reason
         same_results([got[0], got[2]], [expected[0], expected[2]])
@@ -298,7 +300,7 @@ def test_dask_survives_a_dead_and_a_hung_worker_and_cleans_up(work, tmp_path):
         got = backend.map(warm_and_evaluate, tasks)  # on workers restarted after the hang
         same_results([g[1] for g in got], expected)
         assert all(g[0] for g in got)  # each had run the warm-up before its first chunk
-        during = descendants(os.getpid()) if LINUX else set()
+        during |= descendants(os.getpid()) if LINUX else set()
     finally:
         backend.close()
     assert sum("lost" in m for m in logs) == 2
