@@ -114,7 +114,7 @@ def main() -> None:
         ("Against network size (categorical perception, 384 agents, one core)", network_table(args.repeats)),
         ("Against trials per individual (categorical perception, 384 agents, one core)", trials_table(args.repeats)),
         ("Evolution against workers (categorical perception, population 96)",
-         workers_table(args.generations, max(2, args.repeats - 1))),
+         workers_table(args.generations, args.repeats)),
     )
     for title, lines in sections:
         print(f"\n**{title}**\n")
