@@ -29,13 +29,14 @@ PT_WORLD = ROOT / "worlds" / "phototaxis.toml"
 
 EXPECTED = {
     f"ctrnn.{what}.{tag}{suffix}"
-    for tag in ("n7", "n10", "n50")
+    for tag in ("n7", "n10", "n50", "n200")
     for what, suffixes in (("euler", ("", ".ns", ".per_network")), ("rk4", ("", ".cost")), ("exp_euler", ("", ".cost")))
     for suffix in suffixes
 } | {"episode.cp", "episode.cp.us", "episode.cp.build", "episode.phototaxis", "episode.phototaxis.us",
-     "episode.phototaxis.build", "evolve.peak_rss", "bptt.elman.h32.t100", "bptt.elman.h32.t100.batched"}
+     "episode.phototaxis.build", "evolve.peak_rss.quick", "bptt.elman.h32.t100", "bptt.elman.h32.t100.batched"}
 if shutil.which("cc") or shutil.which("gcc") or shutil.which("clang"):
-    EXPECTED |= {f"ctrnn.euler.{tag}.vs_c" for tag in ("n7", "n10", "n50")}
+    EXPECTED |= {f"ctrnn.euler.{tag}.vs_c" for tag in ("n7", "n10", "n50", "n200")}
+    EXPECTED |= {"episode.cp.vs_c", "episode.cp.c_us"}
 
 TRIALS = [1, 5, 10, 13, 16, 22]
 """A few trials of Beer's grid: circles and diamonds, left and right, near and far."""
@@ -202,7 +203,7 @@ def test_quick_bench_prints_json_rows(capsys):
     assert ep["ratio"] == pytest.approx(ep["value"] / ep["baseline"])
     ns = by_name["ctrnn.euler.n7.ns"]
     assert ns["ratio"] == pytest.approx(ns["baseline"] / ns["value"])  # a ratio is always a speed-up
-    assert 10 < by_name["evolve.peak_rss"]["value"] < 100_000  # MB, read from a real child process
+    assert 10 < by_name["evolve.peak_rss.quick"]["value"] < 100_000  # MB, read from a real child process
 
 
 def test_table_lists_rows_and_targets():

@@ -160,6 +160,9 @@ def run_bench(as_json: bool = False, quick: bool = False, stream: TextIO | None 
               "skipping the episode and memory measurements", file=sys.stderr)
     else:
         rows += bench_episode(world, quick)
+        from evorobot.bench.cp_reference import bench_cp_vs_c
+
+        rows += bench_cp_vs_c(quick)  # nothing without a C compiler
     if robots is None:
         print("evorobot bench: note: worlds/phototaxis.toml not found next to the package; "
               "skipping the robot episode measurement", file=sys.stderr)

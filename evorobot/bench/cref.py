@@ -34,7 +34,7 @@ def compile_library(source: Path, flags: Sequence[str] = ()) -> ctypes.CDLL | No
 
 def compile_reference() -> Callable[..., Callable[[], None]] | None:
     """``bind(tau, bias, gain, w, w_in, y, o, x, dt) -> step()`` over the compiled loop, or None."""
-    lib = compile_library(SOURCE)
+    lib = compile_library(SOURCE, ("-ffp-contract=off",))  # no fused multiply-adds: numba's bits
     if lib is None:
         return None
     fn = lib.ctrnn_euler

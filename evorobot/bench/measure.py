@@ -37,8 +37,8 @@ EPISODE_INDIVIDUALS = 16
 """Individuals in the batched categorical-perception episode (x 24 trials = 384 agents)."""
 NAIVE_INDIVIDUALS = 2
 """Individuals run by the naive baseline (its cost per agent-step does not depend on the batch)."""
-ROBOT_INDIVIDUALS = 32
-"""Individuals in the batched phototaxis episode (x 8 trials = 256 robots)."""
+ROBOT_INDIVIDUALS = 64
+"""Individuals in the batched phototaxis episode (x 8 trials = 512 robots)."""
 
 
 def row(name: str, value: float, unit: str, baseline: float | None = None, speedup: float | None = None) -> Row:
@@ -240,4 +240,5 @@ def bench_rss(world: Path, quick: bool) -> list[Row]:
                 tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
                 raise RuntimeError(f"`{' '.join(cmd[1:4])} ...` exited with {proc.returncode}: {tail[0]}")
     peak_kib = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss / 1024
-    return [row("evolve.peak_rss", peak_kib / 1024, "MB")]
+    # --quick runs a population of 4: not the default run the target is about, so another name
+    return [row("evolve.peak_rss.quick" if quick else "evolve.peak_rss", peak_kib / 1024, "MB")]

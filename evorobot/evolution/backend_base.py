@@ -8,6 +8,7 @@ worker (evaluation uses it to build its Setup and compile numba there).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -49,10 +50,17 @@ def _stderr(msg: str) -> None:
 
 def _initialize(initializer: Initializer | None, log: Log) -> None:
     """Run ``initializer``; a failure is logged, never fatal (a cache or compile problem shows again,
-    with its traceback, when the chunk runs)."""
+    with its traceback, when the chunk runs).
+
+    Then ``gc.freeze()``: what is alive after the warm-up (numba's compiler and type registries,
+    the Setup) lives as long as the process, and a full collection that scans it costs 60-95 ms,
+    a chunk's worth of time every ~6 chunks, which leaves one worker idle at a generation's end.
+    Frozen, full collections scan only what chunks allocate (~20 ms per generation)."""
     if initializer is None:
         return
     try:
         initializer()
     except Exception as exc:
         log(f"worker initializer failed in process {os.getpid()} ({exc!r}); continuing")
+    gc.collect()
+    gc.freeze()
