@@ -37,8 +37,8 @@ EPISODE_INDIVIDUALS = 16
 """Individuals in the batched categorical-perception episode (x 24 trials = 384 agents)."""
 NAIVE_INDIVIDUALS = 2
 """Individuals run by the naive baseline (its cost per agent-step does not depend on the batch)."""
-ROBOT_INDIVIDUALS = 64
-"""Individuals in the batched phototaxis episode (x 8 trials = 512 robots)."""
+ROBOT_INDIVIDUALS = 32
+"""Individuals in the batched phototaxis episode (x 16 trials = 512 robots)."""
 
 
 def row(name: str, value: float, unit: str, baseline: float | None = None, speedup: float | None = None) -> Row:
@@ -221,24 +221,33 @@ def episode_vs_naive(name: str, world: Path, n_individuals: int, run_naive: Naiv
 
 
 # -- memory ---------------------------------------------------------------------------------------------
-def bench_rss(world: Path, quick: bool) -> list[Row]:
-    """Peak RSS of ``evorobot evolve`` on the categorical-perception world, in a subprocess.
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(sys.argv[1:])\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "print(usage.ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+"""Runs the measured command and prints its ``ru_maxrss``. Linux keeps a process's peak RSS across
+``execve``, so a child forked from this (large, by then) bench process would report the bench's own
+peak; forked from this small launcher it reports its own."""
 
-    The child is reaped with ``os.wait4``, whose rusage is that child's own (with its reaped
-    descendants), unlike ``RUSAGE_CHILDREN``, which is the maximum over every child this process
-    ever waited for. ``ru_maxrss`` is in KiB on Linux.
+
+def bench_rss(world: Path, quick: bool) -> list[Row]:
+    """Peak RSS of ``evorobot evolve`` on the categorical-perception world, in a grandchild.
+
+    The evolve process is reaped with ``os.wait4`` by a small launcher (:data:`_LAUNCHER`), whose
+    rusage is that child's own (with its reaped descendants), unlike ``RUSAGE_CHILDREN``, the
+    maximum over every child ever waited for. ``ru_maxrss`` is in KiB on Linux.
     """
     args = ["--generations", "1", "--population", "4", "--set", "task.offsets=2"] if quick else ["--generations", "2"]
     with tempfile.TemporaryDirectory(prefix="evorobot-bench-") as tmp:
         cmd = [sys.executable, "-m", "evorobot.cli", "evolve", str(world), *args, "--out", str(Path(tmp) / "run")]
-        with open(Path(tmp) / "stderr.txt", "w+b") as err:
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=world.parent.parent)
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            if proc.returncode != 0:
-                err.seek(0)
-                tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
-                raise RuntimeError(f"`{' '.join(cmd[1:4])} ...` exited with {proc.returncode}: {tail[0]}")
-    peak_kib = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss / 1024
+        out = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, cwd=world.parent.parent, check=False)
+        lines = out.stderr.decode(errors="replace").strip().splitlines()
+        if out.returncode != 0 or not lines or not lines[-1].isdigit():
+            raise RuntimeError(f"`{' '.join(cmd[1:4])} ...` exited with {out.returncode}: {(lines or [''])[-1]}")
+    peak_kib = int(lines[-1]) if sys.platform != "darwin" else int(lines[-1]) / 1024
     # --quick runs a population of 4: not the default run the target is about, so another name
     return [row("evolve.peak_rss.quick" if quick else "evolve.peak_rss", peak_kib / 1024, "MB")]
