@@ -105,6 +105,18 @@ def _sync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def remove_stale_temporaries(directory: str | Path) -> int:
+    """Delete the temporary files :func:`write_bytes_atomic` leaves in ``directory`` when a process
+    dies between creating and renaming one (``.NAME.XXXX.tmp``); return how many. Call it only while
+    holding the directory's :class:`DirectoryLock` (no writer can be using them)."""
+    removed = 0
+    for stale in Path(directory).glob(".*.tmp"):
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file, fsync, ``os.replace``)."""
     path = Path(path)

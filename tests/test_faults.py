@@ -125,3 +125,16 @@ def test_a_forged_checkpoint_with_recomputed_checksums_is_refused(tmp_path: Path
     line = one_line(run_cli("evolve", str(WORLD), *args, "--init-from", str(out), "--out", str(tmp_path / "b"),
                             cwd=tmp_path))
     assert "optimizer state" in line and not (tmp_path / "b").exists()
+
+
+def test_resume_removes_the_temporary_files_of_an_interrupted_write(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--population", "4", "--set", "task.offsets=2"]
+    assert run_cli("evolve", str(WORLD), "--generations", "1", *args, "--out", str(out), cwd=tmp_path).returncode == 0
+    stale = [out / ".champion.json.k2j3h4.tmp", out / ".history.csv.x9y8.tmp"]
+    for f in stale:
+        f.write_text("half a file")
+    keep = out / "notes.tmp"  # not a name write_bytes_atomic makes
+    keep.write_text("mine")
+    assert run_cli("resume", str(out), "--generations", "2", cwd=tmp_path).returncode == 0
+    assert not any(f.exists() for f in stale) and keep.read_text() == "mine"

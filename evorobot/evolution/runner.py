@@ -50,7 +50,15 @@ from evorobot.evolution.evaluate import evaluate, initializer
 from evorobot.evolution.validation import Validation
 from evorobot.seeding import conditions_rng, optimizer_seed
 from evorobot.setup import Setup, build, setup_from_dict
-from evorobot.store import DirectoryLock, decode_float, encode_float, read_json, write_json, write_text
+from evorobot.store import (
+    DirectoryLock,
+    decode_float,
+    encode_float,
+    read_json,
+    remove_stale_temporaries,
+    write_json,
+    write_text,
+)
 from evorobot.tasks.base import DynamicsTask
 
 HISTORY_COLUMNS = ("generation", "best", "mean", "std", "best_ever", "validation", "evaluations", "failed",
@@ -384,6 +392,7 @@ def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[s
             stream: TextIO | None, backend: Backend | None, handle_signals: bool) -> RunSummary:
     cfg = out / "config.json"
     progress = _Progress(stream)
+    remove_stale_temporaries(out)  # a write killed before its rename (under the lock: no writer)
     ck = checkpoint.load_latest(out, progress.note)
     if ck.fingerprint != fingerprint(new.to_dict()):
         raise ChampionFileError(f"{ck.path}: checkpoint belongs to a different experiment than {cfg}")
