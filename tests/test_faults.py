@@ -138,3 +138,15 @@ def test_resume_removes_the_temporary_files_of_an_interrupted_write(tmp_path: Pa
     keep.write_text("mine")
     assert run_cli("resume", str(out), "--generations", "2", cwd=tmp_path).returncode == 0
     assert not any(f.exists() for f in stale) and keep.read_text() == "mine"
+
+
+@pytest.mark.parametrize("manifest", ["[]", "{\"resumes\": 3}"])
+def test_resume_with_a_manifest_that_is_not_one_is_one_line(tmp_path: Path, manifest: str) -> None:
+    out = tmp_path / "run"
+    args = ["--population", "4", "--set", "task.offsets=2"]
+    assert run_cli("evolve", str(WORLD), "--generations", "1", *args, "--out", str(out), cwd=tmp_path).returncode == 0
+    (out / "manifest.json").write_text(manifest)
+    history = (out / "history.csv").read_text()
+    assert "run manifest is not an evorobot manifest" in one_line(
+        run_cli("resume", str(out), "--generations", "2", cwd=tmp_path))
+    assert (out / "history.csv").read_text() == history  # nothing half-written

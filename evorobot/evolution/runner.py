@@ -412,6 +412,9 @@ def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[s
     else:
         (out / "champion.json").unlink(missing_ok=True)
     man = read_json(out / "manifest.json", "run manifest")
+    if not isinstance(man, dict) or not isinstance(man.get("resumes", []), list):
+        raise ChampionFileError(f"{out / 'manifest.json'}: run manifest is not an evorobot manifest "
+                                "(a JSON object with a `resumes` list)")
     man.setdefault("resumes", []).append({
         "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "command": list(argv or []),
