@@ -210,7 +210,12 @@ class DirectoryLock:
             import fcntl
         except ImportError:
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:  # O_NOFOLLOW | O_NONBLOCK: a symlink or a FIFO planted as .lock cannot redirect or hang us
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            raise ChampionFileError(f"{self.path}: cannot lock the run ({exc.strerror}; `.lock` must be a regular "
+                                    "file evorobot can write)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -150,3 +150,12 @@ def test_resume_with_a_manifest_that_is_not_one_is_one_line(tmp_path: Path, mani
     assert "run manifest is not an evorobot manifest" in one_line(
         run_cli("resume", str(out), "--generations", "2", cwd=tmp_path))
     assert (out / "history.csv").read_text() == history  # nothing half-written
+
+
+def test_a_lock_that_is_a_directory_is_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--population", "4", "--set", "task.offsets=2"]
+    assert run_cli("evolve", str(WORLD), "--generations", "1", *args, "--out", str(out), cwd=tmp_path).returncode == 0
+    (out / ".lock").unlink(missing_ok=True)
+    (out / ".lock").mkdir()
+    assert "cannot lock the run" in one_line(run_cli("resume", str(out), "--generations", "2", cwd=tmp_path))
