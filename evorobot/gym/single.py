@@ -21,7 +21,7 @@ from gymnasium import spaces
 from evorobot._types import FloatArray
 from evorobot.errors import ConfigError
 from evorobot.gym import core
-from evorobot.gym.screen import RENDER_MODES, Rendered, Screen, check_mode
+from evorobot.viewer.env_screen import RENDER_MODES, Rendered, Screen, check_mode
 
 
 class EvorobotEnv(Rendered, gymnasium.Env[FloatArray, FloatArray]):

@@ -26,7 +26,7 @@ from evorobot._types import FloatArray
 from evorobot.config import SHIPPED_WORLDS
 from evorobot.errors import ConfigError
 from evorobot.gym import core
-from evorobot.gym.screen import RENDER_MODES, Rendered, Screen, check_mode
+from evorobot.viewer.env_screen import RENDER_MODES, Rendered, Screen, check_mode
 
 
 class EvorobotTeamEnv(Rendered, ParallelEnv[str, FloatArray, FloatArray]):
