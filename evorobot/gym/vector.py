@@ -127,9 +127,8 @@ class EvorobotVectorEnv(VectorEnv):
             cohort.progress = res.progress
             rewards[envs], terminated[envs], truncated[envs] = res.reward[rows], res.terminated[rows], res.truncated[rows]
             self._obs[envs] = cohort.episode.inputs[rows]
-            for r, i in zip(rows, envs):
-                if res.terminated[r] or res.truncated[r]:
-                    env_infos[i] = {"fitness": float(res.fitness[r])}
+            for r in rows[(res.terminated | res.truncated)[rows]]:  # only the rows that ended
+                env_infos[int(cohort.members[r])] = {"fitness": float(res.fitness[r])}
         self._cohorts = [c for c in self._cohorts if c.live.any()]
         if restart.size:
             for i, row in zip(restart, self._start(restart, None)):
