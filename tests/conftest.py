@@ -1,5 +1,6 @@
 """Shared fixtures: paths of the shipped files, a small fast experiment."""
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,12 @@ def assert_alone_equals_batch(setup, genomes, conditions) -> None:
     for i in range(genomes.shape[0]):
         alone = Episode(setup, genomes[i : i + 1], conditions).run().fitness
         assert np.array_equal(alone[0], batch[i])
+
+
+def history(run: Path) -> list[dict[str, str]]:
+    """A run's history.csv rows without the wall-time column (what determinism compares)."""
+    with open(run / "history.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r.pop("seconds")
+    return rows

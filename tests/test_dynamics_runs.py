@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, history
 
 from evorobot.cli import main
 from evorobot.config import load_world
@@ -24,14 +24,6 @@ SMALL = ["optimizer.population=8", "evolution.chunk_size=3"]
 
 def experiment(name: str, generations: int):
     return load_world(ROOT / "worlds" / f"{name}.toml", [*WORLDS[name], *SMALL, f"evolution.generations={generations}"])
-
-
-def history(run: Path) -> list[dict[str, str]]:
-    with open(run / "history.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        r.pop("seconds")
-    return rows
 
 
 @pytest.mark.parametrize("name", sorted(WORLDS))

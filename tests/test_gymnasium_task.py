@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from conftest import ROOT, assert_alone_equals_batch
+from conftest import ROOT, assert_alone_equals_batch, history
 
 gym = pytest.importorskip("gymnasium")
 
@@ -125,16 +125,6 @@ def test_trials_are_reset_seeds_and_alone_equals_batch() -> None:
 
 SMALL = ["task.trials=2", "task.max_steps=60", "optimizer.population=6", "evolution.chunk_size=4",
          "evolution.validation_trials=0"]
-
-
-def history(run: Path) -> list[dict[str, str]]:
-    import csv
-
-    with open(run / "history.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        r.pop("seconds")
-    return rows
 
 
 def test_two_workers_and_a_resumed_run_equal_the_straight_run(tmp_path: Path,
