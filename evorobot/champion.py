@@ -112,8 +112,12 @@ def _non_negative(d: dict[str, Any], key: str, path: str) -> int:
 
 def load_champion(path: str | Path) -> Champion:
     """Read and validate a champion file; every problem is a one-line ChampionFileError."""
-    p = str(path)
-    d = read_json(path, "champion file")
+    return champion_from_dict(read_json(path, "champion file"), str(path))
+
+
+def champion_from_dict(d: Any, p: str) -> Champion:
+    """Validate a champion record ``d`` (a champion file's document, or the one a checkpoint
+    carries) found at ``p``; every problem is a one-line ChampionFileError naming ``p``."""
     if not isinstance(d, dict) or d.get("schema") != SCHEMA:
         raise ChampionFileError(f"{p}: not an evorobot champion file (no \"schema\": \"{SCHEMA}\")")
     version = d.get("schema_version")

@@ -22,5 +22,10 @@ class ChampionFileError(EvorobotError):
     """A champion or run file is missing, truncated, of an unknown schema, or inconsistent."""
 
 
+class WriteFailed(EvorobotError):
+    """A file could not be written: the disk is full, over quota, read-only or not ours, or the
+    file is larger than the process may write (``ulimit -f``)."""
+
+
 class DependencyNotInstalled(EvorobotError):
     """An optional dependency needed by the requested feature is missing."""

@@ -5,22 +5,28 @@
   Python's float repr round-trips exactly, so genomes survive at full precision.
 - NPZ files are read with ``allow_pickle=False``. Nothing here uses pickle, eval or exec.
 - Every write goes to a temporary file in the same directory, is fsynced and then moved into place
-  with ``os.replace``: a crash leaves the old file or the new one, never half of one.
+  with ``os.replace``: a crash leaves the old file or the new one, never half of one. A write the
+  system refuses (disk full, quota, file size limit, read-only filesystem, no permission) removes
+  its temporary file and raises :class:`~evorobot.errors.WriteFailed`, one line naming the file.
+- ``EVOROBOT_TEST_KILL=POINT@N`` (tests only) SIGKILLs the process the ``N``-th time it reaches
+  ``POINT`` (:func:`kill_point`), to prove that a crash inside a write loses nothing.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evorobot.errors import ChampionFileError
+from evorobot.errors import ChampionFileError, WriteFailed
 
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
@@ -117,23 +123,71 @@ def remove_stale_temporaries(directory: str | Path) -> int:
     return removed
 
 
+REFUSED_WRITES = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "the file would exceed the file size limit, ulimit -f",
+    errno.EROFS: "the filesystem is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+"""The errors of a write that the system refuses for a reason outside evorobot, and their words."""
+
+
+def write_failed(path: str | Path, exc: OSError, what: str = "cannot write") -> WriteFailed | None:
+    """A one-line :class:`WriteFailed` for ``exc`` if it is a refused write (:data:`REFUSED_WRITES`)
+    or a name too long, else None (anything else stays a traceback: not a user's problem)."""
+    why = REFUSED_WRITES.get(exc.errno or 0)
+    if why is None and exc.errno == errno.ENAMETOOLONG:
+        why = "the name is too long for the filesystem"
+    return WriteFailed(f"{path}: {what} ({why})") if why is not None else None
+
+
+_KILL_COUNTS: dict[str, int] = {}
+
+
+def kill_point(point: str) -> None:
+    """SIGKILL this process if ``EVOROBOT_TEST_KILL`` is ``POINT@N`` and this is the ``N``-th time
+    ``point`` is reached (a test hook: a crash at an exact moment of a write; one dict lookup
+    otherwise). Points: ``NAME:written`` (temp file fsynced, not renamed), ``NAME:renamed`` (renamed,
+    directory not synced), and the checkpoint's (:func:`evorobot.evolution.checkpoint.save`)."""
+    spec = os.environ.get("EVOROBOT_TEST_KILL")
+    if not spec:
+        return
+    target, _, nth = spec.rpartition("@")
+    if target != point:
+        return
+    _KILL_COUNTS[point] = _KILL_COUNTS.get(point, 0) + 1
+    if str(_KILL_COUNTS[point]) == nth:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file, fsync, ``os.replace``)."""
+    """Write ``data`` to ``path`` atomically (temp file, fsync, ``os.replace``); a refused write
+    removes the temp file and raises :class:`WriteFailed` (:func:`write_failed`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_failed(path, exc) or exc from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        kill_point(f"{path.name}:written")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        failed = write_failed(path, exc) if isinstance(exc, OSError) else None
+        if failed is not None:
+            raise failed from None
         raise
+    kill_point(f"{path.name}:renamed")
     _sync_dir(path.parent)
 
 

@@ -9,7 +9,9 @@ Layout (inside the run directory)::
 ``gen-NNNNNN`` counts the generations completed (``gen-000000`` is the state before the first).
 A checkpoint is written into a temporary directory (each file atomically: temp file, fsync,
 ``os.replace``) which is then renamed into place, and only then is any older than the previous
-one removed; a crash at any moment leaves at least one complete checkpoint.
+one removed; a crash at any moment leaves at least one complete checkpoint. A write the system
+refuses (disk full, ...) removes the temporary directory and raises
+:class:`~evorobot.errors.WriteFailed`; the checkpoints already written stay as they were.
 
 ``state.json`` (strict JSON) holds the schema and version, ``generations_done``, the optimizer's
 JSON-able state (its rng's bit-generator state included), the names of its arrays in
@@ -34,16 +36,18 @@ from typing import Any
 
 import numpy as np
 
-from evorobot.errors import ChampionFileError
+from evorobot.errors import ChampionFileError, WriteFailed
 from evorobot.store import (
     _sync_dir,
     decode_float,
     encode_float,
+    kill_point,
     npz_bytes,
     npz_from_bytes,
     read_json,
     read_regular,
     write_bytes_atomic,
+    write_failed,
     write_json,
 )
 
@@ -109,12 +113,20 @@ def _generations(root: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def save(run_dir: Path, ck: Checkpoint) -> Path:
-    """Write ``ck`` as ``checkpoint/gen-NNNNNN``; keep it and the previous one only."""
+def remove_stale(run_dir: Path) -> int:
+    """Delete the temporary directories (``checkpoint/.tmp-*``) of checkpoint writes that died
+    before their rename; return how many. Only under the run's lock (no writer can be using them)."""
     root = Path(run_dir) / "checkpoint"
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    stale = [p for p in root.glob(".tmp-*") if p.is_dir() and not p.is_symlink()]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return len(stale)
+
+
+def save(run_dir: Path, ck: Checkpoint) -> Path:
+    """Write ``ck`` as ``checkpoint/gen-NNNNNN``; keep it and the previous one only. A refused write
+    is :class:`WriteFailed` with nothing of this checkpoint left behind."""
+    root = Path(run_dir) / "checkpoint"
     arrays = {k: v for k, v in ck.optimizer.items() if isinstance(v, np.ndarray)}
     meta = {k: v for k, v in ck.optimizer.items() if not isinstance(v, np.ndarray)}
     data = npz_bytes(arrays)
@@ -132,13 +144,25 @@ def save(run_dir: Path, ck: Checkpoint) -> Path:
         "fingerprint": ck.fingerprint,
     }
     state["state_sha256"] = _sha(state)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{_name(ck.done)}-", dir=root))
-    write_bytes_atomic(tmp / "optimizer.npz", data)
-    write_json(tmp / "state.json", state)
     final = root / _name(ck.done)
-    if final.exists():  # left by an earlier attempt at this generation (before a resume)
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    tmp: Path | None = None
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        remove_stale(run_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{_name(ck.done)}-", dir=root))
+        write_bytes_atomic(tmp / "optimizer.npz", data)
+        write_json(tmp / "state.json", state)
+        kill_point("checkpoint:written")
+        if final.exists():  # left by an earlier attempt at this generation (before a resume)
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except (OSError, WriteFailed) as exc:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, WriteFailed):  # name the file as it would have been, not its temporary place
+            raise WriteFailed(str(exc).replace(str(tmp), str(final), 1)) from None
+        raise write_failed(final, exc, "cannot write the checkpoint") or exc from None
+    kill_point("checkpoint:renamed")
     _sync_dir(root)
     kept = [p for n, p in _generations(root) if n <= ck.done][-KEEP:]
     for _, p in _generations(root):

@@ -10,6 +10,9 @@ and a checkpoint every
 A run directory holds ``manifest.json`` (versions, platform, seed, command line, backend, and a
 ``resumes`` list), ``config.json`` (the resolved experiment), ``history.csv`` (one row per
 generation), ``champion.json`` (best ever) and ``checkpoint/``. Every file is written atomically.
+A write the system refuses (disk full, quota, ``ulimit -f``, read-only, no permission) ends the run
+in one line (:class:`~evorobot.errors.WriteFailed`) naming the file and the last complete
+checkpoint, which stays resumable; one refused before the first checkpoint removes the run directory.
 
 :func:`resume` continues from the newest valid checkpoint: it first rewrites ``history.csv`` and
 ``champion.json`` as they were at that generation, so a resumed run's files equal an
@@ -28,6 +31,7 @@ import datetime
 import io
 import os
 import platform
+import shutil
 import signal
 import sys
 import threading
@@ -39,9 +43,9 @@ from typing import Any, TextIO, cast
 import numpy as np
 
 import evorobot
-from evorobot.champion import champion_dict
+from evorobot.champion import champion_dict, champion_from_dict
 from evorobot.config import Experiment, apply_overrides, experiment_from_dict
-from evorobot.errors import ChampionFileError, ConfigError
+from evorobot.errors import ChampionFileError, ConfigError, WriteFailed
 from evorobot.evolution import OPTIMIZERS, checkpoint
 from evorobot.evolution.backend_base import Backend
 from evorobot.evolution.base import GenerationStats, Optimizer
@@ -56,6 +60,7 @@ from evorobot.store import (
     encode_float,
     read_json,
     remove_stale_temporaries,
+    write_failed,
     write_json,
     write_text,
 )
@@ -138,13 +143,44 @@ def _describe(backend: Backend | None) -> dict[str, Any]:
 
 
 def prepare_run_dir(out: Path) -> None:
-    """Create ``out``; refuse to write into a directory that already holds a run."""
+    """Create ``out``; refuse to write into a directory that already holds a run, or one that
+    cannot be created or written (:class:`WriteFailed`, before anything runs)."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         if (out / "config.json").is_file():  # the same command again, most likely
             raise ConfigError(f"{out}: already holds a run; continue or extend it with `evorobot resume {out}` "
                               "[--generations N], or start another with --out DIR (or --seed S)")
         raise ConfigError(f"{out}: output directory exists and is not empty (choose another --out)")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_failed(out, exc, "cannot create the run directory") or exc from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise WriteFailed(f"{out}: cannot write into the run directory (permission denied)")
+
+
+def discard_run_dir(out: Path, created: bool) -> None:
+    """Remove what a run that failed before its first checkpoint wrote: ``out`` itself if this
+    process ``created`` it, else its contents (it was empty)."""
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for p in out.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+class _Resumable(WriteFailed):
+    """A :class:`WriteFailed` that already says which checkpoint stays."""
+
+
+def resumable(exc: WriteFailed, out: Path, done: int) -> WriteFailed:
+    """``exc`` with what stays: the last complete checkpoint (``done`` generations) and the command."""
+    if isinstance(exc, _Resumable):
+        return exc
+    return _Resumable(f"{exc}; the last complete checkpoint, gen-{done:06d} ({done} generations done), stays "
+                       f"resumable: `evorobot resume {out}` once the disk can be written")
 
 
 def fmt_float(x: float) -> str:
@@ -343,15 +379,20 @@ def evolve(
         prepared[:, :n_ctrl] = setup.controller.prepare_initial_population(first[:, :n_ctrl])
         if not np.array_equal(prepared, first):
             opt.seed_population(prepared)
+    created = not out.exists()
     prepare_run_dir(out)
     with DirectoryLock(out):
         man = manifest(exp, list(argv or []), backend)
         if seeded is not None:
             man["init_from"] = seeded
-        write_json(out / "manifest.json", man)
-        write_json(out / "config.json", exp.to_dict())
         start = Checkpoint(0, opt.state_dict(), -np.inf, -1, [], None, fingerprint(exp.to_dict()))
-        checkpoint.save(out, start)
+        try:
+            write_json(out / "manifest.json", man)
+            write_json(out / "config.json", exp.to_dict())
+            checkpoint.save(out, start)
+        except WriteFailed as exc:  # nothing to resume: leave nothing behind
+            discard_run_dir(out, created)
+            raise WriteFailed(f"{exc}; the run did not start and {out} was removed") from None
         return _loop(setup, opt, out, start, stream, backend, handle_signals, validation)
 
 
@@ -390,10 +431,19 @@ def resume(
 
 def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[str] | None,
             stream: TextIO | None, backend: Backend | None, handle_signals: bool) -> RunSummary:
-    cfg = out / "config.json"
     progress = _Progress(stream)
-    remove_stale_temporaries(out)  # a write killed before its rename (under the lock: no writer)
+    remove_stale_temporaries(out)  # writes killed before their rename (under the lock: no writer)
+    checkpoint.remove_stale(out)
     ck = checkpoint.load_latest(out, progress.note)
+    try:
+        return _continue(out, ck, new, diff, argv, stream, backend, handle_signals)
+    except WriteFailed as exc:
+        raise resumable(exc, out, ck.done) from None
+
+
+def _continue(out: Path, ck: Checkpoint, new: Experiment, diff: dict[str, list[Any]], argv: list[str] | None,
+              stream: TextIO | None, backend: Backend | None, handle_signals: bool) -> RunSummary:
+    cfg = out / "config.json"
     if ck.fingerprint != fingerprint(new.to_dict()):
         raise ChampionFileError(f"{ck.path}: checkpoint belongs to a different experiment than {cfg}")
     total = new.evolution.generations
@@ -404,6 +454,8 @@ def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[s
     opt = restore_optimizer(setup, ck)
     if opt.generation != ck.done:
         raise ChampionFileError(f"{ck.path}: optimizer generation {opt.generation} != {ck.done} done")
+    if ck.champion is not None:  # validated as a champion file is, not only checksummed
+        champion_from_dict(ck.champion, f"{ck.path} champion")
     if ck.done == total:
         return RunSummary(out, total, *_champion_record(ck, validation), 0.0, None, ck.done)
     write_history(out, ck.history)
@@ -451,45 +503,48 @@ def _loop(setup: Setup, opt: Optimizer, out: Path, ck: Checkpoint, stream: TextI
     if backend is not None:
         backend.prepare(initializer(exp))
     with _Signals(handle_signals, stream) as stop:
-        for gen in range(ck.done, total):
-            if stop.signum is not None:
-                break
-            t0 = time.perf_counter()
-            genomes = opt.ask()
-            conditions = setup.task.conditions(conditions_rng(seed, gen))
-            ev = evaluate(setup, genomes, conditions, exp.evolution.chunk_size, backend)
-            for msg in ev.lost:
-                progress.note(f"generation {gen}: {msg}")
-            stats = opt.tell(ev.fitness)
-            i = stats.best_index
-            if i >= 0 and ev.fitness[i] > best_ever:
-                best_ever, best_gen = float(ev.fitness[i]), gen
-                if validation is None:
-                    champ_fit, champ_gen = best_ever, gen
-                    champ = champion_dict(setup, genomes[i], ev.trials[i], int(ev.failed[i]), gen, int(i), seed)
-                    write_json(out / "champion.json", champ)
-            valid = ""
-            if validation is not None:
-                best, record = _validate(validation, genomes, ev.fitness, gen, seed, backend, progress, champ_fit)
-                valid = fmt_float(best) if np.isfinite(best) else ""
-                if record is not None:
-                    champ_fit, champ_gen, champ = best, gen, record
-                    write_json(out / "champion.json", champ)
-            secs = time.perf_counter() - t0
-            rows.append([str(gen), fmt_float(stats.best), fmt_float(stats.mean), fmt_float(stats.std),
-                         fmt_float(best_ever), valid, str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
-            write_history(out, rows)
-            done = gen + 1
-            if done % every == 0 or done == total or stop.signum is not None:
+        try:
+            for gen in range(ck.done, total):
+                if stop.signum is not None:
+                    break
+                t0 = time.perf_counter()
+                genomes = opt.ask()
+                conditions = setup.task.conditions(conditions_rng(seed, gen))
+                ev = evaluate(setup, genomes, conditions, exp.evolution.chunk_size, backend)
+                for msg in ev.lost:
+                    progress.note(f"generation {gen}: {msg}")
+                stats = opt.tell(ev.fitness)
+                i = stats.best_index
+                if i >= 0 and ev.fitness[i] > best_ever:
+                    best_ever, best_gen = float(ev.fitness[i]), gen
+                    if validation is None:
+                        champ_fit, champ_gen = best_ever, gen
+                        champ = champion_dict(setup, genomes[i], ev.trials[i], int(ev.failed[i]), gen, int(i), seed)
+                        write_json(out / "champion.json", champ)
+                valid = ""
+                if validation is not None:
+                    best, record = _validate(validation, genomes, ev.fitness, gen, seed, backend, progress, champ_fit)
+                    valid = fmt_float(best) if np.isfinite(best) else ""
+                    if record is not None:
+                        champ_fit, champ_gen, champ = best, gen, record
+                        write_json(out / "champion.json", champ)
+                secs = time.perf_counter() - t0
+                rows.append([str(gen), fmt_float(stats.best), fmt_float(stats.mean), fmt_float(stats.std),
+                             fmt_float(best_ever), valid, str(len(genomes)), str(int(ev.failed.sum())), f"{secs:.3f}"])
+                write_history(out, rows)
+                done = gen + 1
+                if done % every == 0 or done == total or stop.signum is not None:
+                    checkpoint.save(out, Checkpoint(done, opt.state_dict(), best_ever, best_gen, rows, champ,
+                                                    fingerprint(exp.to_dict())))
+                    saved = done
+                progress.update(gen, total, stats, best_ever, secs,
+                                champ_fit if validation is not None and np.isfinite(champ_fit) else None)
+            stopped = stop.signum if done < total else None
+            if stopped is not None and saved != done:
                 checkpoint.save(out, Checkpoint(done, opt.state_dict(), best_ever, best_gen, rows, champ,
                                                 fingerprint(exp.to_dict())))
-                saved = done
-            progress.update(gen, total, stats, best_ever, secs,
-                            champ_fit if validation is not None and np.isfinite(champ_fit) else None)
-        stopped = stop.signum if done < total else None
-        if stopped is not None and saved != done:
-            checkpoint.save(out, Checkpoint(done, opt.state_dict(), best_ever, best_gen, rows, champ,
-                                            fingerprint(exp.to_dict())))
+        except WriteFailed as exc:
+            raise resumable(exc, out, saved) from None
     progress.close()
     return RunSummary(out, done, champ_fit, champ_gen, time.perf_counter() - start, stopped, ck.done)
 

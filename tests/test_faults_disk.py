@@ -1,0 +1,211 @@
+"""Disk faults (issue 22): a write the system refuses is one line and exit 2, the last complete
+checkpoint stays resumable to the uninterrupted result; a read-only output directory or install;
+a SIGKILL inside a checkpoint write; forged optimizer state of every optimizer.
+
+The faults are real: ``RLIMIT_FSIZE`` in the child makes the kernel refuse, with ``EFBIG``, every
+write past the limit (Python ignores ``SIGXFSZ``), exactly where a full disk refuses with
+``ENOSPC``; a read-only directory binds only a user who is not root, so as root the child drops to
+``nobody``. Every command runs in a subprocess with a deadline (:data:`test_faults.DEADLINE`).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, history
+from test_faults import DEADLINE, WORLD, one_line
+
+from evorobot.errors import ChampionFileError, WriteFailed
+
+GENS = 12
+ARGS = ["--set", "task.offsets=2", "--population", "6", "--set", "evolution.chunk_size=2",
+        "--set", "evolution.checkpoint_every=2", "--generations", str(GENS)]
+NOBODY = 65534
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, preexec: Callable[[], None] | None = None,
+        user: list[str] | None = None, deadline: float = DEADLINE) -> subprocess.CompletedProcess[str]:
+    """:func:`test_faults.run_cli` with a chosen environment, a ``preexec_fn`` (a limit) and a
+    ``user`` prefix (:func:`unprivileged`)."""
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", **(env or {})}
+    return subprocess.run([*(user or []), sys.executable, "-m", "evorobot.cli", *args], capture_output=True,
+                          text=True, check=False, timeout=deadline, cwd=cwd, env=env, preexec_fn=preexec)
+
+
+def error_line(out: subprocess.CompletedProcess[str]) -> str:
+    """:func:`test_faults.one_line` for a run that failed after printing its progress lines."""
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+    line = out.stderr.strip().splitlines()[-1]
+    assert line.startswith("evorobot: error: ")
+    assert all(x.startswith("gen ") for x in out.stderr.strip().splitlines()[:-1])
+    return line
+
+
+def file_size_limit(size: int) -> Callable[[], None]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return limit
+
+
+def unprivileged() -> list[str]:
+    """A command prefix that runs as a user file permissions bind: none for a user who is not
+    root; as root, ``setpriv`` to ``nobody`` (the test is skipped without it)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root (chmod does not bind) and no setpriv to run as another user")
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+
+
+@pytest.fixture
+def open_tmp() -> Iterator[Path]:
+    """A temporary directory another user can reach (pytest's sit under a directory of mode 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="evorobot-disk-"))
+    path.chmod(0o755)
+    yield path
+    for p in [path, *path.rglob("*")]:
+        if not p.is_symlink():
+            p.chmod(0o755 if p.is_dir() else 0o644)
+    shutil.rmtree(path)
+
+
+def leftovers(out: Path) -> list[Path]:
+    """Temporary files and directories of interrupted writes anywhere in a run directory."""
+    return [p for p in out.rglob("*") if p.name.startswith(".") and (p.name.endswith(".tmp")
+                                                                     or p.name.startswith(".tmp-"))]
+
+
+def checkpoints(out: Path) -> list[int]:
+    return sorted(int(p.name[4:]) for p in (out / "checkpoint").glob("gen-*"))
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Bit for bit: the history (wall time aside), champion.json, the final optimizer state."""
+    assert history(a) == history(b)
+    assert (a / "champion.json").read_bytes() == (b / "champion.json").read_bytes()
+    final = f"checkpoint/gen-{GENS:06d}/optimizer.npz"
+    assert (a / final).read_bytes() == (b / final).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The uninterrupted run (it also warms numba's cache, so the limited runs write no cache)."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    done = run(["evolve", str(WORLD), *ARGS, "--out", str(out)], cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+# -- a full disk ---------------------------------------------------------------------------------
+def test_a_write_refused_before_the_first_checkpoint_leaves_no_run_directory(reference: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    line = one_line(run(["evolve", str(WORLD), *ARGS, "--out", str(out)], cwd=tmp_path, preexec=file_size_limit(300)))
+    assert f"{out / 'manifest.json'}: cannot write (the file would exceed the file size limit, ulimit -f)" in line
+    assert "the run did not start" in line and not out.exists()
+
+
+@pytest.mark.parametrize("cut", ["champion", "middle", "last"])
+def test_a_full_disk_is_one_line_and_resume_equals_the_uninterrupted_run(reference: Path, tmp_path: Path,
+                                                                         cut: str) -> None:
+    """The limit falls between the sizes the run's files reach, so the run fails at three points:
+    champion.json of generation 0, a checkpoint in the middle, the last checkpoint."""
+    champion = (reference / "champion.json").stat().st_size
+    final = (reference / "checkpoint" / f"gen-{GENS:06d}" / "state.json").stat().st_size
+    limit = {"champion": champion - 600, "middle": final - 400, "last": final - 1}[cut]
+    out = tmp_path / "run"
+    line = error_line(run(["evolve", str(WORLD), *ARGS, "--out", str(out)], cwd=tmp_path,
+                          preexec=file_size_limit(limit)))
+    kept = checkpoints(out)
+    assert kept and kept[-1] < GENS
+    assert f"{out}" in line and "cannot write (the file would exceed the file size limit, ulimit -f)" in line
+    assert ".tmp" not in line  # the file is named where it belongs, not by its temporary name
+    assert (f"the last complete checkpoint, gen-{kept[-1]:06d} ({kept[-1]} generations done), stays resumable: "
+            f"`evorobot resume {out}`") in line
+    assert {"champion": 0, "last": GENS - 2}.get(cut, kept[-1]) == kept[-1]
+    assert 0 < kept[-1] < GENS - 2 or cut != "middle"
+    assert leftovers(out) == []  # the temporary file of the refused write is gone
+    done = run(["resume", str(out)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert_same_run(reference, out)
+
+
+def test_every_refused_errno_is_one_line_and_removes_the_temporary_file(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC, EDQUOT, EROFS, EACCES (no small filesystem without root): the fsync fails as a full
+    disk's delayed allocation does; anything else keeps its traceback."""
+    from evorobot import store
+
+    target = tmp_path / "champion.json"
+    target.write_text("old")
+    for code, words in [(errno.ENOSPC, "the disk is full"), (errno.EDQUOT, "quota"),
+                        (errno.EROFS, "read-only"), (errno.EACCES, "permission denied")]:
+        def fail(fd: int, code: int = code) -> None:
+            raise OSError(code, os.strerror(code))
+        monkeypatch.setattr(store.os, "fsync", fail)
+        with pytest.raises(WriteFailed, match=words) as info:
+            store.write_json(target, {"a": 1})
+        assert str(info.value).startswith(f"{target}: cannot write (") and "\n" not in str(info.value)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["champion.json"] and target.read_text() == "old"
+    monkeypatch.setattr(store.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with pytest.raises(OSError) as io_error:
+        store.write_json(target, {"a": 1})
+    assert not isinstance(io_error.value, WriteFailed)
+
+
+# -- read-only places ----------------------------------------------------------------------------
+def test_a_read_only_output_directory_is_one_line_before_anything_runs(open_tmp: Path) -> None:
+    tmp_path = open_tmp
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    user = unprivileged()
+    cache = tmp_path / "cache"  # a numba cache that user can write
+    cache.mkdir()
+    cache.chmod(0o777)
+    line = one_line(run(["evolve", str(WORLD), *ARGS, "--out", str(ro / "run")], cwd=tmp_path,
+                        env={"NUMBA_CACHE_DIR": str(cache)}, user=user))
+    assert line == f"evorobot: error: {ro / 'run'}: cannot create the run directory (permission denied)"
+    assert list(ro.iterdir()) == []
+    (ro / "empty").mkdir()  # an existing, empty directory that is not writable
+    line = one_line(run(["evolve", str(WORLD), *ARGS, "--out", str(ro / "empty")], cwd=tmp_path,
+                        env={"NUMBA_CACHE_DIR": str(cache)}, user=user))
+    assert line == f"evorobot: error: {ro / 'empty'}: cannot write into the run directory (permission denied)"
+    assert list((ro / "empty").iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX users")
+def test_a_read_only_install_without_numba_cache_dir_still_evolves(open_tmp: Path) -> None:
+    """The package copied to a read-only directory, ``HOME`` unwritable, ``NUMBA_CACHE_DIR`` and
+    ``XDG_CACHE_HOME`` unset: numba finds no cache locator unless evorobot gives it a directory."""
+    tmp_path = open_tmp
+    site = tmp_path / "site"
+    for part in ("evorobot", "agents", "worlds"):
+        shutil.copytree(ROOT / part, site / part, ignore=shutil.ignore_patterns("__pycache__"))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    for p in [site, *site.rglob("*")]:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    for p in (tmp_path, temp):
+        p.chmod(0o777)
+    user = unprivileged()
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME="/nonexistent", TMPDIR=str(temp), PYTHONPATH=str(site), SDL_VIDEODRIVER="dummy")
+    out = tmp_path / "run"
+    done = subprocess.run([*user, sys.executable, "-m", "evorobot.cli", "evolve",
+                           str(site / "worlds" / "categorical_perception.toml"), "--set", "task.offsets=1",
+                           "--population", "2", "--generations", "1", "--out", str(out)],
+                          capture_output=True, text=True, check=False, timeout=DEADLINE * 2, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (out / "champion.json").is_file()
+    cache = temp / f"evorobot-numba-{NOBODY if user else os.getuid()}"
+    assert cache.is_dir() and (cache.stat().st_mode & 0o777) == 0o700 and any(cache.rglob("*.nbi"))
