@@ -48,7 +48,7 @@ from evorobot.config import Experiment, apply_overrides, experiment_from_dict
 from evorobot.errors import ChampionFileError, ConfigError, WriteFailed
 from evorobot.evolution import OPTIMIZERS, checkpoint
 from evorobot.evolution.backend_base import Backend
-from evorobot.evolution.base import GenerationStats, Optimizer
+from evorobot.evolution.base import GenerationStats, Optimizer, OptimizerUsageError
 from evorobot.evolution.checkpoint import RESUMABLE, Checkpoint, changes, fingerprint
 from evorobot.evolution.evaluate import evaluate, initializer
 from evorobot.evolution.validation import Validation
@@ -306,10 +306,23 @@ def make_optimizer(setup: Setup) -> Optimizer:
 
 
 def restore_optimizer(setup: Setup, ck: Checkpoint) -> Optimizer:
-    """The optimizer of ``setup``'s experiment as checkpoint ``ck`` saved it."""
+    """The optimizer of ``setup``'s experiment as checkpoint ``ck`` saved it. Its state is validated,
+    not only checksummed: each optimizer checks its arrays, and a state that passes those checks
+    must still give two valid generations (a copy asked, told a fixed fitness and asked again), so
+    that a forged file is one line here instead of a crash some generations later."""
     exp = setup.experiment
-    return OPTIMIZERS[exp.optimizer_type].from_state_dict(exp.optimizer, setup.genome_layout(), ck.optimizer,
-                                                          f"{ck.path} optimizer")
+    cls, where = OPTIMIZERS[exp.optimizer_type], f"{ck.path} optimizer"
+    try:
+        with np.errstate(all="ignore"):
+            opt = cls.from_state_dict(exp.optimizer, setup.genome_layout(), ck.optimizer, where)
+            opt.ask()  # cached: the run's own first ask returns the same genomes
+            probe = cls.from_state_dict(exp.optimizer, setup.genome_layout(), ck.optimizer, where)
+            probe.tell(np.linspace(0.0, 1.0, probe.ask().shape[0]))
+            probe.ask()
+    except (ValueError, ArithmeticError, OptimizerUsageError) as exc:
+        raise ChampionFileError(f"{where}: optimizer state does not give valid generations (forged or corrupt?): "
+                                f"{type(exc).__name__}: {exc}") from None
+    return opt
 
 
 def initial_population(setup: Setup, run_dir: Path, size: int) -> tuple[np.ndarray, dict[str, Any]]:
