@@ -25,6 +25,7 @@ import pytest
 from conftest import ROOT, history
 from test_faults import DEADLINE, WORLD, one_line
 
+from evorobot.cli import main
 from evorobot.config import load_world
 from evorobot.errors import ChampionFileError, WriteFailed
 from evorobot.evolution import OPTIMIZERS
@@ -106,8 +107,7 @@ def assert_same_run(a: Path, b: Path) -> None:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The uninterrupted run (it also warms numba's cache, so the limited runs write no cache)."""
     out = tmp_path_factory.mktemp("ref") / "run"
-    done = run(["evolve", str(WORLD), *ARGS, "--out", str(out)], cwd=ROOT)
-    assert done.returncode == 0, done.stderr
+    assert main(["evolve", str(WORLD), *ARGS, "--out", str(out)]) == 0
     return out
 
 
@@ -139,8 +139,7 @@ def test_a_full_disk_is_one_line_and_resume_equals_the_uninterrupted_run(referen
     assert {"champion": 0, "last": GENS - 2}.get(cut, kept[-1]) == kept[-1]
     assert 0 < kept[-1] < GENS - 2 or cut != "middle"
     assert leftovers(out) == []  # the temporary file of the refused write is gone
-    done = run(["resume", str(out)], cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert main(["resume", str(out)]) == 0  # in this process: a plain resume cannot hang
     assert_same_run(reference, out)
 
 
@@ -217,13 +216,12 @@ def test_a_read_only_install_without_numba_cache_dir_still_evolves(open_tmp: Pat
 
 
 # -- a SIGKILL inside a write (store.kill_point) --------------------------------------------------
-@pytest.mark.parametrize("point", ["state.json:written@3", "checkpoint:written@3", "checkpoint:renamed@3",
-                                   "history.csv:written@5"])
+@pytest.mark.parametrize("point", ["state.json:written@3", "checkpoint:renamed@3", "history.csv:written@5"])
 def test_a_sigkill_inside_a_checkpoint_write_resumes_to_the_uninterrupted_run(reference: Path, tmp_path: Path,
                                                                             point: str) -> None:
-    """Killed with a checkpoint's temporary file written but not renamed, with the checkpoint's
-    temporary directory complete but not renamed, after its rename but before the old ones are
-    pruned, and with history.csv's temporary file not renamed; the third checkpoint is gen-000004.
+    """Killed with a checkpoint's temporary file written but not renamed, after the checkpoint's
+    rename but before the old ones are pruned, and with history.csv's temporary file not renamed;
+    the third checkpoint is gen-000004.
     (tests/test_resume.py kills between generations, at a moment chosen by time.)"""
     out = tmp_path / "run"
     killed = run(["evolve", str(WORLD), *ARGS, "--out", str(out)], cwd=tmp_path, env={"EVOROBOT_TEST_KILL": point})
@@ -233,8 +231,7 @@ def test_a_sigkill_inside_a_checkpoint_write_resumes_to_the_uninterrupted_run(re
     else:
         assert leftovers(out)  # the interrupted write's temporary file or directory
         assert checkpoints(out)[-1] == (2 if "checkpoint" in point or "state" in point else 4)
-    done = run(["resume", str(out)], cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert main(["resume", str(out)]) == 0  # in this process: a plain resume cannot hang
     assert_same_run(reference, out)
     assert leftovers(out) == [] and checkpoints(out) == [GENS - 2, GENS]
 
@@ -267,7 +264,8 @@ def test_forged_optimizer_state_of_every_optimizer_is_refused_or_harmless(name: 
             except ChampionFileError as exc:
                 assert str(exc).startswith("ck optimizer: ") and "\n" not in str(exc)
                 continue
-            for _ in range(2):
-                genomes = restored.ask()
-                assert np.all(np.isfinite(genomes)) and np.all(np.abs(genomes) <= 1.0), (key, bad)
-                restored.tell(rng.random(genomes.shape[0]))
+            with np.errstate(all="ignore"):  # the property is valid genes, not quiet arithmetic
+                for _ in range(2):
+                    genomes = restored.ask()
+                    assert np.all(np.isfinite(genomes)) and np.all(np.abs(genomes) <= 1.0), (key, bad)
+                    restored.tell(rng.random(genomes.shape[0]))
