@@ -2,8 +2,11 @@
 
 A world file has the tables ``[experiment]``, ``[simulation]``, ``[agent]``, ``[task]``,
 ``[controller]``, ``[optimizer]`` and ``[evolution]``. ``[agent] file`` names a shipped agent
-(``"khepera"``: ``agents/khepera.toml``) or an agent file relative to the world file; its tables may be overridden in ``[agent.body]``, ``[agent.eye]`` and
-``[agent.motor]``. ``[task]``, ``[controller]`` and ``[optimizer]`` carry a ``type`` that selects
+(``"khepera"``: ``agents/khepera.toml``) or an agent file relative to the world file, which must
+resolve inside the world file's folder, the ``agents/`` folder beside it or the shipped agents
+(:func:`agent_roots`); its tables may be overridden in ``[agent.body]``, ``[agent.eye]`` and
+``[agent.motor]``. An optional ``[limits]`` table raises or lowers the resource budget
+(:mod:`evorobot.budget`). ``[task]``, ``[controller]`` and ``[optimizer]`` carry a ``type`` that selects
 a registry entry whose settings dataclass validates the rest of the table.
 
 Everything is checked before the first tick; every error is one line naming the file, the table,
@@ -23,10 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from evorobot.agent import AGENT_TABLES, OPTIONAL_TABLES, AgentSpec
+from evorobot.budget import DEFAULT_LIMITS, Limits, check_settings
 from evorobot.errors import ConfigError
 from evorobot.spec import did_you_mean, parse, setting, to_dict
 
-TOP_TABLES = ("experiment", "simulation", "agent", "task", "controller", "optimizer", "evolution")
+TOP_TABLES = ("experiment", "simulation", "agent", "task", "controller", "optimizer", "evolution", "limits")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ class Experiment:
     optimizer: Any
     evolution: EvolutionSpec
     source: str = "<dict>"
+    limits: Limits = DEFAULT_LIMITS
+    """The resource budget (:mod:`evorobot.budget`); written out only when not the defaults."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of the whole resolved experiment (no file references)."""
@@ -87,6 +93,7 @@ class Experiment:
             "controller": {"type": self.controller_type, **to_dict(self.controller)},
             "optimizer": {"type": self.optimizer_type, **to_dict(self.optimizer)},
             "evolution": to_dict(self.evolution),
+            **({"limits": to_dict(self.limits)} if self.limits != DEFAULT_LIMITS else {}),
         }
 
 
@@ -181,9 +188,19 @@ SHIPPED_WORLDS = SHIPPED_AGENTS.parent / "worlds"
 """The world files shipped with evorobot (``worlds/`` of the source tree)."""
 
 
+def agent_roots(base: Path) -> tuple[Path, ...]:
+    """The folders a world file in ``base`` may read agent files from (symlinks resolved): its own
+    folder (and below), the ``agents/`` folder beside it (the layout of ``worlds/`` and ``agents/``
+    that evorobot ships and users copy), and the shipped agents."""
+    here = base.resolve()
+    return here, (here.parent / "agents").resolve(), SHIPPED_AGENTS
+
+
 def _agent_file(value: Any, base: Path | None, where: str) -> Path:
     """``[agent] file``: a shipped agent by name (``"khepera"``: ``agents/khepera.toml``, so that a
-    world file keeps working wherever it is copied), or a path relative to the world file."""
+    world file keeps working wherever it is copied), or a path relative to the world file that
+    resolves, after ``..`` and symlinks, inside one of :func:`agent_roots` (a world file from
+    elsewhere cannot read arbitrary files of the machine)."""
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: `file` must be a shipped agent's name or a path relative to the world file, "
                           f"got {value!r}")
@@ -197,12 +214,21 @@ def _agent_file(value: Any, base: Path | None, where: str) -> Path:
     if base is None:
         raise ConfigError(f"{where}: `file` = {value!r}: a path is relative to a world file; name a shipped agent")
     path = base / value
-    if not path.is_file():
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ConfigError(f"{where}: `file` = {value!r}: cannot resolve {path} ({exc})") from None
+    roots = agent_roots(base)
+    if not any(real.is_relative_to(root) for root in roots):
+        raise ConfigError(f"{where}: `file` = {value!r} resolves to {real}, outside the folders agent files may live "
+                          f"in: the world file's folder, the agents/ folder beside it, or the shipped agents "
+                          f"({', '.join(str(r) for r in roots)})")
+    if not real.is_file():
         raise ConfigError(f"{where}: `file` = {value!r}: agent file {path} not found")
-    return path
+    return real
 
 
-def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
+def _agent(raw: Any, source: str, base: Path | None, limits: Limits = DEFAULT_LIMITS) -> AgentSpec:
     where = f"{source} [agent]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: missing table [agent]")
@@ -231,6 +257,7 @@ def _agent(raw: Any, source: str, base: Path | None) -> AgentSpec:
         merged.update(override)
         label = f"{source} [agent.{key}]" if override else f"{agent_src} [{key}]"
         parts[key] = parse(cls, merged, label)
+        check_settings(parts[key], label, "agent", limits)  # before validate() sizes anything
     agent = AgentSpec(**parts)
     agent.validate(f"{agent_src} (agent)")
     return agent
@@ -260,10 +287,11 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
     ctrl_type, ctrl = _typed(raw, "controller", CONTROLLERS, source)
     # an evolutionary optimizer, or a trainer (evorobot.training: ridge, ...), by the same `type` key
     opt_type, opt = _typed(raw, "optimizer", {**OPTIMIZERS, **TRAINERS}, source)
+    limits = parse(Limits, raw.get("limits", {}), f"{source} [limits]")
     exp = Experiment(
         experiment=_experiment(raw.get("experiment", {}), f"{source} [experiment]"),
         simulation=parse(SimulationSpec, raw.get("simulation", {}), f"{source} [simulation]"),
-        agent=_agent(raw.get("agent"), source, base) if TASKS[task_type].embodied else None,
+        agent=_agent(raw.get("agent"), source, base, limits) if TASKS[task_type].embodied else None,
         task_type=task_type,
         task=task,
         controller_type=ctrl_type,
@@ -272,7 +300,10 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
         optimizer=opt,
         evolution=parse(EvolutionSpec, raw.get("evolution", {}), f"{source} [evolution]"),
         source=source,
+        limits=limits,
     )
+    for table in ("experiment", "simulation", "task", "controller", "optimizer", "evolution"):
+        check_settings(getattr(exp, table), f"{source} [{table}]", table, limits)
     return exp
 
 

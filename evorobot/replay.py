@@ -8,7 +8,9 @@ with each trial's conditions, fitness, failure flag and task diagnostics.
 
 ``--trace FILE.csv`` (:class:`TraceRecorder`) writes the analysis input: one row per robot per
 running trial per tick, plus a row at ``time = 0``; every float as its ``repr`` (reads back
-exactly with ``float``). Columns, named as :mod:`evorobot.labels` names them:
+exactly with ``float``); the rows are kept in memory until the run ends, so their estimated size
+is checked against the budget first (:func:`evorobot.budget.check_trace`). Columns, named as
+:mod:`evorobot.labels` names them:
 
 - ``trial``, ``robot`` (a team only), ``time``; ``cond_NAME`` for each of the task's
   ``condition_names`` (the trial's conditions row, constant per trial; ``cond_noise_seed`` where the
@@ -203,6 +205,10 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
     recorder = TraceRecorder(episode) if trace else None
     if recorder is not None:
         recorder(episode)  # the row at time 0
+        from evorobot.budget import check_trace, ticks_per_trial
+
+        width = len(recorder.rows[0]) if recorder.rows else 0
+        check_trace(setup, width, len(recorder.rows) * (ticks_per_trial(setup) + 1))  # before the run
     result = episode.run(recorder)
     fit_trials, failed = result.fitness[0], result.failed[0]
     fitness = mean_fitness(fit_trials)

@@ -81,8 +81,22 @@ class Setup:
         return {"receptive_fields": describe_fields(agent.camera, fields, 0)}
 
 
-def build(exp: Experiment) -> Setup:
-    """Instantiate the task and controller; raises ConfigError for inconsistent tables."""
+def build(exp: Experiment, machine: bool = True) -> Setup:
+    """Instantiate the task and controller; raises ConfigError for inconsistent tables or an
+    experiment over its resource budget (:func:`evorobot.budget.check_setup`; ``machine``: also
+    against the memory this machine has available, which a worker leaves to the main process)."""
+    from evorobot.budget import check_setup
+
+    try:
+        setup = _instantiate(exp)
+    except MemoryError:  # a product of settings each within its limit (a data set's sequences x length)
+        raise ConfigError(f"{exp.source}: building the task and the controller needs more memory than this "
+                          "machine has; lower the [task] and [controller] sizes") from None
+    check_setup(setup, machine)
+    return setup
+
+
+def _instantiate(exp: Experiment) -> Setup:
     from evorobot.controllers import CONTROLLERS
     from evorobot.tasks import TASKS
 
@@ -106,9 +120,9 @@ def build(exp: Experiment) -> Setup:
     return Setup(exp, task, controller)
 
 
-def setup_from_dict(raw: dict[str, Any], source: str) -> Setup:
+def setup_from_dict(raw: dict[str, Any], source: str, machine: bool = True) -> Setup:
     """Parse a resolved experiment (a champion's, a run directory's, a worker's) and build it."""
-    return build(experiment_from_dict(raw, source))
+    return build(experiment_from_dict(raw, source), machine)
 
 
 def load_setup(path: str | Path, overrides: list[str] | None = None, controller: str | None = None,

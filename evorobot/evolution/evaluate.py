@@ -69,7 +69,9 @@ def setup_for(exp_json: str) -> Setup:
     with _SETUPS_LOCK:
         setup = _SETUPS.get(key)
         if setup is None:
-            setup = setup_from_dict(json.loads(exp_json), "<resolved experiment>")
+            # the budget was checked against this machine's memory by the main process; a worker's
+            # view of free memory must not decide a chunk's result
+            setup = setup_from_dict(json.loads(exp_json), "<resolved experiment>", machine=False)
             if len(_SETUPS) >= 4:
                 _SETUPS.clear()
             _SETUPS[key] = setup
