@@ -178,7 +178,8 @@ def check_setup(setup: Setup, machine: bool = True) -> None:
                           f"{trials} trials x {setup.task.n_robots} agents x {steps} ticks x "
                           f"{exp.simulation.substeps} substeps), over the limit of {limits.work:.3g} (work); "
                           f"{_how('work', f'{work:.3g}')}")
-    check_memory(setup, estimate_memory(setup), "the experiment", machine)
+    if machine or limits.memory_mb:
+        check_memory(setup, estimate_memory(setup), "the experiment", machine)
 
 
 def n_inputs(setup: Setup) -> int:
