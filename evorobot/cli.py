@@ -59,6 +59,9 @@ def _add_backend_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-timeout", type=float, metavar="SECONDS",
                    help="a chunk with no result after this long is retried once on a fresh worker, "
                         "then its individuals score worst")
+    p.add_argument("--startup-timeout", type=float, metavar="SECONDS",
+                   help="a worker not ready this long after its start (imports, numba's cache) is replaced; "
+                        "default 300, enough for a cold numba cache on a slow machine")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -206,12 +209,17 @@ def _resume(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _with_backend(args: argparse.Namespace, out: Path, run: Callable[[Any], Any]) -> int:
     """Build the backend of ``--workers/--dask``, ``run(backend)``, close it; the exit code."""
-    from evorobot.evolution.backends import make_backend
+    from evorobot.evolution.backends import WorkerStartError, make_backend
+    from evorobot.evolution.dask_backend import ClusterError
     from evorobot.evolution.runner import Aborted
 
-    backend = make_backend(args.workers, args.dask, args.chunk_timeout)
+    backend = make_backend(args.workers, args.dask, args.chunk_timeout, startup_timeout=args.startup_timeout)
     try:
         summary = run(backend)
+    except (WorkerStartError, ClusterError) as exc:  # the machine failed mid-run: the last checkpoint stands
+        resumable = (out / "checkpoint").is_dir()
+        raise EvorobotError(str(exc) + (f"; continue from the last checkpoint with `evorobot resume {out}`"
+                                        if resumable else "")) from None
     except Aborted as exc:
         print(f"evorobot: aborted; the generation in flight is lost; continue with `evorobot resume {out}`",
               file=sys.stderr)

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, Protocol
 
+from evorobot.errors import EvorobotError
+
 Log = Callable[[str], None]
 Initializer = Callable[[], None]
 
@@ -42,6 +44,19 @@ class Backend(Protocol):
 
 class WorkerError(RuntimeError):
     """``fn`` raised inside a worker (a bug): carries the worker's traceback."""
+
+
+class WorkerStartError(EvorobotError):
+    """Workers keep dying or hanging before they are ready (one line, exit 2: the machine or the
+    environment, e.g. a stuck file system, a numba cache that cannot be written, not a bug)."""
+
+
+#: Seconds a worker may take from its start to "ready" (imports, Setup, numba's cache). A cold
+#: numba cache compiles every kernel: 20-40 s on a laptop core, minutes on a loaded cluster node
+#: or a network file system, so the default leaves ten times the cold start measured here.
+STARTUP_TIMEOUT = 300.0
+#: Seconds with no result before ``map`` says what it is waiting on (at most the chunk timeout).
+STALL_AFTER = 60.0
 
 
 def _stderr(msg: str) -> None:

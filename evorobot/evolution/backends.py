@@ -18,6 +18,10 @@ back as :class:`ChunkFailed`; an exception raised by ``fn`` is a bug and propaga
   cheap. The initializer runs in the parent first (numba compiles, or loads from its cache),
   then in each worker before it takes work; a failed initializer is never fatal. Workers use the parent's
   ``NUMBA_CACHE_DIR``, ignore SIGINT/SIGTERM (the parent decides when to stop) and die with it.
+  A worker not ready within ``startup_timeout`` seconds (hung or stopped in its imports or warm-up)
+  is killed and replaced with a log line; more than ``2 * workers`` start-up failures in a row end
+  the run with :class:`WorkerStartError`. With no result for ``STALL_AFTER`` seconds (or the chunk
+  timeout if smaller), ``map`` logs one line naming the chunks and workers it waits on, and since when.
 - :class:`DaskBackend` (``--dask ADDRESS|local``): ``local`` starts a LocalCluster of ``workers``
   single-threaded processes on 127.0.0.1 with the dashboard off; an address connects to a running
   scheduler. A chunk over the timeout ends its worker process from a watchdog thread (dask
@@ -39,10 +43,22 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from evorobot.errors import ConfigError
-from evorobot.evolution.backend_base import Backend, ChunkFailed, Initializer, Log, WorkerError, _initialize, _stderr
+from evorobot.evolution.backend_base import (
+    STALL_AFTER,
+    STARTUP_TIMEOUT,
+    Backend,
+    ChunkFailed,
+    Initializer,
+    Log,
+    WorkerError,
+    WorkerStartError,
+    _initialize,
+    _stderr,
+)
 from evorobot.evolution.dask_backend import DaskBackend
 
-__all__ = ["Backend", "ChunkFailed", "DaskBackend", "ProcessBackend", "SerialBackend", "WorkerError", "make_backend"]
+__all__ = ["Backend", "ChunkFailed", "DaskBackend", "ProcessBackend", "SerialBackend", "WorkerError",
+           "WorkerStartError", "make_backend"]
 
 
 class SerialBackend:
@@ -110,6 +126,7 @@ class _Worker:
         self.ready = False
         self.index: int | None = None
         self.started = 0.0
+        self.born = time.monotonic()
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -122,13 +139,16 @@ class ProcessBackend:
     """``workers`` processes; see the module docstring."""
 
     def __init__(self, workers: int, timeout: float | None = None, retries: int = 1,
-                 start_method: str | None = None, log: Log | None = None) -> None:
+                 start_method: str | None = None, log: Log | None = None,
+                 startup_timeout: float = STARTUP_TIMEOUT) -> None:
         methods = multiprocessing.get_all_start_methods()
         self.start_method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
         self.ctx = multiprocessing.get_context(self.start_method)
         if self.start_method == "forkserver":
             self.ctx.set_forkserver_preload(["numpy", "numba", "pymunk"])
         self.workers, self.timeout, self.retries = workers, timeout, retries
+        self.startup_timeout = startup_timeout
+        self.stall_after = min(STALL_AFTER, timeout) if timeout else STALL_AFTER
         self.log = log or _stderr
         self.restarts = 0
         self.dispatched = 0
@@ -137,7 +157,7 @@ class ProcessBackend:
 
     def describe(self) -> dict[str, Any]:
         return {"backend": "process", "workers": self.workers, "start_method": self.start_method,
-                "chunk_timeout": self.timeout}
+                "chunk_timeout": self.timeout, "startup_timeout": self.startup_timeout}
 
     def prepare(self, initializer: Initializer) -> None:
         """Run ``initializer`` here first (numba fills its cache), then start workers that run it."""
@@ -163,6 +183,8 @@ class ProcessBackend:
             self._pool = [_Worker(self.ctx, self._init) for _ in range(self.workers)]
         results: list[Any] = [None] * len(items)
         todo, tries, left, startup_deaths = deque(range(len(items))), [0] * len(items), len(items), 0
+        progress = time.monotonic()  # when the last message (ready or result) came
+        next_note = progress + self.stall_after
         try:
             while left:
                 for w in self._pool:
@@ -172,7 +194,7 @@ class ProcessBackend:
                         w.conn.send((fn, items[w.index]))
                         self._dispatched(w, w.index)
                 live = [w for w in self._pool if w.index is not None or not w.ready]
-                wait([w.conn for w in live] + [w.proc.sentinel for w in live], self._wait_for(live))
+                wait([w.conn for w in live] + [w.proc.sentinel for w in live], self._wait_for(live, next_note))
                 now = time.monotonic()
                 for k, w in enumerate(self._pool):
                     reason, gone = None, False
@@ -181,6 +203,8 @@ class ProcessBackend:
                     except (EOFError, OSError):
                         message, gone = None, True
                         w.proc.join(1)
+                    if message is not None:
+                        progress, next_note = now, now + self.stall_after
                     if message == "ready":
                         w.ready, startup_deaths = True, 0
                         continue
@@ -192,16 +216,24 @@ class ProcessBackend:
                         continue
                     if gone or not w.proc.is_alive():
                         reason = f"worker {w.proc.pid} {_exit_reason(w.proc.exitcode)}"
+                    elif not w.ready and now - w.born > self.startup_timeout:
+                        reason = (f"worker {w.proc.pid} not ready within --startup-timeout "
+                                  f"{self.startup_timeout:g} s, killed")
                     elif w.index is not None and self.timeout and now - w.started > self.timeout:
                         reason = f"no result within {self.timeout:g} s (worker {w.proc.pid} killed)"
                     if reason is None:
                         continue
                     i, was_ready = w.index, w.ready
-                    self._replace(k)
                     if not was_ready:
                         startup_deaths += 1
                         if startup_deaths > 2 * self.workers:
-                            raise WorkerError(f"worker processes die on start-up: {reason}")
+                            w.kill()
+                            raise WorkerStartError(f"{startup_deaths} worker processes in a row failed to start, "
+                                                   f"the last: {reason}")
+                    self._replace(k)
+                    if not was_ready:
+                        late = "" if "not ready" in reason else " before it was ready"
+                        self.log(f"{reason}{late}; started worker {self._pool[k].proc.pid}")
                     if i is None:
                         continue
                     tries[i] += 1
@@ -211,16 +243,27 @@ class ProcessBackend:
                     else:
                         todo.appendleft(i)
                         self.log(f"chunk {i}: {reason}; worker restarted, chunk retried")
+                if left and now >= next_note:
+                    self.log(self._stalled(now, progress))
+                    next_note = now + self.stall_after
         except BaseException:
             self.close()  # workers hold chunks we no longer want: start afresh next time
             raise
         return results
 
-    def _wait_for(self, live: list[_Worker]) -> float | None:
-        busy = [w.started for w in live if w.index is not None]
-        if not self.timeout or not busy:
-            return None
-        return max(0.0, min(busy) + self.timeout - time.monotonic()) + 0.01
+    def _stalled(self, now: float, progress: float) -> str:
+        """One line: how long without a result, and the chunks and workers waited on, with their ages."""
+        parts = [f"chunk {w.index} on worker {w.proc.pid} for {now - w.started:.0f} s" for w in self._pool
+                 if w.index is not None]
+        parts += [f"worker {w.proc.pid} starting for {now - w.born:.0f} s" for w in self._pool if not w.ready]
+        return f"no result for {now - progress:.0f} s; waiting on " + (", ".join(parts) or "nothing")
+
+    def _wait_for(self, live: list[_Worker], next_note: float) -> float:
+        """Seconds until the next deadline: a chunk's timeout, a worker's start-up, the stall note."""
+        deadlines = [next_note] + [w.born + self.startup_timeout for w in live if not w.ready]
+        if self.timeout:
+            deadlines += [w.started + self.timeout for w in live if w.index is not None]
+        return max(0.0, min(deadlines) - time.monotonic()) + 0.01
 
     def close(self) -> None:
         pool, self._pool = self._pool, []
@@ -237,18 +280,23 @@ class ProcessBackend:
 
 
 def make_backend(workers: int | None = None, dask: str | None = None, timeout: float | None = None,
-                 log: Log | None = None) -> SerialBackend | ProcessBackend | DaskBackend:
-    """The backend for ``--workers N`` / ``--dask ADDRESS|local`` / ``--chunk-timeout S``."""
+                 log: Log | None = None, startup_timeout: float | None = None) -> SerialBackend | ProcessBackend | DaskBackend:
+    """The backend for ``--workers N`` / ``--dask ADDRESS|local`` / ``--chunk-timeout S`` / ``--startup-timeout S``."""
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {workers}")
     if timeout is not None and not timeout > 0:
         raise ConfigError(f"--chunk-timeout must be > 0 seconds, got {timeout}")
+    if startup_timeout is not None and not 0 < startup_timeout < 1e9:
+        raise ConfigError(f"--startup-timeout must be > 0 seconds, got {startup_timeout}")
+    start = STARTUP_TIMEOUT if startup_timeout is None else startup_timeout
     if dask is not None:
         if dask != "local" and workers is not None:
             raise ConfigError("--workers applies to --dask local only (a scheduler has its own workers)")
-        return DaskBackend(dask, workers, timeout, log=log)
+        return DaskBackend(dask, workers, timeout, log=log, startup_timeout=start)
     if (workers or 1) == 1:
         if timeout is not None:
             raise ConfigError("--chunk-timeout needs --workers >= 2 or --dask (a serial run cannot time out a chunk)")
+        if startup_timeout is not None:
+            raise ConfigError("--startup-timeout needs --workers >= 2 or --dask (a serial run starts no worker)")
         return SerialBackend()
-    return ProcessBackend(workers or 1, timeout, log=log)
+    return ProcessBackend(workers or 1, timeout, log=log, startup_timeout=start)
