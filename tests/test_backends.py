@@ -158,7 +158,8 @@ def test_dask_local_cluster_run_is_identical_and_leaves_no_process(serial_run, t
     assert rc == 0, text
     same_run(serial_run, out)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["backend"] == {"backend": "dask", "address": "local", "workers": 2, "chunk_timeout": None}
+    assert manifest["backend"] == {"backend": "dask", "address": "local", "workers": 2, "chunk_timeout": None,
+                                   "startup_timeout": 300.0}
     if LINUX:
         assert len(seen) >= 2
         assert_all_gone(seen)
