@@ -216,16 +216,26 @@ def test_a_read_only_install_without_numba_cache_dir_still_evolves(open_tmp: Pat
 
 
 # -- a SIGKILL inside a write (store.kill_point) --------------------------------------------------
-@pytest.mark.parametrize("point", ["state.json:written@3", "checkpoint:renamed@3", "history.csv:written@5"])
+@pytest.mark.parametrize("point", ["state.json:written@3", "checkpoint:renamed@3", "history.csv:written@5",
+                                   "checkpoint:renamed@1"])
 def test_a_sigkill_inside_a_checkpoint_write_resumes_to_the_uninterrupted_run(reference: Path, tmp_path: Path,
                                                                             point: str) -> None:
     """Killed with a checkpoint's temporary file written but not renamed, after the checkpoint's
     rename but before the old ones are pruned, and with history.csv's temporary file not renamed;
-    the third checkpoint is gen-000004.
-    (tests/test_resume.py kills between generations, at a moment chosen by time.)"""
+    the third checkpoint is gen-000004. Killed in the start (the first checkpoint renamed,
+    config.json not yet written), there is nothing to resume: resume says so in one line and the
+    same evolve command starts afresh. (tests/test_resume.py kills between generations, at a moment chosen by time.)"""
     out = tmp_path / "run"
     killed = run(["evolve", str(WORLD), *ARGS, "--out", str(out)], cwd=tmp_path, env={"EVOROBOT_TEST_KILL": point})
     assert killed.returncode == -9, killed.stderr
+    if point.endswith("@1"):
+        assert checkpoints(out) == [0] and not (out / "config.json").exists()
+        line = one_line(run(["resume", str(out)], cwd=tmp_path))
+        assert "interrupted while starting" in line and "run the same `evorobot evolve` command again" in line
+        assert main(["evolve", str(WORLD), *ARGS, "--out", str(out)]) == 0
+        assert_same_run(reference, out)
+        assert leftovers(out) == [] and checkpoints(out) == [GENS - 2, GENS]
+        return
     if point.startswith("checkpoint:renamed"):
         assert checkpoints(out) == [0, 2, 4] and leftovers(out) == []  # renamed, the oldest not yet pruned
     else:

@@ -13,6 +13,8 @@ generation), ``champion.json`` (best ever) and ``checkpoint/``. Every file is wr
 A write the system refuses (disk full, quota, ``ulimit -f``, read-only, no permission) ends the run
 in one line (:class:`~evorobot.errors.WriteFailed`) naming the file and the last complete
 checkpoint, which stays resumable; one refused before the first checkpoint removes the run directory.
+``config.json`` is the last file of a run's start: a start killed before it (no checkpoint to
+resume) is refused by ``resume`` with a hint, and the same ``evolve`` command starts it afresh.
 
 :func:`resume` continues from the newest valid checkpoint: it first rewrites ``history.csv`` and
 ``champion.json`` as they were at that generation, so a resumed run's files equal an
@@ -142,10 +144,25 @@ def _describe(backend: Backend | None) -> dict[str, Any]:
     return backend.describe() if backend is not None else {"backend": "in-process", "workers": 1}
 
 
-def prepare_run_dir(out: Path) -> None:
-    """Create ``out``; refuse to write into a directory that already holds a run, or one that
-    cannot be created or written (:class:`WriteFailed`, before anything runs)."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+START_FILES = (".lock", "manifest.json", "checkpoint")
+"""What :func:`evolve` writes before ``config.json``, the last file of a run's start: a directory
+holding only these (and temporary files) is a start that was interrupted (:func:`interrupted_start`)."""
+
+
+def interrupted_start(out: Path) -> bool:
+    """Whether ``out`` holds only what a killed :func:`evolve` leaves before its first checkpoint
+    and ``config.json`` are complete: nothing to resume, and nothing to lose by starting again."""
+    if not out.is_dir() or out.is_symlink() or (out / "config.json").exists():
+        return False
+    names = [p.name for p in out.iterdir()]
+    return bool(names) and all(n in START_FILES or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+
+
+def prepare_run_dir(out: Path, restart: bool = False) -> None:
+    """Create ``out``; refuse to write into a directory that already holds a run (unless
+    ``restart`` and it holds an :func:`interrupted_start`), or one that cannot be created or
+    written (:class:`WriteFailed`, before anything runs)."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not (restart and interrupted_start(out)):
         if (out / "config.json").is_file():  # the same command again, most likely
             raise ConfigError(f"{out}: already holds a run; continue or extend it with `evorobot resume {out}` "
                               "[--generations N], or start another with --out DIR (or --seed S)")
@@ -158,13 +175,16 @@ def prepare_run_dir(out: Path) -> None:
         raise WriteFailed(f"{out}: cannot write into the run directory (permission denied)")
 
 
-def discard_run_dir(out: Path, created: bool) -> None:
+def discard_run_dir(out: Path, created: bool, keep: tuple[str, ...] = ()) -> None:
     """Remove what a run that failed before its first checkpoint wrote: ``out`` itself if this
-    process ``created`` it, else its contents (it was empty)."""
+    process ``created`` it, else its contents (it was empty, or an :func:`interrupted_start`)
+    but for the names in ``keep``."""
     if created:
         shutil.rmtree(out, ignore_errors=True)
         return
     for p in out.iterdir():
+        if p.name in keep:
+            continue
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
         else:
@@ -393,19 +413,22 @@ def evolve(
         if not np.array_equal(prepared, first):
             opt.seed_population(prepared)
     created = not out.exists()
-    prepare_run_dir(out)
+    prepare_run_dir(out, restart=True)
     with DirectoryLock(out):
+        prepare_run_dir(out, restart=True)  # again under the lock: another process may have started it
+        discard_run_dir(out, created=False, keep=(".lock",))  # what an interrupted start left
         man = manifest(exp, list(argv or []), backend)
         if seeded is not None:
             man["init_from"] = seeded
         start = Checkpoint(0, opt.state_dict(), -np.inf, -1, [], None, fingerprint(exp.to_dict()))
-        try:
+        try:  # config.json last: a directory that has it has a complete checkpoint
             write_json(out / "manifest.json", man)
-            write_json(out / "config.json", exp.to_dict())
             checkpoint.save(out, start)
+            write_json(out / "config.json", exp.to_dict())
         except WriteFailed as exc:  # nothing to resume: leave nothing behind
             discard_run_dir(out, created)
-            raise WriteFailed(f"{exc}; the run did not start and {out} was removed") from None
+            gone = f" and {out} was removed" if created else f" and {out} was emptied"
+            raise WriteFailed(f"{exc}; the run did not start{gone}") from None
         return _loop(setup, opt, out, start, stream, backend, handle_signals, validation)
 
 
@@ -426,6 +449,9 @@ def resume(
     cfg = out / "config.json"
     if not out.is_dir():
         raise ConfigError(f"{out}: no such run directory")
+    if interrupted_start(out):
+        raise ConfigError(f"{out}: the run was interrupted while starting, before its first checkpoint; nothing to "
+                          f"resume: run the same `evorobot evolve` command again (it starts afresh in {out})")
     raw = read_json(cfg, "run configuration")
     old = experiment_from_dict(raw, str(cfg))
     if old.optimizer_type not in OPTIMIZERS:
