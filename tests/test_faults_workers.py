@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from test_backends import same_run
 from test_faults import DEADLINE, WORLD, one_line, run_cli
 
@@ -140,7 +139,7 @@ finally:
 
 
 def test_a_map_with_no_result_for_a_while_says_what_it_waits_on(tmp_path):
-    out = subprocess.run([sys.executable, "-c", _STALL], capture_output=True, text=True, timeout=DEADLINE,
+    out = subprocess.run([sys.executable, "-c", _STALL], capture_output=True, text=True, timeout=DEADLINE, check=False,
                          cwd=tmp_path, env=_env())
     assert out.returncode == 0, out.stderr
     results, pids, logs = json.loads(out.stdout)
@@ -156,7 +155,7 @@ def test_a_map_with_no_result_for_a_while_says_what_it_waits_on(tmp_path):
 def _dask_cli(address: str, tmp_path: Path, seconds: str = "3s") -> subprocess.CompletedProcess[str]:
     env = _env(DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=seconds)
     return subprocess.run([sys.executable, "-m", "evorobot.cli", "evolve", str(WORLD), *SMALL, "--generations", "1",
-                           "--dask", address], capture_output=True, text=True, timeout=DEADLINE, cwd=tmp_path, env=env)
+                           "--dask", address], capture_output=True, text=True, timeout=DEADLINE, check=False, cwd=tmp_path, env=env)
 
 
 @needs_dask
@@ -175,11 +174,12 @@ def test_an_http_server_as_dask_address_is_one_line_within_the_connect_timeout(t
 
 
 @contextmanager
-def _banner_server(banner: bytes) -> Iterator[int]:
-    """A TCP server on 127.0.0.1 that sends ``banner`` to every client, then closes."""
+def _banner_server(banner: bytes, hold: bool = False) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that sends ``banner`` to every client, then closes (or, ``hold``, stays silent)."""
     sock = socket.create_server(("127.0.0.1", 0))
     sock.settimeout(0.2)
     done = threading.Event()
+    held: list[socket.socket] = []
 
     def serve() -> None:
         while not done.is_set():
@@ -187,8 +187,11 @@ def _banner_server(banner: bytes) -> Iterator[int]:
                 conn, _ = sock.accept()
             except OSError:
                 continue
-            with conn:
-                conn.sendall(banner)
+            conn.sendall(banner)
+            if hold:
+                held.append(conn)
+            else:
+                conn.close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -197,31 +200,50 @@ def _banner_server(banner: bytes) -> Iterator[int]:
     finally:
         done.set()
         thread.join(2)
+        for conn in held:
+            conn.close()
         sock.close()
 
 
+_ADDRESSES = """
+import json, sys
+from evorobot.errors import EvorobotError
+from evorobot.evolution.backends import make_backend
+said = {}
+for address in sys.argv[1:]:
+    logs = []
+    try:
+        make_backend(dask=address, log=logs.append).close()
+        said[address] = logs + ["connected"]
+    except EvorobotError as exc:
+        said[address] = logs + [str(exc)]
+print(json.dumps(said))
+"""
+
+
 @needs_dask
-def test_a_server_with_another_banner_is_refused_without_a_huge_allocation(tmp_path):
-    with _banner_server(b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\n") as port:
-        line = one_line(_dask_cli(f"tcp://127.0.0.1:{port}", tmp_path))
+def test_banners_silent_handshakes_and_remote_schedulers_are_one_line_each(tmp_path):
+    """In one process (each case is a connection attempt, not a start-up): a banner that distributed would
+    read as a 3.0 EiB frame, a server that closes, one that sends a plausible frame length then stalls (the
+    handshake deadline, not the probe), and an address on another machine (TEST-NET-1, never answers)."""
+    with (_banner_server(b"HTTP/1.0 200 OK\r\nServer: x\r\n\r\n") as http, _banner_server(b"SSH") as ssh,
+          _banner_server(b"\x3a" + bytes(7), hold=True) as stall):
+        addresses = [f"tcp://127.0.0.1:{port}" for port in (http, ssh, stall)] + ["tcp://192.0.2.1:8786"]
+        out = subprocess.run([sys.executable, "-c", _ADDRESSES, *addresses], capture_output=True, text=True,
+                             timeout=DEADLINE, check=False, cwd=tmp_path,
+                             env=_env(DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s"))
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    said = json.loads(out.stdout)
     huge = int.from_bytes(b"HTTP/1.0", "little")  # 3.0 EiB: what distributed would have allocated
-    assert line.startswith(f"evorobot: error: --dask tcp://127.0.0.1:{port}: not a dask scheduler: it sent "
-                           f"'HTTP/1.0' (a frame of {huge} bytes;")
-    with _banner_server(b"SSH") as port:  # too short, then closed
-        line = one_line(_dask_cli(f"tcp://127.0.0.1:{port}", tmp_path))
-    assert line == (f"evorobot: error: --dask tcp://127.0.0.1:{port}: closed the connection after SSH; "
-                    "not a dask scheduler")
-    assert not (tmp_path / "runs").exists()
-
-
-@needs_dask
-def test_a_scheduler_on_another_machine_gets_a_note_that_the_link_is_not_authenticated(tmp_path):
-    out = _dask_cli("tcp://192.0.2.1:8786", tmp_path, "1s")  # TEST-NET-1: never answers
-    lines = out.stderr.strip().splitlines()
-    assert out.returncode == 2 and len(lines) == 2 and "Traceback" not in out.stderr, out.stderr
-    assert lines[0] == ("evorobot: warning: --dask tcp://192.0.2.1:8786: the connection is not authenticated nor "
-                        "encrypted (a scheduler on another machine needs TLS, see docs/cluster.md)")
-    assert lines[1].startswith("evorobot: error: --dask tcp://192.0.2.1:8786: ")
+    assert said[addresses[0]] == [(f"--dask {addresses[0]}: not a dask scheduler: it sent 'HTTP/1.0' (a frame of "
+                                   f"{huge} bytes; a scheduler's handshake is under 1048576 bytes)")]
+    assert said[addresses[1]] == [f"--dask {addresses[1]}: closed the connection after SSH; not a dask scheduler"]
+    assert said[addresses[2]] == [(f"--dask {addresses[2]}: no dask handshake within 2 s (set "
+                                   "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT to wait longer)")]
+    note, error = said[addresses[3]]
+    assert note == ("--dask tcp://192.0.2.1:8786: the connection is not authenticated nor encrypted (a scheduler "
+                    "on another machine needs TLS, see docs/cluster.md)")
+    assert error.startswith("--dask tcp://192.0.2.1:8786: ")
 
 
 # -- dask local: private --------------------------------------------------------------------------
@@ -306,7 +328,7 @@ finally:
 @linux_only
 def test_dask_local_has_no_dashboard_and_refuses_clients_without_its_certificate(tmp_path):
     pytest.importorskip("cryptography", reason="--dask local needs cryptography")
-    out = subprocess.run([sys.executable, "-c", _LOCAL], capture_output=True, text=True, timeout=DEADLINE,
+    out = subprocess.run([sys.executable, "-c", _LOCAL], capture_output=True, text=True, timeout=DEADLINE, check=False,
                          cwd=tmp_path, env=_env())
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.strip().splitlines()[-1])
@@ -405,8 +427,8 @@ def test_a_dask_worker_killed_mid_run_changes_nothing_a_scheduler_gone_ends_in_o
     text = "".join(lines)
     assert rc == 2 and "Traceback" not in text, text
     assert [ln for ln in lines if not ln.startswith("gen ")] == [
-        f"evorobot: error: --dask {address}: lost the dask scheduler and could not reconnect within 3 s; "
-        f"continue from the last checkpoint with `evorobot resume {out}`\n"], text
+        (f"evorobot: error: --dask {address}: lost the dask scheduler and could not reconnect within 3 s; "
+         f"continue from the last checkpoint with `evorobot resume {out}`\n")], text
     resumed = run_cli("resume", str(out), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     same_run(reference[12], out)

@@ -22,9 +22,10 @@ back as :class:`ChunkFailed`; an exception raised by ``fn`` is a bug and propaga
   is killed and replaced with a log line; more than ``2 * workers`` start-up failures in a row end
   the run with :class:`WorkerStartError`. With no result for ``STALL_AFTER`` seconds (or the chunk
   timeout if smaller), ``map`` logs one line naming the chunks and workers it waits on, and since when.
-- :class:`DaskBackend` (``--dask ADDRESS|local``): ``local`` starts a LocalCluster of ``workers``
-  single-threaded processes on 127.0.0.1 with the dashboard off; an address connects to a running
-  scheduler. A chunk over the timeout ends its worker process from a watchdog thread (dask
+- :class:`DaskBackend` (``--dask ADDRESS|local``): ``local`` starts a private LocalCluster of
+  ``workers`` single-threaded processes on 127.0.0.1 (TLS with throw-away certificates, no HTTP
+  server); an address connects to a running scheduler, the handshake under a deadline. A chunk
+  over the timeout ends its worker process from a watchdog thread (dask
   cannot interrupt a running task); dask reschedules the chunks of a dead worker, and a chunk
   whose workers died twice (``allowed-failures`` = 1 on a LocalCluster) is lost.
 """

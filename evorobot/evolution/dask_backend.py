@@ -162,7 +162,7 @@ def probe(address: str, seconds: float) -> None:
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
                 try:
                     part = sock.recv(8 - len(head))
-                except socket.timeout:
+                except TimeoutError:  # socket.timeout
                     raise ConfigError(
                         f"--dask {address}: sent {'nothing' if not head else _shown(head)} within {seconds:g} s; "
                         "a dask scheduler speaks first (is this the scheduler's address?)") from None
