@@ -151,6 +151,38 @@ def test_a_map_with_no_result_for_a_while_says_what_it_waits_on(tmp_path):
     assert "chunk 1" not in stalls[-1]  # it came back at once
 
 
+_DASK_STALL = """
+import json, threading, time
+import distributed
+from evorobot.evolution.dask_backend import DaskBackend
+
+if __name__ == "__main__":
+    cluster = distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=40)
+    logs = []
+    backend = DaskBackend(cluster.scheduler_address, log=logs.append)
+    backend.stall_after = 1.0
+    threading.Timer(2.5, cluster.scale, (1,)).start()  # a worker joins after 2.5 s
+    try:
+        result = backend.map(abs, [-3, 4])
+    finally:
+        backend.close()
+        cluster.close()
+    print(json.dumps([result, cluster.scheduler_address, logs]))
+"""
+
+
+@needs_dask
+def test_a_dask_map_with_no_worker_says_so_and_recovers_when_one_joins(tmp_path):
+    out = subprocess.run([sys.executable, "-c", _DASK_STALL], capture_output=True, text=True, timeout=DEADLINE,
+                         check=False, cwd=tmp_path, env=_env())
+    assert out.returncode == 0, out.stderr
+    results, address, logs = json.loads(out.stdout.strip().splitlines()[-1])
+    assert results == [3, 4]  # unchanged
+    assert logs and all(re.fullmatch(rf"no result for \d+ s; waiting on chunk 0 at the dask scheduler "
+                                     rf"{re.escape(address)} \(0 workers connected\)", m) for m in logs), logs
+
+
 # -- dask: the connection ---------------------------------------------------------------------------
 def _dask_cli(address: str, tmp_path: Path, seconds: str = "3s") -> subprocess.CompletedProcess[str]:
     env = _env(DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=seconds)

@@ -379,7 +379,8 @@ class DaskBackend:
                                f"within {_connect_timeout():g} s")
 
     def _await_reconnect(self) -> None:
-        """Wait while the client reconnects (distributed bounds that by the connect timeout); ClusterError if it gave up."""
+        """Wait while the client reconnects (distributed bounds that by the connect timeout);
+        :class:`ClusterError` if it gave up."""
         deadline = time.monotonic() + _connect_timeout() + 10.0
         while self.client.status == "connecting" and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -391,7 +392,8 @@ class DaskBackend:
     def _stalled(self, seconds: float, waiting: list[int]) -> str:
         workers = len(self.client.scheduler_info().get("workers", {}))
         shown = ", ".join(map(str, waiting[:8])) + (" ..." if len(waiting) > 8 else "")
-        return (f"no result for {seconds:.0f} s; waiting on chunks {shown} at the dask scheduler "
+        chunks = "chunks" if len(waiting) > 1 else "chunk"
+        return (f"no result for {seconds:.0f} s; waiting on {chunks} {shown} at the dask scheduler "
                 f"{self.client.scheduler.address} ({workers} workers connected)")
 
     def close(self) -> None:
