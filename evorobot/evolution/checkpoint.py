@@ -171,6 +171,32 @@ def save(run_dir: Path, ck: Checkpoint) -> Path:
     return final
 
 
+START_FILES = (".lock", "manifest.json", "checkpoint")
+"""What ``evolve`` writes before ``config.json``, the last file of a run's start: a directory
+holding only these (and temporary files) is a start that was interrupted (:func:`interrupted_start`)."""
+
+
+def interrupted_start(out: Path) -> bool:
+    """Whether ``out`` holds only what a killed ``evolve`` leaves before its first checkpoint and
+    ``config.json`` are complete: nothing to resume, and nothing to lose by starting again."""
+    if not out.is_dir() or out.is_symlink() or (out / "config.json").exists():
+        return False
+    names = [p.name for p in out.iterdir()]
+    return bool(names) and all(n in START_FILES or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+
+
+class _Resumable(WriteFailed):
+    """A :class:`WriteFailed` that already says which checkpoint stays."""
+
+
+def resumable(exc: WriteFailed, out: Path, done: int) -> WriteFailed:
+    """``exc`` with what stays: the last complete checkpoint (``done`` generations) and the command."""
+    if isinstance(exc, _Resumable):
+        return exc
+    return _Resumable(f"{exc}; the last complete checkpoint, gen-{done:06d} ({done} generations done), stays "
+                       f"resumable: `evorobot resume {out}` once the disk can be written")
+
+
 def _check(cond: bool, where: Path, what: str) -> None:
     if not cond:
         raise ChampionFileError(f"{where}: {what}")

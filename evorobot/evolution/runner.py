@@ -51,7 +51,14 @@ from evorobot.errors import ChampionFileError, ConfigError, WriteFailed
 from evorobot.evolution import OPTIMIZERS, checkpoint
 from evorobot.evolution.backend_base import Backend
 from evorobot.evolution.base import GenerationStats, Optimizer, OptimizerUsageError
-from evorobot.evolution.checkpoint import RESUMABLE, Checkpoint, changes, fingerprint
+from evorobot.evolution.checkpoint import (
+    RESUMABLE,
+    Checkpoint,
+    changes,
+    fingerprint,
+    interrupted_start,
+    resumable,
+)
 from evorobot.evolution.evaluate import evaluate, initializer
 from evorobot.evolution.validation import Validation
 from evorobot.seeding import conditions_rng, optimizer_seed
@@ -144,20 +151,6 @@ def _describe(backend: Backend | None) -> dict[str, Any]:
     return backend.describe() if backend is not None else {"backend": "in-process", "workers": 1}
 
 
-START_FILES = (".lock", "manifest.json", "checkpoint")
-"""What :func:`evolve` writes before ``config.json``, the last file of a run's start: a directory
-holding only these (and temporary files) is a start that was interrupted (:func:`interrupted_start`)."""
-
-
-def interrupted_start(out: Path) -> bool:
-    """Whether ``out`` holds only what a killed :func:`evolve` leaves before its first checkpoint
-    and ``config.json`` are complete: nothing to resume, and nothing to lose by starting again."""
-    if not out.is_dir() or out.is_symlink() or (out / "config.json").exists():
-        return False
-    names = [p.name for p in out.iterdir()]
-    return bool(names) and all(n in START_FILES or (n.startswith(".") and n.endswith(".tmp")) for n in names)
-
-
 def prepare_run_dir(out: Path, restart: bool = False) -> None:
     """Create ``out``; refuse to write into a directory that already holds a run (unless
     ``restart`` and it holds an :func:`interrupted_start`), or one that cannot be created or
@@ -189,18 +182,6 @@ def discard_run_dir(out: Path, created: bool, keep: tuple[str, ...] = ()) -> Non
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
-
-
-class _Resumable(WriteFailed):
-    """A :class:`WriteFailed` that already says which checkpoint stays."""
-
-
-def resumable(exc: WriteFailed, out: Path, done: int) -> WriteFailed:
-    """``exc`` with what stays: the last complete checkpoint (``done`` generations) and the command."""
-    if isinstance(exc, _Resumable):
-        return exc
-    return _Resumable(f"{exc}; the last complete checkpoint, gen-{done:06d} ({done} generations done), stays "
-                       f"resumable: `evorobot resume {out}` once the disk can be written")
 
 
 def fmt_float(x: float) -> str:
