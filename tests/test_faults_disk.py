@@ -143,6 +143,15 @@ def test_a_full_disk_is_one_line_and_resume_equals_the_uninterrupted_run(referen
     assert_same_run(reference, out)
 
 
+@pytest.mark.parametrize("command", ["replay --trace", "plot --out"])
+def test_a_trace_or_figure_refused_by_the_disk_is_one_line(reference: Path, tmp_path: Path, command: str) -> None:
+    name, flag = command.split()
+    target = tmp_path / ("trace.csv" if name == "replay" else "figure.png")
+    line = one_line(run([name, str(reference), flag, str(target)], cwd=tmp_path, preexec=file_size_limit(1024)))
+    assert line == f"evorobot: error: {target}: cannot write (the file would exceed the file size limit, ulimit -f)"
+    assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary file
+
+
 def test_every_refused_errno_is_one_line_and_removes_the_temporary_file(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """ENOSPC, EDQUOT, EROFS, EACCES (no small filesystem without root): the fsync fails as a full
