@@ -29,7 +29,7 @@ from evorobot.cli import main
 from evorobot.config import load_world
 from evorobot.errors import ChampionFileError, WriteFailed
 from evorobot.evolution import OPTIMIZERS
-from evorobot.evolution.checkpoint import Checkpoint
+from evorobot.evolution.checkpoint import Checkpoint, interrupted_start
 from evorobot.evolution.runner import make_optimizer, restore_optimizer
 from evorobot.setup import build
 
@@ -253,6 +253,25 @@ def test_a_sigkill_inside_a_checkpoint_write_resumes_to_the_uninterrupted_run(re
     assert main(["resume", str(out)]) == 0  # in this process: a plain resume cannot hang
     assert_same_run(reference, out)
     assert leftovers(out) == [] and checkpoints(out) == [GENS - 2, GENS]
+
+
+def test_only_what_an_interrupted_start_leaves_is_started_afresh(tmp_path: Path) -> None:
+    """evolve reuses a directory only if it holds nothing but its own start files (it deletes them)."""
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "checkpoint").mkdir()
+    assert not interrupted_start(d)  # a folder of the user's
+    (d / ".lock").touch()
+    assert not interrupted_start(d)  # checkpoint/ without manifest.json: not evolve's order
+    (d / "manifest.json").touch()
+    (d / "checkpoint" / "gen-000000").mkdir()
+    (d / ".config.json.x1y2.tmp").touch()
+    assert interrupted_start(d)
+    (d / "checkpoint" / "notes.txt").touch()
+    assert not interrupted_start(d)
+    (d / "checkpoint" / "notes.txt").unlink()
+    (d / "config.json").touch()
+    assert not interrupted_start(d)  # a run: resume it
 
 
 # -- forged optimizer state -----------------------------------------------------------------------

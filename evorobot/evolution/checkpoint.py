@@ -181,8 +181,15 @@ def interrupted_start(out: Path) -> bool:
     ``config.json`` are complete: nothing to resume, and nothing to lose by starting again."""
     if not out.is_dir() or out.is_symlink() or (out / "config.json").exists():
         return False
-    names = [p.name for p in out.iterdir()]
-    return bool(names) and all(n in START_FILES or (n.startswith(".") and n.endswith(".tmp")) for n in names)
+    names = {p.name for p in out.iterdir()}
+    temps = {n for n in names if n.startswith(".") and n.endswith(".tmp")}
+    if ".lock" not in names or not names - temps <= set(START_FILES):  # .lock: evolve's first file
+        return False
+    if "checkpoint" not in names:
+        return True
+    root = out / "checkpoint"  # written after manifest.json, holding only evolve's own entries
+    return ("manifest.json" in names and root.is_dir() and not root.is_symlink()
+            and all(p.name.startswith(("gen-", ".tmp-")) for p in root.iterdir()))
 
 
 class _Resumable(WriteFailed):
