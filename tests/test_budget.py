@@ -20,6 +20,7 @@ from conftest import ROOT, WORLDS
 from test_faults import DEADLINE, one_line
 
 from evorobot.budget import DEFAULT_LIMITS, Limits, agent_ticks, estimate_memory
+from evorobot.cli import main
 from evorobot.config import experiment_from_dict, load_world
 from evorobot.errors import ConfigError
 from evorobot.setup import load_setup
@@ -62,12 +63,48 @@ REPRODUCTIONS = [
 ]
 
 
-@pytest.mark.parametrize("args,fragments", REPRODUCTIONS, ids=[" ".join(a[2:]) for a, _ in REPRODUCTIONS])
-def test_oversized_settings_are_one_line_with_nothing_written(tmp_path: Path, args: list[str],
-                                                               fragments: list[str]) -> None:
-    line = one_line(run_limited(*args, cwd=tmp_path))
-    for frag in fragments:
+IN_ONE_PROCESS = """
+import contextlib, io, json, sys, traceback
+from evorobot.cli import main
+out = []
+for args in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            rc = main(args)
+        except BaseException:  # a regression: keep its traceback for the assertion message
+            rc = -1
+            traceback.print_exc(file=err)
+    out.append([rc, err.getvalue()])
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[subprocess.CompletedProcess[str]]]:
+    """Every reproduction run by ``evorobot.cli.main`` in one subprocess (one interpreter start-up
+    instead of one per case) with the deadline and the memory limit."""
+    cwd = tmp_path_factory.mktemp("refusals")
+    done = subprocess.run([sys.executable, "-c", IN_ONE_PROCESS, json.dumps([a for a, _ in REPRODUCTIONS])],
+                          capture_output=True, text=True, check=True, timeout=DEADLINE, cwd=cwd,
+                          env={**os.environ, "SDL_VIDEODRIVER": "dummy"}, preexec_fn=_limit_memory)
+    results = [subprocess.CompletedProcess(args, rc, "", err)
+               for args, (rc, err) in zip(REPRODUCTIONS, json.loads(done.stdout), strict=True)]
+    return cwd, results
+
+
+@pytest.mark.parametrize("case", range(len(REPRODUCTIONS)), ids=[" ".join(a[2:]) for a, _ in REPRODUCTIONS])
+def test_oversized_settings_are_one_line_with_nothing_written(refusals, case: int) -> None:
+    cwd, results = refusals
+    line = one_line(results[case])
+    for frag in REPRODUCTIONS[case][1]:
         assert frag in line, (frag, line)
+    assert not (cwd / "runs").exists()
+
+
+def test_a_refusal_is_exit_status_2_from_the_console(tmp_path: Path) -> None:
+    line = one_line(run_limited("evolve", str(CP), "--population", "1000000000", cwd=tmp_path))
+    assert "`population` = 1000000000 exceeds the limit of 100000" in line
     assert not (tmp_path / "runs").exists()
 
 
@@ -97,21 +134,23 @@ def test_default_limits_leave_the_resolved_experiment_as_it_was() -> None:
     assert exp.limits == Limits() and "limits" not in exp.to_dict()  # files from before [limits] match
 
 
-def test_a_champion_keeps_its_limits_and_replays(tmp_path: Path) -> None:
+def test_a_champion_keeps_its_limits_and_replays(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    done = run_limited("evolve", str(CP), "--generations", "1", "--population", "4", "--set", "task.offsets=2",
-                       "--set", "limits.trials=10", "--out", str(out), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert main(["evolve", str(CP), "--generations", "1", "--population", "4", "--set", "task.offsets=2",
+                 "--set", "limits.trials=10", "--out", str(out)]) == 0
     champion = json.loads((out / "champion.json").read_text())
     assert champion["experiment"]["limits"]["trials"] == 10
-    assert run_limited("replay", str(out), cwd=tmp_path).returncode == 0  # identical bit for bit
-    line = one_line(run_limited("replay", str(out), "--set", "task.offsets=6", cwd=tmp_path))
-    assert "evaluates 12 trials per individual, over the limit of 10 (trials)" in line
+    assert main(["replay", str(out)]) == 0  # identical bit for bit
+    capsys.readouterr()
+    assert main(["replay", str(out), "--set", "task.offsets=6"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "evaluates 12 trials per individual, over the limit of 10 (trials)" in err
 
 
 MEASURE = """
 import resource, sys
 import numpy as np
+from evorobot.cli import main
 from evorobot.budget import episode_bytes
 from evorobot.episode import Episode
 from evorobot.seeding import conditions_rng
