@@ -13,8 +13,8 @@ Three checks, in the order an experiment is built:
    or has a magnitude in [:data:`TINY`, :data:`HUGE`]: a speed of 5e-324 or a dt of 1e-300 make
    the ticks per trial overflow, a size of 1e300 the viewer's pixels.
 2. **Derived figures** (:func:`check_setup`, once the task and controller exist, before a
-   trial runs): the task's trial count (``trials``), ticks per trial (``steps``; it must also be
-   computable and finite), the genome size (``genes``), the network's inputs (``sensors``) and
+   trial runs): the task's trial count and its held-out test's (``trials``), ticks per trial
+   (``steps``; it must also be computable and finite), the genome size (``genes``), the network's inputs (``sensors``) and
    the agent-ticks of one generation, population x trials x team x ticks x substeps (``work``).
 3. **Memory** (:func:`estimate_memory`): one evaluation chunk's :class:`~evorobot.episode.Episode`
    (min(chunk_size, population) individuals x trials x team agents: genomes, decoded parameters
@@ -169,6 +169,9 @@ def check_setup(setup: Setup, machine: bool = True) -> None:
         (setup.genome_size, "genes", f"{src} [controller]: the genome has {setup.genome_size} genes"),
         (n_inputs(setup), "sensors", f"{src}: the network has {n_inputs(setup)} inputs"),
     ]
+    held_out = setup.task.held_out_conditions()  # replay runs them in one episode
+    if held_out is not None:
+        checks.append((len(held_out), "trials", f"{src} [task]: the held-out test has {len(held_out)} trials"))
     for value, name, what in checks:
         if value > getattr(limits, name):
             raise ConfigError(f"{what}, over the limit of {getattr(limits, name)} ({name}); {_how(name, value)}")

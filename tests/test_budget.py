@@ -54,6 +54,8 @@ REPRODUCTIONS = [
     (["evolve", str(CP), "--set", "task.fall_speed=5e-324"], ["[task]", "`fall_speed` = 5e-324", "out of the range"]),
     (["evolve", str(CP), "--set", "simulation.dt=1e-300"], ["[simulation]", "`dt` = 1e-300", "out of the range"]),
     (["evolve", str(CP), "--set", "task.fall_speed=1e-9"], ["[task]", "ticks", "limits.steps"]),
+    (["evolve", str(ROOT / "worlds" / "adding.toml"), "--set", "task.test_sequences=200000"],
+     ["[task]: the held-out test has 200000 trials, over the limit of 100000 (trials)"]),
     (["replay", str(PHOTOTAXIS), "--trials", "1000000000"], ["[task]", "`trials` = 1000000000", "limits.trials"]),
     # within every per-setting limit, but a chunk of 100000 x 24 trial worlds does not fit in 4 GiB
     (["evolve", str(CP), "--population", "100000", "--set", "evolution.chunk_size=100000"],
