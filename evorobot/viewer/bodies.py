@@ -35,6 +35,7 @@ from evorobot.viewer.render import (
     LIGHT_GLOW,
     OBJECT,
     PANEL,
+    PIXEL_LIMIT,
     RAY_OFF,
     RAY_ON,
     RETINA_HEIGHT,
@@ -120,7 +121,8 @@ class BodyRenderer(Renderer):
             p = np.asarray(trail)
             px = np.round((p[:, 0] - tf.x0) * tf.scale)
             py = np.round(tf.height - (p[:, 1] - tf.y0) * tf.scale)
-            pts = np.column_stack((px, py)).clip(-1e6, 1e6).astype(np.int64).tolist()
+            pts = np.nan_to_num(np.column_stack((px, py)), nan=-PIXEL_LIMIT).clip(-PIXEL_LIMIT, PIXEL_LIMIT)
+            pts = pts.astype(np.int64).tolist()
             pygame.draw.lines(surf, trail_colour(k), False, pts, 2)
 
     # -- the view --------------------------------------------------------------------------------
@@ -167,7 +169,7 @@ class BodyRenderer(Renderer):
             lx, ly, intensity = g.lights[b, k]
             centre = tf(lx - ep.origins[b, 0], ly - ep.origins[b, 1])
             for frac in (1.0, 0.6, 0.3):  # a glow whose size follows the intensity
-                rad = max(2, round(frac * 6.0 * intensity * tf.scale))
+                rad = tf.length(frac * 6.0 * intensity, 2)
                 pygame.draw.circle(surf, _mix(LIGHT_GLOW, LIGHT, 1.0 - frac), centre, rad)
         self._draw_trails(surf)
         for agent in range(b * ep.n_robots, (b + 1) * ep.n_robots):
@@ -186,7 +188,7 @@ class BodyRenderer(Renderer):
             co, si = math.cos(a), math.sin(a)
             if g.kind[s] == CIRCLE:  # its centre may sit off the body's origin (static circles)
                 cx, cy = x + co * g.centre[s, 0] - si * g.centre[s, 1], y + si * g.centre[s, 0] + co * g.centre[s, 1]
-                pygame.draw.circle(surf, colour, tf(cx, cy), max(1, round(g.radius[s] * tf.scale)))
+                pygame.draw.circle(surf, colour, tf(cx, cy), tf.length(g.radius[s]))
             else:
                 v = g.verts[g.vert_start[s] : g.vert_start[s] + g.vert_count[s]]
                 pts = [tf(x + co * vx - si * vy, y + si * vx + co * vy) for vx, vy in v]
@@ -201,7 +203,7 @@ class BodyRenderer(Renderer):
                 pygame.draw.line(surf, BACKGROUND, tf(x, y), tf(*tip), 2)
                 self._draw_light_sensors(surf, b * ep.n_robots + k, x, y, a)
                 if ep.n_robots > 1 and k == self.robot:
-                    pygame.draw.circle(surf, HIGHLIGHT, tf(x, y), round(r0 * tf.scale) + 4, 1)
+                    pygame.draw.circle(surf, HIGHLIGHT, tf(x, y), min(tf.length(r0, 0) + 4, PIXEL_LIMIT), 1)
         self._draw_retina(surf, self.agent)
 
     def _draw_retina(self, surf: pygame.Surface, agent: int) -> None:
@@ -266,4 +268,4 @@ class BodyRenderer(Renderer):
         for k, ang in enumerate(ep.robots.light_angles):
             p = (x + 0.8 * r0 * math.cos(heading + ang), y + 0.8 * r0 * math.sin(heading + ang))
             value = float(ep.inputs[agent, first + k])
-            pygame.draw.circle(surf, _mix(SENSOR_OFF, LIGHT, value), tf(*p), max(2, round(0.18 * r0 * tf.scale)))
+            pygame.draw.circle(surf, _mix(SENSOR_OFF, LIGHT, value), tf(*p), tf.length(0.18 * r0, 2))

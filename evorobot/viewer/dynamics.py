@@ -89,9 +89,9 @@ class CartRenderer(Renderer):
         if not all(math.isfinite(v) for v in (x, *angles)):
             return  # a blown-up plant: the status line says the trial failed
         corner = tf(x - self.cart_width / 2, self.cart_height)
-        size = (round(self.cart_width * tf.scale), round(self.cart_height * tf.scale))
+        size = (tf.length(self.cart_width, 0), tf.length(self.cart_height, 0))
         pygame.draw.rect(surf, CART, pygame.Rect(corner, size))
-        width = max(2, round(0.05 * tf.scale))
+        width = tf.length(0.05, 2)
         hinge = tf(*self.hinge(x))
         for k, theta in enumerate(angles):
             pygame.draw.line(surf, POLES[k % len(POLES)], hinge, tf(*self.pole_tip(x, k, theta)), width)

@@ -26,6 +26,7 @@ paused viewer, which draws (and observes) every frame, draws the same pixels eve
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -71,6 +72,16 @@ RETINA_HEIGHT = 12
 PANEL_WIDTH = 390
 STATUS_HEIGHT = 38
 ZOOM_LIMITS = (0.1, 50.0)
+PIXEL_LIMIT = 1 << 24
+"""Largest pixel coordinate or length handed to pygame (which takes C ints): a world far larger
+than the screen (a body 1e20 across, a pose gone to infinity) is drawn clipped, never overflows."""
+
+
+def to_pixel(v: float) -> int:
+    """``v`` rounded to a pixel within +-:data:`PIXEL_LIMIT` (NaN: off-screen, at -PIXEL_LIMIT)."""
+    if math.isnan(v):
+        return -PIXEL_LIMIT
+    return round(min(max(v, -PIXEL_LIMIT), PIXEL_LIMIT))
 
 
 @dataclass
@@ -83,7 +94,11 @@ class Transform:
     height: int
 
     def __call__(self, x: float, y: float) -> tuple[int, int]:
-        return (round((x - self.x0) * self.scale), round(self.height - (y - self.y0) * self.scale))
+        return (to_pixel((x - self.x0) * self.scale), to_pixel(self.height - (y - self.y0) * self.scale))
+
+    def length(self, d: float, least: int = 1) -> int:
+        """A world length ``d`` in pixels, at least ``least`` and at most :data:`PIXEL_LIMIT`."""
+        return max(least, to_pixel(d * self.scale))
 
     def inverse(self, px: float, py: float) -> tuple[float, float]:
         return (px / self.scale + self.x0, (self.height - py) / self.scale + self.y0)
