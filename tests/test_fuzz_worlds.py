@@ -148,14 +148,18 @@ def _scaled(v: Any, f: float) -> Any:
     return v * f if isinstance(v, float) or isinstance(f, float) else v * int(f)
 
 
+OPS = ("set", "number", "number", "number", "scale", "drop", "add", "table")
+"""Kinds of mutation, drawn uniformly (hostile numbers of the right type thrice as often)."""
+
+
 @st.composite
-def mutated(draw: Any, raw: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-    """``raw`` with 1 to 3 mutations, and what they were (for a failure's message)."""
+def mutated(draw: Any, raw: dict[str, Any], ops: tuple[str, ...] = OPS) -> tuple[dict[str, Any], list[Any]]:
+    """``raw`` with 1 to 3 mutations of the kinds ``ops``, and what they were (for a failure's message)."""
     raw = copy.deepcopy(raw)
     log: list[Any] = []
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(raw)
-        op = draw(st.sampled_from(["set", "number", "number", "number", "scale", "drop", "add", "table"]))
+        op = draw(st.sampled_from(ops))
         if op == "add" or not paths:
             table = draw(st.sampled_from([()] + [p for p in paths if isinstance(_get(raw, p), dict)]))
             key = draw(KEYS)
@@ -234,6 +238,8 @@ def first_ticks(path: Path) -> str:
 
 
 FUZZ_COUNTS: Counter[str] = Counter()
+BY_MUTATION: Counter[tuple[str, str]] = Counter()
+"""Outcomes per kind of mutation (an example with several kinds counts under each), printed with -s."""
 
 
 def test_fuzzed_world_files_are_accepted_or_refused_in_one_line(shipped: tuple[Path, dict[str, dict[str, Any]]]) -> None:
@@ -248,7 +254,10 @@ def test_fuzzed_world_files_are_accepted_or_refused_in_one_line(shipped: tuple[P
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.alarm(HANG)
         try:
-            FUZZ_COUNTS[first_ticks(path)] += 1
+            outcome = first_ticks(path)
+            FUZZ_COUNTS[outcome] += 1
+            for op in {entry[0] for entry in log}:
+                BY_MUTATION[op, outcome] += 1
         except EvorobotError:
             raise
         except Exception as exc:
@@ -259,10 +268,13 @@ def test_fuzzed_world_files_are_accepted_or_refused_in_one_line(shipped: tuple[P
 
     check()
     print(f"fuzzed world files: {dict(FUZZ_COUNTS)}")
+    for op in sorted({op for op, _ in BY_MUTATION}):
+        print(f"  {op}: accepted {BY_MUTATION[op, 'accepted']}, refused {BY_MUTATION[op, 'refused']}")
     assert FUZZ_COUNTS["accepted"] and FUZZ_COUNTS["refused"]  # the mutations reach both outcomes
 
 
-CLI_EXAMPLES = 6
+CLI_EXAMPLES = int(os.environ.get("EVOROBOT_FUZZ_CLI_EXAMPLES", "6"))
+"""`evorobot evolve` subprocesses per run."""
 
 
 def test_evolve_on_fuzzed_files_exits_0_or_one_line_with_no_run_directory(
@@ -273,7 +285,7 @@ def test_evolve_on_fuzzed_files_exits_0_or_one_line_with_no_run_directory(
     @settings(PROFILE, max_examples=CLI_EXAMPLES)
     @given(st.sampled_from(sorted(raws)), st.data())
     def check(name: str, data: st.DataObject) -> None:
-        raw, log = data.draw(mutated(raws[name]))
+        raw, log = data.draw(mutated(raws[name], ("number", "scale", "drop")))  # so that some are accepted
         world = root / "worlds" / f"cli_{name}"
         world.write_text(dump_toml(raw), encoding="utf-8")
         out = root / "runs" / "fuzzed"
@@ -288,7 +300,48 @@ def test_evolve_on_fuzzed_files_exits_0_or_one_line_with_no_run_directory(
             outcomes["refused"] += 1
 
     check()
-    assert sum(outcomes.values()) == CLI_EXAMPLES
+    print(f"evolve on fuzzed world files: {dict(outcomes)}")
+    assert sum(outcomes.values()) == CLI_EXAMPLES and outcomes["accepted"] and outcomes["refused"]
+
+
+VIEW_EXAMPLES = int(os.environ.get("EVOROBOT_FUZZ_VIEW_EXAMPLES", "60"))
+
+
+def test_the_viewer_draws_every_fuzzed_world_it_accepts(shipped: tuple[Path, dict[str, dict[str, Any]]]) -> None:
+    """`evorobot view WORLD` on a fuzzed file: refused in one line, or drawn at the start, after 5 and
+    after 200 ticks (hostile sizes, speeds and gains that pass validation must not crash pygame)."""
+    import pygame
+
+    from evorobot.source import WorldSource
+    from evorobot.viewer.app import Viewer
+
+    root, raws = shipped
+    path = root / "worlds" / "viewed.toml"
+    outcomes: Counter[str] = Counter()
+
+    @settings(PROFILE, max_examples=VIEW_EXAMPLES)
+    @given(st.sampled_from(sorted(raws)), st.data())
+    def check(name: str, data: st.DataObject) -> None:
+        raw, log = data.draw(mutated(raws[name]))
+        path.write_text(dump_toml(raw), encoding="utf-8")
+        try:
+            source = WorldSource(path)
+        except EvorobotError as exc:
+            assert "\n" not in printable(str(exc))
+            outcomes["refused"] += 1
+            return
+        viewer, surface = Viewer(source), pygame.Surface((900, 560))
+        try:
+            for n in (0, 5, 195):
+                viewer.step(n)
+                viewer.draw(surface)
+        except Exception as exc:
+            raise AssertionError(f"{name} {log}: {type(exc).__name__}: {exc}") from exc
+        outcomes["drawn"] += 1
+
+    check()
+    print(f"viewer on fuzzed world files: {dict(outcomes)}")
+    assert outcomes["drawn"] and outcomes["refused"]
 
 
 # -- one example per class -----------------------------------------------------------------------------
