@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     print("| environment | envs | vector env (agent-steps/s) | SyncVectorEnv (agent-steps/s) | ratio |")
     print("|---|---:|---:|---:|---:|")
-    for env_id in ("evorobot/CategoricalPerception-v1", "evorobot/Phototaxis-v1", "evorobot/CartPole-v1"):
+    for env_id in ("evorobot/CategoricalPerception-v1", "evorobot/Phototaxis-v2", "evorobot/CartPole-v1"):
         for n in (1, 16, 64, 256):
             vec = rate(gymnasium.make_vec(env_id, num_envs=n), n, args.steps)
             sync = rate(gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make(env_id) for _ in range(n)]), n, args.steps)

@@ -31,12 +31,12 @@ def test_every_single_agent_task_type_is_registered() -> None:
 
     single = {name for name in TASKS if name not in eg.TEAM_WORLDS and name != "gymnasium"}
     assert set(eg.ENV_IDS) == single
-    assert eg.ENV_IDS["phototaxis"] == "evorobot/Phototaxis-v1"
+    assert eg.ENV_IDS["phototaxis"] == "evorobot/Phototaxis-v2"
     for task_type, world in eg.SINGLE_AGENT_WORLDS.items():  # each default world holds its task
         assert load_setup(SHIPPED_WORLDS / world).task.name == task_type
 
 
-@pytest.mark.parametrize("env_id", ["evorobot/CategoricalPerception-v1", "evorobot/Phototaxis-v1",
+@pytest.mark.parametrize("env_id", ["evorobot/CategoricalPerception-v1", "evorobot/Phototaxis-v2",
                                     "evorobot/CartPole-v1", "evorobot/Tomita-v1"])
 def test_reset_with_a_seed_twice_gives_the_same_first_100_steps(env_id: str) -> None:
     env = gymnasium.make(env_id)
@@ -97,7 +97,7 @@ def test_trial_option_takes_the_world_file_s_own_trial() -> None:
 
 
 @pytest.mark.parametrize("env_id,steps", [("evorobot/CartPole-v1", 700), ("evorobot/CategoricalPerception-v1", 900),
-                                          ("evorobot/Phototaxis-v1", 400)])
+                                          ("evorobot/Phototaxis-v2", 400)])
 def test_vector_env_equals_sync_vector_env_bit_for_bit(env_id: str, steps: int) -> None:
     """Including autoresets at different steps (a pole that falls) and the infos."""
     n = 5
@@ -160,7 +160,7 @@ def test_team_env_reproduces_the_clonal_team_s_fitness() -> None:
 
 
 def test_rgb_array_frames_show_the_trial_moving() -> None:
-    env = gymnasium.make("evorobot/Phototaxis-v1", render_mode="rgb_array")
+    env = gymnasium.make("evorobot/Phototaxis-v2", render_mode="rgb_array")
     env.reset(seed=1)
     first = env.render()
     for _ in range(20):
@@ -173,16 +173,16 @@ def test_rgb_array_frames_show_the_trial_moving() -> None:
 
 
 def test_environment_errors_name_the_world_and_value() -> None:
-    env = gymnasium.make("evorobot/Phototaxis-v1")
+    env = gymnasium.make("evorobot/Phototaxis-v2")
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"phototaxis.toml: an action has 2 motor commands"):
         env.step(np.zeros(3))
     with pytest.raises(Exception, match=r"options\['conditions'\] must be"):
         env.reset(options={"conditions": [1.0]})
     with pytest.raises(ValueError, match="render_mode must be one of"):
-        gymnasium.make("evorobot/Phototaxis-v1", render_mode="ansi")
+        gymnasium.make("evorobot/Phototaxis-v2", render_mode="ansi")
     with pytest.raises(Exception, match="team of 2 robots; use the PettingZoo environment"):
-        gymnasium.make("evorobot/Phototaxis-v1", world=SHIPPED_WORLDS / "coordinated_movement.toml")
+        gymnasium.make("evorobot/Phototaxis-v2", world=SHIPPED_WORLDS / "coordinated_movement.toml")
 
 
 def test_without_the_gym_extra_the_import_names_it(tmp_path) -> None:
@@ -200,7 +200,7 @@ def test_check_env_with_its_render_checks_for_both_render_modes(monkeypatch: pyt
     from gymnasium.utils.env_checker import check_env
 
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    env = gymnasium.make("evorobot/Phototaxis-v1", render_mode="human")
+    env = gymnasium.make("evorobot/Phototaxis-v2", render_mode="human")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_env(env.unwrapped)

@@ -14,6 +14,7 @@ from evorobot.episode import Episode
 from evorobot.evolution.runner import evolve
 from evorobot.seeding import conditions_rng
 from evorobot.setup import build
+from evorobot.tasks.robot import NOISE_SEEDS
 
 from conftest import ROOT, assert_alone_equals_batch
 
@@ -38,11 +39,44 @@ def test_phototaxis_closeness_fitness_by_hand():
     ep.run()
     d0 = 50.0
     steps = ep.task.max_steps
-    d = [max(abs(d0 - 14.4 * 0.1 * (k + 1)), 0.0) for k in range(steps)]
-    d_start = d[0]  # the first score reads the pose after the first tick
-    expected = np.mean([min(max((d_start - x) / (d_start - 10.0), 0.0), 1.0) for x in d])
+    d = [max(abs(d0 - 14.4 * 0.1 * (k + 1)), 0.0) for k in range(steps)]  # after each tick
+    expected = np.mean([min(max((d0 - x) / (d0 - 10.0), 0.0), 1.0) for x in d])  # d0: at the start pose
     assert ep.result().fitness[0, 0] == pytest.approx(expected, abs=1e-9)
+    assert ep.scores.values[0, 1] == d0  # version 1 took d0 after the first tick (48.56 here)
     assert ep.task.diagnostics(ep.scores, ep.conditions)["reached"][0] == 1.0
+
+
+def test_phototaxis_a_robot_at_the_light_all_along_scores_exactly_one():
+    setup = build(load_world(PHOTOTAXIS, ["task.duration=2", "task.min_start_distance=0"], controller="braitenberg"))
+    at_light = _constant(setup, np.array([[20.0, 5.0, 0.0, 25.0, 0.0, 1.0]]), 0.5, 0.5).run()  # 7.07 < reach 10
+    assert at_light.fitness[0, 0] == 1.0
+
+
+def test_lights_are_never_inside_obstacles():
+    setup = build(load_world(ROOT / "worlds" / "braitenberg.toml", ["task.trials=1000"]))
+    spec = setup.task.spec
+    assert spec.obstacles
+    for seed in (7, 8):
+        cond = setup.task.conditions(conditions_rng(seed, 0))
+        for ob in spec.obstacles:
+            assert np.all(np.hypot(cond[:, 3] - ob.x, cond[:, 4] - ob.y) > ob.bounding_radius() + spec.light_margin)
+        assert np.all(np.abs(cond[:, 3:5]) <= spec.arena_width / 2 - spec.light_margin)
+
+
+def test_without_obstacles_the_trials_of_version_1_are_unchanged():
+    setup = build(load_world(PHOTOTAXIS, ["task.trials=200"]))
+    sp = setup.task.spec
+    rng, cond = conditions_rng(3, 0), setup.task.conditions(conditions_rng(3, 0))
+    for row in cond:  # version 1 drew the light as two uniforms, then the start pose
+        lx = rng.uniform(-sp.arena_width / 2 + sp.light_margin, sp.arena_width / 2 - sp.light_margin)
+        ly = rng.uniform(-sp.arena_height / 2 + sp.light_margin, sp.arena_height / 2 - sp.light_margin)
+        assert (row[3], row[4]) == (lx, ly)
+        while True:
+            pose = setup.task.start_pose(rng)
+            if math.hypot(pose[0] - lx, pose[1] - ly) >= sp.min_start_distance:
+                break
+        assert tuple(row[:3]) == pose
+        rng.integers(NOISE_SEEDS)
 
 
 def test_obstacle_avoidance_phi_by_hand():

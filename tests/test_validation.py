@@ -115,13 +115,15 @@ def test_champion_files_name_a_known_trial_set(runs, tmp_path, capsys):
 
 def test_a_champion_from_another_task_version_is_refused_in_one_line(runs, tmp_path, capsys):
     d = json.loads((runs / "valid" / "champion.json").read_text())
-    assert d["task_version"] == 1
-    d["task_version"] = 2
+    assert d["task_version"] == 2
+    d["task_version"] = 1  # phototaxis version 1: d0 after the first tick, lights inside obstacles
     bad = tmp_path / "other.json"
     bad.write_text(json.dumps(d))
     assert main(["replay", str(bad)]) != 0
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "version 2 of task `phototaxis`" in err
+    assert err.count("\n") == 1 and "version 1 of task `phototaxis`" in err
     del d["task_version"]  # files written before versions were recorded count as version 1
     bad.write_text(json.dumps(d))
-    assert main(["replay", str(bad), "--json"]) == 0
+    assert main(["replay", str(bad), "--json"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "version 1 of task `phototaxis`" in err

@@ -19,8 +19,8 @@ the same per-trial fitness up to floating-point noise (tests/test_bench.py check
   from its seed; each reading clipped to [0, 1];
 - differential drive as :func:`evorobot.sim.motors.differential` (velocities written once per
   tick, then ``substeps`` physics steps); a non-finite command fails the trial;
-- fitness: the mean over the trial of the closeness ``clip((d0 - d) / (d0 - reach), 0, 1)`` scored
-  after each tick, ``d0`` the distance after the first tick; a failed or unfinished trial scores
+- fitness: the mean over the trial of the closeness ``clip((d0 - d) / (d0 - reach), 0, 1)`` (1
+  within ``reach``) scored after each tick, ``d0`` the distance at the start pose (phototaxis v2); a failed or unfinished trial scores
   the task's worst.
 """
 
@@ -173,7 +173,7 @@ def run_naive_robot(setup: "Setup", genomes: FloatArray, conditions: FloatArray,
             o = 1.0 / (1.0 + np.exp(-gain * (y + bias)))
             x, acc = np.empty(n_in), np.empty(tau.shape[0])
             bad = False
-            total = d0 = 0.0
+            total, d0 = 0.0, math.hypot(float(conditions[t, 0]) - light_x, float(conditions[t, 1]) - light_y)
             step = 0
             while step < limit:
                 # sense: one pymunk query per IR ray and per light in the aperture
@@ -197,9 +197,7 @@ def run_naive_robot(setup: "Setup", genomes: FloatArray, conditions: FloatArray,
                 if not math.isfinite(d):
                     bad = True
                     break
-                if step == 0:
-                    d0 = d
-                total += min(max((d0 - d) / max(d0 - reach, 1e-9), 0.0), 1.0)
+                total += 1.0 if d <= reach else min(max((d0 - d) / max(d0 - reach, 1e-9), 0.0), 1.0)
                 step += 1
             agent_steps += step
             failed[i, t] = bad or step < task.max_steps

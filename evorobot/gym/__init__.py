@@ -6,7 +6,7 @@ task's shipped world file; ``world=`` and ``overrides=`` make any other::
 
     >>> import gymnasium, evorobot.gym
     >>> env = gymnasium.make("evorobot/CategoricalPerception-v1")
-    >>> envs = gymnasium.make_vec("evorobot/Phototaxis-v1", num_envs=64)   # one batched episode
+    >>> envs = gymnasium.make_vec("evorobot/Phototaxis-v2", num_envs=64)   # one batched episode
 
 - :class:`~evorobot.gym.single.EvorobotEnv`: one trial of a single-agent task;
 - :class:`~evorobot.gym.vector.EvorobotVectorEnv`: ``num_envs`` of them in one batched episode

@@ -1,12 +1,12 @@
 """One trial of a single-agent evorobot task as a Gymnasium environment (:class:`EvorobotEnv`).
 
 The conventions (observation, action, reward, episode end, trial choice) are those of
-:mod:`evorobot.gym.core`. Registered ids (``evorobot/Phototaxis-v1`` ...) are listed in
+:mod:`evorobot.gym.core`. Registered ids (``evorobot/Phototaxis-v2`` ...) are listed in
 :mod:`evorobot.gym`; any world file works through ``world=``::
 
     import gymnasium, evorobot.gym
     env = gymnasium.make("evorobot/CategoricalPerception-v1", render_mode="rgb_array")
-    env = gymnasium.make("evorobot/Phototaxis-v1", world="my_arena.toml", overrides=["task.duration=20"])
+    env = gymnasium.make("evorobot/Phototaxis-v2", world="my_arena.toml", overrides=["task.duration=20"])
 """
 
 from __future__ import annotations

@@ -11,14 +11,17 @@ Motors
     Differential drive (``[motor] type = "differential"``).
 Fitness
     Per tick, the closeness ``c = clip((d0 - d) / (d0 - reach), 0, 1)`` where ``d`` is the distance
-    from the robot's centre to the light and ``d0`` its value at the start: 0 at the start
-    distance or farther, 1 within ``reach`` of the light. The trial's fitness is the mean of ``c``
-    over the trial, so it rewards both closing in and closing in early, and staying there.
+    from the robot's centre to the light after the tick and ``d0`` its value at the start pose
+    (before the first tick): 0 at the start distance or farther, 1 within ``reach`` of the light.
+    The trial's fitness is the mean of ``c`` over the trial's ticks, so it rewards both closing in
+    and closing in early, and staying there; a robot already within ``reach`` after every tick
+    scores exactly 1.
     Diagnostic ``reached``: whether the robot's centre came within ``reach`` (10 cm) of the light.
 Trials
     ``trials`` (10) per evaluation, fresh each generation: uniform light position at least
-    ``light_margin`` from the walls, uniform start pose at least ``min_start_distance`` from the
-    light (:mod:`evorobot.tasks.robot`).
+    ``light_margin`` from the walls and from every obstacle's bounding circle (a light is never
+    inside an obstacle), uniform start pose at least ``min_start_distance`` from the light
+    (:mod:`evorobot.tasks.robot`).
 Termination
     After ``duration`` seconds (40 s; the robot crosses the arena's diagonal in ~10 s).
 References
@@ -27,7 +30,8 @@ References
     Adapted: the papers score sensor readings or time at the goal; the closeness average used here
     is a smooth shaping of "reach the light" whose value 1 means reached at once.
 Version
-    1.
+    2 (version 1 took ``d0`` after the first tick, so the first tick always scored 0, and could
+    place the light inside an obstacle).
 """
 
 from __future__ import annotations
@@ -61,8 +65,8 @@ class PhototaxisSpec(ArenaSpec):
 @njit(cache=True)
 def _closeness(poses: FloatArray, agent_body: IntArray, origins: FloatArray, conditions: FloatArray,
                reach: float, step: int, last: int, done: np.ndarray, failed: np.ndarray, values: FloatArray) -> None:
-    """values[b] = (sum of closeness, start distance, minimum distance); the light is at
-    ``conditions[b, 3:5]`` in the agent's world."""
+    """values[b] = (sum of closeness, start distance, minimum distance); the start pose is
+    ``conditions[b, 0:2]`` and the light ``conditions[b, 3:5]`` in the agent's world."""
     for b in range(agent_body.shape[0]):
         if done[b] or failed[b]:
             continue
@@ -71,10 +75,11 @@ def _closeness(poses: FloatArray, agent_body: IntArray, origins: FloatArray, con
         if not math.isfinite(d):
             failed[b] = True
             continue
-        if step == 0:
-            values[b, 1] = d
-            values[b, 2] = d
-        c = (values[b, 1] - d) / max(values[b, 1] - reach, 1e-9)
+        if step == 0:  # d0: the distance at the start pose, before the first tick
+            d0 = math.hypot(conditions[b, 0] - conditions[b, 3], conditions[b, 1] - conditions[b, 4])
+            values[b, 1] = d0
+            values[b, 2] = min(d0, d)
+        c = 1.0 if d <= reach else (values[b, 1] - d) / max(values[b, 1] - reach, 1e-9)
         values[b, 0] += min(max(c, 0.0), 1.0)
         values[b, 2] = min(values[b, 2], d)
         if step + 1 >= last:
@@ -86,7 +91,7 @@ class Phototaxis(RobotTask):
 
     name = "phototaxis"
     Spec = PhototaxisSpec
-    version = 1
+    version = 2
     condition_names = ("x", "y", "heading", "light_x", "light_y", "noise_seed")
 
     def __init__(self, spec: Any, agent: AgentSpec, dt: float, where: str) -> None:
@@ -103,14 +108,24 @@ class Phototaxis(RobotTask):
         sp = self.spec
         rows = []
         for _ in range(sp.trials):
-            lx = rng.uniform(-sp.arena_width / 2 + sp.light_margin, sp.arena_width / 2 - sp.light_margin)
-            ly = rng.uniform(-sp.arena_height / 2 + sp.light_margin, sp.arena_height / 2 - sp.light_margin)
+            lx, ly = self.light_position(rng)
             for _ in range(10_000):
                 x, y, heading = self.start_pose(rng)
                 if math.hypot(x - lx, y - ly) >= sp.min_start_distance:
                     break
             rows.append((x, y, heading, lx, ly, float(rng.integers(NOISE_SEEDS))))
         return np.array(rows, dtype=np.float64)
+
+    def light_position(self, rng: np.random.Generator) -> tuple[float, float]:
+        """A uniform light position ``light_margin`` clear of the walls and of every obstacle's
+        bounding circle."""
+        sp = self.spec
+        hx, hy = sp.arena_width / 2 - sp.light_margin, sp.arena_height / 2 - sp.light_margin
+        for _ in range(10_000):
+            lx, ly = rng.uniform(-hx, hx), rng.uniform(-hy, hy)
+            if all(math.hypot(lx - ob.x, ly - ob.y) > ob.bounding_radius() + sp.light_margin for ob in sp.obstacles):
+                return float(lx), float(ly)
+        raise ConfigError(f"task {self.name}: no room for the light: the obstacles fill the arena")
 
     def build_extra(self, world: World, space: int, cond: FloatArray) -> list[int]:
         world.add_light((float(cond[3]), float(cond[4])), self.spec.light_intensity)
