@@ -148,6 +148,21 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("kind", nargs="?", metavar="KIND", help="task, controller, optimizer or agent")
     ls.add_argument("name", nargs="?", metavar="NAME", help="a registered type (an agent table: body, eye, ir ...)")
 
+    sw = sub.add_parser("sweep", help="one evolution per seed, side by side, and a summary table")
+    sw.add_argument("world", help="world file (TOML)")
+    sw.add_argument("--seeds", required=True, metavar="LIST", help="seeds: 1-10, 1,3,5 or 1-5,8")
+    sw.add_argument("--out", metavar="DIR", help="folder of the runs (default runs/NAME-sweep); run again to go on")
+    sw.add_argument("--target", type=float, metavar="F", help="report the generation each seed first reached F")
+    sw.add_argument("--workers", type=int, default=1, metavar="N", help="seeds run at once (default 1); each "
+                    "run is serial inside, bitwise the run alone")
+    sw.add_argument("--dask", metavar="ADDRESS", help="run the seeds as tasks on a dask cluster (`local`: "
+                    "--workers processes); its workers must see --out")
+    sw.add_argument("--generations", type=int, help="override [evolution] generations")
+    sw.add_argument("--population", type=int, help="override [optimizer] population")
+    sw.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE", help="override a world setting")
+    sw.add_argument("--controller", metavar="TYPE", help="replace the world file's [controller] by TYPE's defaults")
+    sw.add_argument("--optimizer", metavar="TYPE", help="replace the world file's [optimizer] by TYPE's defaults")
+
     bn = sub.add_parser("bench", help="measure kernel and episode speed against baselines")
     bn.add_argument("--json", action="store_true", help="print a JSON list of measurements")
     bn.add_argument("--quick", action="store_true", help="shorter measurements (noisier)")
@@ -286,6 +301,26 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from evorobot.config import load_world
+    from evorobot.sweep import parse_seeds, sweep
+
+    seeds = parse_seeds(args.seeds)
+    passthrough = [a for k, v in (("--generations", args.generations), ("--population", args.population),
+                                  ("--controller", args.controller), ("--optimizer", args.optimizer))
+                   if v is not None for a in (k, str(v))]
+    for s in args.set:
+        passthrough += ["--set", s]
+    overrides = list(args.set) + [f"{key}={v}" for key, v in (("evolution.generations", args.generations),
+                                                               ("optimizer.population", args.population))
+                                  if v is not None]
+    exp = load_world(args.world, overrides, args.controller, args.optimizer)  # a bad world is one line here
+    out = Path(args.out) if args.out else Path("runs") / f"{exp.experiment.name}-sweep"
+    rows = sweep(args.world, seeds, out, passthrough, workers=args.workers, dask=args.dask, target=args.target,
+                 stream=sys.stdout)
+    return 0 if all(r.status == "done" for r in rows) else 1
+
+
 def _bench(args: argparse.Namespace) -> int:
     from evorobot.bench import run_bench
 
@@ -311,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
             return _plot(args)
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _bench(args)
     except EvorobotError as exc:
         print(f"evorobot: error: {printable(str(exc))}", file=sys.stderr)

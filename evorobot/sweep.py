@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from evorobot.errors import ConfigError, EvorobotError
+from evorobot.errors import ConfigError
 from evorobot.store import read_json, write_json, write_text
 
 MAX_SEEDS = 10_000
@@ -216,29 +216,20 @@ def sweep(world: str, seeds: Sequence[int], out: Path, passthrough: Sequence[str
 
 def _on_dask(address: str, seeds: list[int], one: Callable[[int], tuple[int, float]],
              record: Callable[[int, int, float], None], workers: int) -> None:
-    """Each seed as one task on a dask cluster (``local``: a LocalCluster of ``workers`` processes)."""
+    """Each seed as one task on a dask cluster, connected as ``--dask`` connects evolve
+    (:class:`~evorobot.evolution.dask_backend.DaskBackend`: the probe, the deadlines, a private
+    ``local`` cluster of ``workers`` processes)."""
+    from evorobot.evolution.dask_backend import DaskBackend
+
+    backend = DaskBackend(address, workers if address == "local" else None)
     try:
         import distributed
-    except ImportError:
-        raise EvorobotError("--dask needs dask.distributed: pip install 'evorobot[dask]'") from None
-    cluster = None
-    if address == "local":
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None, silence_logs=40)
-        client = distributed.Client(cluster)
-    else:
-        try:
-            client = distributed.Client(address, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ConfigError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
-    try:
-        futures = {client.submit(one, s, pure=False): s for s in seeds}
+
+        futures = {backend.client.submit(one, s, pure=False): s for s in seeds}
         for f in distributed.as_completed(futures):
             record(futures[f], *f.result())
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        backend.close()
 
 
 def write_summary(out: Path, rows: Sequence[SeedResult], target: float | None) -> None:

@@ -73,3 +73,19 @@ def test_a_second_sweep_with_other_settings_on_the_same_folder_is_refused(tmp_pa
         sweep(str(CP_WORLD), [1], out, [*SETTINGS, "--set", "task.offsets=4"])
     assert len(history(out / "seed-1")) == 5
     assert json.loads((out / "sweep.json").read_text())["settings"] == SETTINGS
+
+
+def test_the_command_prints_the_table_and_a_bad_world_is_one_line(tmp_path: Path) -> None:
+    cli = [sys.executable, "-m", "evorobot.cli", "sweep"]
+    out = subprocess.run([*cli, str(CP_WORLD), "--seeds", "2-3", "--out", str(tmp_path / "s"), "--target", "0.5",
+                          "--workers", "2", "--set", "task.offsets=2", "--population", "8", "--generations", "5"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith(("| 2 |", "| 3 |"))]
+    assert len(rows) == 2 and all("| done | 5 |" in r for r in rows)
+    assert json.loads((tmp_path / "s" / "sweep.json").read_text())["settings"] == [
+        "--generations", "5", "--population", "8", "--set", "task.offsets=2"]
+    bad = subprocess.run([*cli, str(CP_WORLD), "--seeds", "1", "--out", str(tmp_path / "b"), "--set", "task.offsets=-1"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "offsets" in bad.stderr
+    assert not (tmp_path / "b").exists()
