@@ -3,7 +3,6 @@
 Functions sent to worker processes live at module level here, so that workers can import them.
 """
 
-import csv
 import functools
 import hashlib
 import json
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CP_WORLD, ROOT
+from conftest import CP_WORLD, ROOT, history
 
 from evorobot.cli import main
 from evorobot.config import load_world
@@ -44,15 +43,6 @@ from evorobot.setup import build
 SMALL = ["--set", "task.offsets=2", "--population", "6", "--generations", "3", "--set", "evolution.chunk_size=2"]
 SMALL_SET = ["task.offsets=2", "optimizer.population=6", "evolution.generations=3", "evolution.chunk_size=2"]
 LINUX = sys.platform.startswith("linux") and Path("/proc/self/stat").exists()
-
-
-def history(run: Path) -> list[dict[str, str]]:
-    """history.csv without its timing column."""
-    with open(run / "history.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        r.pop("seconds")
-    return rows
 
 
 def same_run(a: Path, b: Path) -> None:
