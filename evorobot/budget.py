@@ -79,7 +79,7 @@ class Limits:
     sensors: int = setting(4096, ge=1, doc="each size setting of the agent (rays, sectors, pixels, fields) "
                            "and the network's inputs")
     steps: int = setting(1_000_000, ge=1, doc="ticks per trial (the task's step limit, from its durations and dt)")
-    genes: int = setting(1_000_000, ge=1, doc="genome size")
+    genes: int = setting(10_000_000, ge=1, doc="genome size")
     count: int = setting(1_000_000, ge=1, doc="any other integer setting (offsets, lengths, sequences, chunk_size)")
     work: float = setting(1e10, gt=0, doc="agent-ticks per generation: population x trials x team x ticks x substeps")
     memory_mb: int = setting(0, ge=0, doc="memory budget in MiB (0: the memory this machine has available)")
