@@ -3,6 +3,7 @@ computed by hand, collisions and separation, start formations, determinism of te
 and the errors a user can make."""
 
 import csv
+import json
 import math
 
 import numpy as np
@@ -164,3 +165,35 @@ def test_errors_are_one_line(override, fragment, capsys):
     assert main(["replay", str(TWO), "--set", override]) == 2
     err = capsys.readouterr().err
     assert fragment in err and "coordinated_movement.toml" in err and err.count("\n") == 1, err
+
+
+LINE = [(0.0, -8.0, 0.0), (0.0, 0.0, 0.0), (0.0, 8.0, 0.0)]  # side by side 8 cm apart: in range (15.5 cm)
+
+
+@pytest.mark.parametrize("overrides,poses,wheels,together_moving", [
+    # 20 ticks at full speed: 28.8 cm = 5.24 diameters
+    ((), LINE, [(1.0, 1.0)] * 3, 1.0),
+    # at 0.97 the wheels turn at 0.94 of full speed: 27.07 cm = 4.92 diameters, short of 5
+    ((), LINE, [(0.97, 0.97)] * 3, 0.0),
+    # 30 ticks, robot 2 drives off sideways: 43.2 sqrt(5) / 3 cm = 5.86 diameters, but robot 2 is out
+    # of range from tick 5 on (hypot(1.44 k, 8 + 1.44 k) > 15.5): apart 26 / 30 > 0.2
+    (("task.duration=3",), LINE[:2] + [(0.0, 8.0, math.pi / 2)], [(1.0, 1.0)] * 3, 0.0),
+    # robots 0 and 1 drive 5.7 cm apart (<= 5.75: a collision on every tick), the trial goes on
+    (('task.collision="penalty"',), [(0.0, -5.7, 0.0), *LINE[1:]], [(1.0, 1.0)] * 3, 0.0),
+])
+def test_together_and_moving_is_issue_21s_goal_per_trial(overrides, poses, wheels, together_moving):
+    ep = _scripted(_setup(THREE, *overrides), poses, wheels)
+    ep.run()
+    diag = _diag(ep)
+    assert diag["together_moving"] == together_moving
+    # each refused trial misses exactly one of the three conditions
+    missed = [diag["collided"] == 1.0, diag["apart"] > 0.2, diag["displacement"] < 5.0]
+    assert sum(missed) == (0 if together_moving else 1)
+
+
+def test_together_and_moving_counts_the_share_of_trials(capsys):
+    assert main(["replay", str(THREE), "--trials", "3", "--seed", "7", "--set", "task.duration=1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    per_trial = [t["diagnostics"]["together_moving"] for t in doc["per_trial"]]
+    assert len(per_trial) == 3 and set(per_trial) <= {0.0, 1.0}
+    assert doc["diagnostics"]["together_moving"] == sum(per_trial) / 3

@@ -38,7 +38,11 @@ Fitness
     ``collided`` (0/1), ``displacement`` (``D`` when scoring stopped, in body diameters, also
     after a collision under ``"zero"``), ``apart`` (``A / L``),
     ``leader`` (the robot that led on most ticks, -1 if none) and ``lead_share`` (the share of the
-    ticks with a leader on which it led). On a tick, the leader is the robot in front along the
+    ticks with a leader on which it led) and ``together_moving`` (1 when the trial meets issue 21's
+    per-trial goal: no collision, ``apart`` <= ``TOGETHER_MAX_APART`` (0.2: every robot within IR
+    range of a teammate for >= 80 % of the ticks) and ``displacement`` >= ``MOVING_MIN_DIAMETERS``
+    (5 body diameters); its mean over trials is the share of trials that are together and moving).
+    On a tick, the leader is the robot in front along the
     team's direction of travel: the largest projection of its position relative to the centroid
     onto the unit vector from the starting centroid to the current one; ticks on which the centroid
     is less than ``lead_min_displacement`` from its start have no leader. ``replay --trace`` writes
@@ -101,6 +105,10 @@ _MODES = {"end": END, "zero": ZERO, "penalty": PENALTY}
 D, GAIN, COLLIDED, APART, LEAD_TICKS, LEADS = 0, 1, 2, 3, 4, 5
 """Columns of ``scores.values``: displacement (cm), discounted gain (cm), collided flag, ticks
 apart, ticks with a leader, then each robot's count of ticks in the lead."""
+TOGETHER_MAX_APART = 0.2
+"""A trial is *together* when some robot is out of range of every teammate on at most this share of ticks."""
+MOVING_MIN_DIAMETERS = 5.0
+"""A trial is *moving* when the centroid ends at least this many body diameters from its start."""
 
 
 @dataclass(frozen=True)
@@ -281,10 +289,12 @@ class CoordinatedMovement(RobotTask):
         v = scores.values
         leads = v[:, LEADS:]
         ticks = v[:, LEAD_TICKS]
-        return {"collided": v[:, COLLIDED].copy(), "displacement": v[:, D] / (2 * self.radius),
-                "apart": v[:, APART] / self.max_steps,
+        displacement, apart = v[:, D] / (2 * self.radius), v[:, APART] / self.max_steps
+        goal = (v[:, COLLIDED] == 0.0) & (apart <= TOGETHER_MAX_APART) & (displacement >= MOVING_MIN_DIAMETERS)
+        return {"collided": v[:, COLLIDED].copy(), "displacement": displacement, "apart": apart,
                 "leader": np.where(ticks > 0, np.argmax(leads, axis=1), -1).astype(np.float64),
-                "lead_share": np.where(ticks > 0, leads.max(axis=1) / np.maximum(ticks, 1.0), 0.0)}
+                "lead_share": np.where(ticks > 0, leads.max(axis=1) / np.maximum(ticks, 1.0), 0.0),
+                "together_moving": (goal & ~scores.failed).astype(np.float64)}
 
     def trace(self, frame: Frame) -> dict[str, FloatArray]:
         n = frame.team.shape[0]
