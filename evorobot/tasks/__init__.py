@@ -17,6 +17,7 @@ from evorobot.tasks.pattern_completion import PatternCompletion
 from evorobot.tasks.phototaxis import Phototaxis
 from evorobot.tasks.selective_attention import SelectiveAttention
 from evorobot.tasks.short_term_memory import ShortTermMemory
+from evorobot.tasks.size_categorisation import SizeCategorisation
 from evorobot.tasks.temporal_xor import TemporalXor
 from evorobot.tasks.tomita import Tomita
 from evorobot.tasks.visual_discrimination import VisualDiscrimination
@@ -25,6 +26,7 @@ TASKS: dict[str, type[Task]] = {
     CategoricalPerception.name: CategoricalPerception,
     Orientation.name: Orientation,
     Aperture.name: Aperture,
+    SizeCategorisation.name: SizeCategorisation,
     ShortTermMemory.name: ShortTermMemory,
     SelectiveAttention.name: SelectiveAttention,
     Phototaxis.name: Phototaxis,

@@ -16,7 +16,9 @@ Fitness
     preset). The individual's fitness is the mean over trials; a failed trial scores 0.
 Trials
     ``offsets`` horizontal start offsets evenly spaced over ``offset_range`` ([-50, 50]) for each
-    of the two shapes: 24 trials by default, a fixed grid. Objects start at y = 275 and fall at
+    of the two shapes: 24 trials by default, a fixed grid. ``offset_skip`` > 0 leaves the band
+    ``(-offset_skip, offset_skip)`` out of the grid (half the offsets on each side of it), so that
+    no object starts straight above the agent, as in Izquierdo's grids (default 0: none left out). Objects start at y = 275 and fall at
     vy = -3; the agent starts at x = 0, y = 0 with all neuron states reset.
 Termination
     When the object's centre is ``end_distance`` (one body diameter, 30) above the agent's.
@@ -44,7 +46,7 @@ from evorobot.agent import AgentSpec
 from evorobot.sim.world import World
 from evorobot.spec import Range, setting
 from evorobot.tasks.base import Scores
-from evorobot.tasks.falling import FallingSpec, FallingTask, add_falling_object, grid
+from evorobot.tasks.falling import FallingSpec, FallingTask, add_falling_object, check_skip, skip_grid
 
 __all__ = ["CategoricalPerception", "CategoricalPerceptionSpec", "add_falling_object"]
 
@@ -56,8 +58,15 @@ class CategoricalPerceptionSpec(FallingSpec):
 
     offsets: int = setting(12, ge=1, doc="horizontal start offsets per shape")
     offset_range: Range = setting((-50.0, 50.0), doc="range of the object's start offsets")
+    offset_skip: float = setting(
+        0.0, ge=0, doc="offsets within this distance of 0 are left out of the grid (0: none)"
+    )
     avoid_shape: str = setting("diamond", choices=("diamond", "line"), doc="the shape to avoid")
     fall_speed: float = setting(3.0, gt=0, doc="objects' falling speed")
+
+    def validate(self, where: str) -> None:
+        super().validate(where)
+        check_skip(self.offsets, self.offset_range, 0.0, self.offset_skip, "offsets offset_range offset_skip", where)
 
 
 class CategoricalPerception(FallingTask):
@@ -77,7 +86,7 @@ class CategoricalPerception(FallingTask):
         return 2 * self.spec.offsets
 
     def conditions(self, rng: np.random.Generator) -> FloatArray:
-        x = grid(self.spec.offsets, *self.spec.offset_range)
+        x = skip_grid(self.spec.offsets, *self.spec.offset_range, 0.0, self.spec.offset_skip)
         return np.array([(xi, avoid) for avoid in (0.0, 1.0) for xi in x], dtype=np.float64)
 
     def build(self, world: World, space: int, cond: FloatArray) -> list[int]:

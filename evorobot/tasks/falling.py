@@ -7,8 +7,11 @@ differ and how a trial is scored:
 
 - :func:`add_falling_object`: a kinematic circle, diamond or horizontal line moving at a constant
   velocity (Beer's objects fall straight down; a horizontal drift is allowed);
-- :class:`FallingSpec`: the settings every falling-object task has (object size and start height,
-  the arrival height, the agent's x limit, the distance clip of the catch score);
+- :class:`DropSpec`: the settings every falling-object task has (the objects' start height, the
+  arrival height, the agent's x limit, the distance clip of the catch score), and
+  :class:`FallingSpec`: those and one object size;
+- :func:`grid` and :func:`skip_grid`: evenly spaced trial grids, the second with a band left out
+  (Izquierdo's grids skip the offset 0 and the object size equal to the body's diameter);
 - :class:`FallingTask`: the agent's start, the x limit, the step limit, the arrival score and the
   optional hiding of objects. Object slot ``k`` of a trial *arrives* when its centre first comes
   within ``ends[k]`` above the agent's centre; the signed horizontal offset
@@ -67,16 +70,39 @@ def grid(n: int, lo: float, hi: float) -> FloatArray:
     return np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2])
 
 
+def skip_grid(n: int, lo: float, hi: float, centre: float, skip: float) -> FloatArray:
+    """:func:`grid` with the open band ``(centre - skip, centre + skip)`` left out: ``n / 2``
+    values evenly spaced over ``[lo, centre - skip]`` and as many over ``[centre + skip, hi]``
+    (``skip`` 0: the plain grid, bit for bit). Izquierdo's trial grids leave out the offset 0 and
+    the object size equal to the body's diameter this way (VisuallyGuidedAgent, main.cpp)."""
+    if skip == 0.0:
+        return grid(n, lo, hi)
+    return np.concatenate([grid(n // 2, lo, centre - skip), grid(n // 2, centre + skip, hi)])
+
+
+def check_skip(n: int, span: tuple[float, float], centre: float, skip: float, names: str, where: str) -> None:
+    """Refuse a ``skip`` band that :func:`skip_grid` cannot cut out of ``span``: it needs an even
+    ``n`` and the band inside the range. ``names`` is "count_key range_key skip_key"."""
+    if skip == 0.0:
+        return
+    count, span_key, skip_key = names.split()
+    if n % 2:
+        raise ConfigError(f"{where}: `{count}` must be even when `{skip_key}` > 0, got {n}")
+    if not span[0] <= centre - skip < centre + skip <= span[1]:
+        raise ConfigError(f"{where}: `{skip_key}` = {skip} leaves no room in `{span_key}` "
+                          f"{list(span)} around {centre}")
+
+
 def catch_score(d: FloatArray, clip: float) -> FloatArray:
     """Beer's catch score ``1 - min(d, clip) / clip`` of a horizontal distance ``d``."""
     return 1.0 - np.minimum(np.abs(d), clip) / clip
 
 
 @dataclass(frozen=True)
-class FallingSpec:
-    """Settings shared by the falling-object tasks (defaults: Beer 1996, 2003)."""
+class DropSpec:
+    """Settings shared by every falling-object task, whatever its objects' sizes (defaults: Beer
+    1996, 2003)."""
 
-    object_size: float = setting(30.0, gt=0, doc="circle diameter, diamond side, line length")
     object_y: float = setting(275.0, gt=0, doc="objects' start height above the agent's centre")
     end_distance: float = setting(
         30.0, ge=0, doc="an object arrives when its centre is this far above the agent's"
@@ -89,6 +115,13 @@ class FallingSpec:
             raise ConfigError(
                 f"{where}: `object_y` must exceed `end_distance` ({self.end_distance}), got {self.object_y}"
             )
+
+
+@dataclass(frozen=True)
+class FallingSpec(DropSpec):
+    """Settings shared by the falling-object tasks whose objects all have one size."""
+
+    object_size: float = setting(30.0, gt=0, doc="circle diameter, diamond side, line length")
 
 
 @njit(cache=True)
