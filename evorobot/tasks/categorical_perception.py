@@ -46,7 +46,13 @@ from evorobot.agent import AgentSpec
 from evorobot.sim.world import World
 from evorobot.spec import Range, setting
 from evorobot.tasks.base import Scores
-from evorobot.tasks.falling import FallingSpec, FallingTask, add_falling_object, check_skip, skip_grid
+from evorobot.tasks.falling import (
+    FallingSpec,
+    FallingTask,
+    add_falling_object,
+    check_skip,
+    skip_grid,
+)
 
 __all__ = ["CategoricalPerception", "CategoricalPerceptionSpec", "add_falling_object"]
 

@@ -54,7 +54,14 @@ from evorobot.errors import ConfigError
 from evorobot.sim.world import World
 from evorobot.spec import Range, setting
 from evorobot.tasks.base import Scores
-from evorobot.tasks.falling import DropSpec, FallingTask, add_falling_object, catch_score, check_skip, skip_grid
+from evorobot.tasks.falling import (
+    DropSpec,
+    FallingTask,
+    add_falling_object,
+    catch_score,
+    check_skip,
+    skip_grid,
+)
 
 
 @dataclass(frozen=True)
