@@ -25,7 +25,6 @@ import numpy as np
 import evorobot
 from evorobot._types import FloatArray
 from evorobot.errors import ChampionFileError, ConfigError
-from evorobot.fitness import mean_fitness
 from evorobot.heldout import held_out
 from evorobot.seeding import conditions_rng, validation_rng
 from evorobot.setup import Setup, setup_from_dict
@@ -81,7 +80,7 @@ def champion_dict(
         "individual": individual,
         "trial_set": trial_set,
         "task_version": setup.task.version,
-        "fitness": encode_float(mean_fitness(trials)),
+        "fitness": encode_float(setup.task.individual_fitness(np.asarray(trials, dtype=np.float64))),
         "trials": [encode_float(x) for x in trials],
         "failed_trials": int(failed),
         "controller": {**exp["controller"], "genome_size": setup.genome_size,

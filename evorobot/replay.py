@@ -56,7 +56,6 @@ import numpy as np
 
 from evorobot.episode import Episode
 from evorobot.errors import ChampionFileError
-from evorobot.fitness import mean_fitness
 from evorobot.heldout import held_out
 from evorobot.labels import input_labels, output_labels, unit_labels
 from evorobot.source import open_source, with_fresh_trials
@@ -211,7 +210,7 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
         check_trace(setup, width, len(recorder.rows) * (ticks_per_trial(setup) + 1))  # before the run
     result = episode.run(recorder)
     fit_trials, failed = result.fitness[0], result.failed[0]
-    fitness = mean_fitness(fit_trials)
+    fitness = setup.task.individual_fitness(fit_trials)
     diags = setup.task.diagnostics(episode.scores, episode.conditions)
     test = held_out(setup, source.genome)
     stored = source.stored_trials

@@ -210,3 +210,23 @@ def test_categorical_perception_izquierdo_is_what_its_name_says():
     assert (t.object_y, t.avoid_shape, t.offset_range, t.offsets, t.distance_clip) == (240.0, "line", (2.0, 24.0), 12, 75.0)
     assert (exp.agent.eye.gain, exp.agent.motor.gain, exp.controller.hidden) == (1.0, 8.0, 7)
     assert exp.controller.gain_range == (1.0, 5.0) and exp.controller.bias_range == (-10.0, 10.0)
+
+
+def test_evolution_and_replay_use_the_product(tmp_path, capsys):
+    """Through the contract's ``individual_fitness``: the generation's fitness, the champion file and
+    its replay are the product of the two means, not the mean over all trials."""
+    from evorobot.cli import main
+    from evorobot.evolution.evaluate import evaluate
+
+    s = setup_of("size_and_aperture")
+    cond = conditions(s)
+    genomes = np.random.default_rng(3).uniform(-1, 1, (2, s.genome_size))
+    ev = evaluate(s, genomes, cond, chunk_size=2)
+    for fit, trials in zip(ev.fitness, ev.trials, strict=True):
+        product = (math.fsum(trials[:120]) / 120) * (math.fsum(trials[120:]) / 120)
+        assert fit == product != mean_fitness(trials)
+    run = tmp_path / "run"
+    assert main(["evolve", str(ROOT / "worlds" / "size_and_aperture.toml"), "--generations", "1",
+                 "--population", "2", "--out", str(run)]) == 0
+    assert main(["replay", str(run)]) == 0
+    assert "identical bit for bit" in capsys.readouterr().out

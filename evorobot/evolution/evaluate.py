@@ -27,7 +27,6 @@ import numpy as np
 from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.episode import Episode, evaluate_individuals
 from evorobot.evolution.backend_base import Backend, ChunkFailed, Initializer
-from evorobot.fitness import mean_fitness
 from evorobot.setup import Setup, setup_from_dict
 
 if TYPE_CHECKING:
@@ -136,5 +135,5 @@ def evaluate(
             lost.append(f"individuals {sl.start}-{sl.stop - 1} scored worst: {res.reason}")
         else:
             trials[sl], failed[sl] = res
-    fitness = np.array([mean_fitness(row) for row in trials])
+    fitness = np.array([setup.task.individual_fitness(row) for row in trials])
     return Evaluation(fitness, trials, failed.sum(axis=1).astype(np.int64), tuple(lost))

@@ -26,7 +26,6 @@ from evorobot._types import FloatArray, IntArray
 from evorobot.config import Experiment, with_trials
 from evorobot.evolution.backends import Backend
 from evorobot.evolution.evaluate import Evaluation, evaluate
-from evorobot.fitness import mean_fitness
 from evorobot.seeding import validation_rng
 from evorobot.setup import Setup, build
 
@@ -73,4 +72,4 @@ class Validation:
                 self._seen.update(fresh)
         trials = np.array([results[k][0] for k in keys]).reshape(len(idx), self.conditions.shape[0])
         failed = np.array([results[k][1] for k in keys], dtype=np.int64)
-        return idx, Evaluation(np.array([mean_fitness(t) for t in trials]), trials, failed, lost)
+        return idx, Evaluation(np.array([self.setup.task.individual_fitness(t) for t in trials]), trials, failed, lost)

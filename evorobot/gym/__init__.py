@@ -33,6 +33,8 @@ SINGLE_AGENT_WORLDS = {
     "categorical_perception": "categorical_perception.toml",
     "orientation": "orientation.toml",
     "aperture": "aperture.toml",
+    "size_categorisation": "size_categorisation.toml",
+    "size_and_aperture": "size_and_aperture.toml",
     "short_term_memory": "short_term_memory.toml",
     "selective_attention": "selective_attention.toml",
     "phototaxis": "phototaxis.toml",

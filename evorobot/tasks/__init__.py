@@ -10,6 +10,7 @@ from evorobot.tasks.double_pole import DoublePole
 from evorobot.tasks.framewise import Framewise
 from evorobot.tasks.gymnasium_task import Gymnasium
 from evorobot.tasks.mackey_glass import MackeyGlass
+from evorobot.tasks.multiple_tasks import SizeAndAperture
 from evorobot.tasks.narma10 import Narma10
 from evorobot.tasks.obstacle_avoidance import ObstacleAvoidance
 from evorobot.tasks.orientation import Orientation
@@ -26,6 +27,7 @@ TASKS: dict[str, type[Task]] = {
     CategoricalPerception.name: CategoricalPerception,
     Orientation.name: Orientation,
     Aperture.name: Aperture,
+    SizeAndAperture.name: SizeAndAperture,
     SizeCategorisation.name: SizeCategorisation,
     ShortTermMemory.name: ShortTermMemory,
     SelectiveAttention.name: SelectiveAttention,

@@ -13,6 +13,10 @@ Outputs), Fitness, Trials, Termination, References (with what was adapted and wh
 4. ``max_steps``: a hard limit on a trial's length (a trial still running then has failed).
 5. ``new_scores(W)``: fresh per-trial accumulators; ``fitness(scores, conditions) -> (W,)``
    finalizes each trial (``conditions`` holds each trial's row). A failed trial scores ``worst``.
+   ``individual_fitness(trials) -> float``: an individual's fitness from its trials' fitness, in
+   the order of ``conditions``; the mean unless the task documents otherwise (the product of two
+   tasks' means, :mod:`evorobot.tasks.multiple_tasks`). Every consumer (evaluation, validation,
+   champion files, replay) calls it.
 6. Optionally ``diagnostics(scores, conditions) -> {name: (W,) array}``: per-trial measures that
    are not the fitness, printed by ``evorobot replay``; and ``trace(frame) -> {name: (W,) array}``:
    per-tick quantities written by ``replay --trace`` (``frame``: the body task's :class:`Frame`,
@@ -70,6 +74,7 @@ import numpy as np
 
 from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.agent import AgentSpec
+from evorobot.fitness import mean_fitness
 from evorobot.sim.world import Geometry, World
 
 
@@ -159,6 +164,10 @@ class Task(ABC):
     @abstractmethod
     def fitness(self, scores: Scores, conditions: FloatArray) -> FloatArray:
         """Final fitness of every trial; failed trials score ``worst``."""
+
+    def individual_fitness(self, trials: FloatArray) -> float:
+        """An individual's fitness from its trials' fitness (n_trials,) (item 5): the mean."""
+        return mean_fitness(trials)
 
     def diagnostics(self, scores: Scores, conditions: FloatArray) -> dict[str, FloatArray]:
         """Per-trial measures other than fitness, by name (none by default)."""
