@@ -125,6 +125,15 @@ def table(records: list[dict[str, Any]], min_fitness: float) -> str:
     return "\n".join(lines)
 
 
+def _mean_panel(done: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A last panel with each group's accuracy averaged over the runs (when they share time and groups)."""
+    if len(done) < 2 or any(r["time"] != done[0]["time"] or r["accuracy"].keys() != done[0]["accuracy"].keys()
+                            for r in done):
+        return []
+    acc = {k: np.mean([r["accuracy"][k] for r in done], axis=0).tolist() for k in done[0]["accuracy"]}
+    return [{**done[0], "accuracy": acc, "title": f"mean over the {len(done)} runs"}]
+
+
 def figure(records: list[dict[str, Any]], path: Path) -> None:
     """Accuracy against time, one panel per analysed run."""
     from evorobot.analysis.figures import require_matplotlib, save
@@ -133,11 +142,12 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
     done = [r for r in records if "accuracy" in r]
     if not done:
         raise EvorobotError("--out: no run reached --min-fitness, nothing to draw")
-    cols = min(3, len(done))
-    rows = -(-len(done) // cols)
+    panels = done + _mean_panel(done)
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
     fig = Figure(figsize=(4.2 * cols, 3.0 * rows), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
-    for ax, r in zip(axes.flat, done):
+    for ax, r in zip(axes.flat, panels):
         for name, acc in r["accuracy"].items():
             base, sub = _group(name)
             if base not in STYLE:
@@ -146,12 +156,13 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
             ax.plot(r["time"], acc, color=colour, ls="--" if sub else line, lw=1.2,
                     label=f"{name}: {'mean over subsets' if sub else ', '.join(r['groups'][base])}")
         ax.axhline(0.9, color="0.8", lw=0.8)
-        ax.set_title(f"{Path(r['run']).name}: {r['controller']}, fitness {r['fitness']:.3f}", fontsize=9)
+        ax.set_title(r.get("title") or f"{Path(r['run']).name}: {r['controller']}, fitness {r['fitness']:.3f}",
+                     fontsize=9)
         ax.set_xlabel("time")
         ax.set_ylim(0.4, 1.02)
     for ax in axes[:, 0]:
         ax.set_ylabel("cross-validated accuracy")
-    for ax in list(axes.flat)[len(done):]:
+    for ax in list(axes.flat)[len(panels):]:
         ax.set_axis_off()
     axes.flat[0].legend(fontsize=7, loc="lower right")
     save(fig, path)
