@@ -143,3 +143,25 @@ def test_fingerprint_ignores_only_the_resumable_settings():
     other = {**exp, "task": {"type": "cp", "offsets": 3}}
     assert fingerprint(exp) == fingerprint(more) != fingerprint(other)
     assert changes(exp, other) == {"task.offsets": [2, 3]}
+
+
+def test_a_setting_added_after_the_run_started_does_not_orphan_its_checkpoints() -> None:
+    """A run's config.json names the settings evorobot had when it started; one added later (here
+    task.offset_skip, whose default keeps the old trials) resolves to its default on resume and must
+    not make the checkpoint "belong to a different experiment" (it did for every older run)."""
+    from evorobot.config import load_world
+    from evorobot.evolution.checkpoint import flatten, same_experiment
+
+    ROOT = Path(__file__).resolve().parents[1]
+    exp = load_world(ROOT / "worlds" / "categorical_perception.toml").to_dict()
+    written = json.loads(json.dumps(exp))
+    del written["task"]["offset_skip"]  # the run was started before the setting existed
+    stored = fingerprint(written)
+    assert stored != fingerprint(exp)
+    assert same_experiment(stored, exp, written)
+    assert same_experiment(fingerprint(exp), exp, exp)
+    # a setting the file does name must still match
+    changed = json.loads(json.dumps(exp))
+    changed["task"]["offsets"] = 13
+    assert not same_experiment(stored, changed, written)
+    assert "task.offsets" in flatten(written)

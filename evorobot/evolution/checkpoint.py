@@ -90,10 +90,19 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 
-def fingerprint(exp_dict: dict[str, Any]) -> str:
-    """sha256 of the resolved experiment without the :data:`RESUMABLE` settings."""
-    fixed = {k: v for k, v in flatten(exp_dict).items() if k not in RESUMABLE}
+def fingerprint(exp_dict: dict[str, Any], keys: set[str] | None = None) -> str:
+    """sha256 of the resolved experiment without the :data:`RESUMABLE` settings (only ``keys``,
+    flattened names, when given)."""
+    fixed = {k: v for k, v in flatten(exp_dict).items() if k not in RESUMABLE and (keys is None or k in keys)}
     return _sha(fixed)
+
+
+def same_experiment(stored: str, exp_dict: dict[str, Any], written: dict[str, Any]) -> bool:
+    """Whether a checkpoint's fingerprint ``stored`` is that of the experiment ``exp_dict``, resolved
+    from the run's ``written`` config.json. A setting added to evorobot after the run started is
+    absent from that file and takes its default (which keeps the old behaviour), so when the full
+    fingerprints differ the settings the file does not name are left out of the comparison."""
+    return stored == fingerprint(exp_dict) or stored == fingerprint(exp_dict, set(flatten(written)))
 
 
 def _sha(obj: Any) -> str:

@@ -58,6 +58,7 @@ from evorobot.evolution.checkpoint import (
     fingerprint,
     interrupted_start,
     resumable,
+    same_experiment,
 )
 from evorobot.evolution.evaluate import evaluate, initializer
 from evorobot.evolution.validation import Validation
@@ -464,7 +465,7 @@ def _resume(out: Path, new: Experiment, diff: dict[str, list[Any]], argv: list[s
 def _continue(out: Path, ck: Checkpoint, new: Experiment, diff: dict[str, list[Any]], argv: list[str] | None,
               stream: TextIO | None, backend: Backend | None, handle_signals: bool) -> RunSummary:
     cfg = out / "config.json"
-    if ck.fingerprint != fingerprint(new.to_dict()):
+    if not same_experiment(ck.fingerprint, new.to_dict(), read_json(cfg, "run configuration")):
         raise ChampionFileError(f"{ck.path}: checkpoint belongs to a different experiment than {cfg}")
     total = new.evolution.generations
     if total < ck.done:

@@ -26,7 +26,7 @@ from evorobot.config import experiment_from_dict
 from evorobot.errors import ChampionFileError, ConfigError
 from evorobot.evolution import checkpoint
 from evorobot.evolution.backend_base import Backend
-from evorobot.evolution.checkpoint import Checkpoint, fingerprint
+from evorobot.evolution.checkpoint import Checkpoint, fingerprint, same_experiment
 from evorobot.evolution.evaluate import evaluate, initializer
 from evorobot.evolution.runner import (
     RunSummary,
@@ -78,7 +78,8 @@ def resume_training(out: Path, argv: list[str] | None = None, stream: TextIO | N
     cfg = out / "config.json"
     if not out.is_dir():
         raise ConfigError(f"{out}: no such run directory")
-    exp = experiment_from_dict(read_json(cfg, "run configuration"), str(cfg))
+    written = read_json(cfg, "run configuration")
+    exp = experiment_from_dict(written, str(cfg))
     setup = build(exp)
     where = f"{exp.source} [optimizer]"
     trainer = get_trainer(exp.optimizer_type, where)(exp.optimizer, setup, where)
@@ -86,7 +87,7 @@ def resume_training(out: Path, argv: list[str] | None = None, stream: TextIO | N
         raise ConfigError(f"resume {out}: a `{exp.optimizer_type}` run is trained in one go and has no checkpoint")
     with DirectoryLock(out):
         ck = checkpoint.load_latest(out, lambda msg: stream.write(msg + "\n") if stream is not None else None)
-        if ck.fingerprint != fingerprint(exp.to_dict()):
+        if not same_experiment(ck.fingerprint, exp.to_dict(), written):
             raise ChampionFileError(f"{ck.path}: checkpoint belongs to a different experiment than {cfg}")
         trainer.load_state_dict(ck.optimizer)
         man = read_json(out / "manifest.json", "run manifest")
