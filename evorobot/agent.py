@@ -46,6 +46,28 @@ class EyeSpec:
     axis_deg: float = setting(90.0, doc="direction of the eye's axis from the body's heading (degrees)")
     range: float = setting(220.0, gt=0, doc="maximum ray length, measured from the perimeter")
     gain: float = setting(10.0, gt=0, doc="input = gain * (range - d) / range")
+    exact_axes: bool = setting(False, doc="ray directions at multiples of 90 degrees from the heading get exact "
+                               "cosines and sines (0, +-1) and rays symmetric about the axis exactly mirrored "
+                               "cosines and sines; false: cos/sin of the angle in radians (cos(pi/2) = 6e-17)")
+    inside: str = setting("zero", choices=("zero", "far_side"),
+                          doc="what a ray starting inside a circle or polygon reads: 0, or the distance along "
+                              "the ray to where it leaves the shape (after Izquierdo's VisuallyGuidedAgent)")
+
+    def directions(self) -> tuple[FloatArray, FloatArray] | None:
+        """Exact ``(cos, sin)`` of :meth:`angles` when ``exact_axes``, else None (computed in the kernel).
+
+        Each ray is the axis turned by its offset ``d``; the axis and the offset each get an exact
+        unit vector at multiples of 90 degrees, and ``sin(-d) = -sin(d)`` exactly.
+        """
+        if not self.exact_axes:
+            return None
+        ac, as_ = _unit(self.axis_deg)
+        n = self.rays
+        offsets = [0.0] if n == 1 else [self.fov_deg * (n - 1 - 2 * i) / (2 * (n - 1)) for i in range(n)]
+        units = [_unit(d) for d in offsets]
+        cos = np.array([ac * c - as_ * s for c, s in units])
+        sin = np.array([as_ * c + ac * s for c, s in units])
+        return cos, sin
 
     def angles(self) -> FloatArray:
         """Ray directions relative to the heading, ordered from the agent's left to its right."""
@@ -54,6 +76,15 @@ class EyeSpec:
             return np.array([axis])
         # counter-clockwise is positive, so the leftmost ray has the largest angle
         return axis + fov / 2 - np.arange(self.rays) * fov / (self.rays - 1)
+
+
+def _unit(deg: float) -> tuple[float, float]:
+    """``(cos, sin)`` of an angle in degrees: exact at multiples of 90, odd in the angle."""
+    if deg % 90.0 == 0.0:
+        quarter = int(deg // 90.0) % 4
+        return ((1.0, 0.0), (0.0, 1.0), (-1.0, 0.0), (0.0, -1.0))[quarter]
+    a = math.radians(abs(deg))
+    return math.cos(a), math.copysign(math.sin(a), deg)
 
 
 class _Directions:

@@ -87,6 +87,7 @@ class Episode:
         self.robots = RobotSensors(self.agent, self.morphology) if self.agent.is_robot else None
         eye = self.agent.eye
         self._angles = np.ascontiguousarray(eye.angles() if eye else np.zeros(0), dtype=np.float64)
+        self._directions = eye.directions() if eye else None  # exact cos/sin ([agent.eye] exact_axes)
         self._hide = task.update_visibility if task.hides_objects else None
         # optional task hook: set its kinematic objects' velocities (n_bodies, 3) each tick, one numba call
         self._steer = task.steer_objects if task.steers_objects else None
@@ -210,7 +211,8 @@ class Episode:
         else:
             eye = self.agent.eye
             rays.cast(self.poses, self.geometry, self.agent_body, self.agent_world, self._angles,
-                      self.agent.body.radius, eye.range, eye.gain, self.distances, self.inputs)
+                      self.agent.body.radius, eye.range, eye.gain, self.distances, self.inputs,
+                      self._directions, eye.inside == "far_side")
 
     def act(self) -> None:
         """The rest of a tick, from the motor commands in ``outputs``: motors, physics (or the task's

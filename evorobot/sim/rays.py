@@ -6,7 +6,9 @@ returns the distance ``d`` along the ray to the first visible shape of the agent
 (1996, 2003) linear proximity ``gain * (max_range - d) / max_range``.
 
 Shapes are circles, convex polygons and zero-thickness segments (:mod:`evorobot.sim.world`).
-A ray that starts inside a circle or polygon reads distance 0. Agreement with pymunk's own
+A ray that starts inside a circle or polygon reads distance 0, or with ``far=True`` (the eye's
+``inside = "far_side"``) the distance along the ray to where it leaves the shape (a segment has no
+inside). Agreement with pymunk's own
 ``Space.segment_query_first`` is tested on random scenes.
 """
 
@@ -40,6 +42,14 @@ def _circle_hit(ox: float, oy: float, ux: float, uy: float, cx: float, cy: float
     if disc < 0.0:
         return math.inf
     return -b - math.sqrt(disc)
+
+
+@njit(cache=True, inline="always")
+def _circle_exit(ox: float, oy: float, ux: float, uy: float, cx: float, cy: float, r: float) -> float:
+    """Distance along the unit ray from a point inside a circle to where it leaves it."""
+    fx, fy = ox - cx, oy - cy
+    b = fx * ux + fy * uy
+    return -b + math.sqrt(max(b * b - (fx * fx + fy * fy - r * r), 0.0))
 
 
 @njit(cache=True, inline="always")
@@ -93,6 +103,7 @@ def trace(
     dist: FloatArray,
     wv: FloatArray,
     hit: IntArray | None,
+    far: bool,
 ) -> None:
     """Lower ``dist[r]`` to the distance of ray ``r``'s first hit among shapes ``first:last``.
 
@@ -103,6 +114,8 @@ def trace(
     nothing for it) or ``(n_rays, 2)``: each hit lowering ``dist[r]`` writes the shape's
     index and the edge it crossed (edge ``k`` runs from vertex ``k`` to ``k + 1``; -1 for a circle
     or a ray starting inside the shape) into ``hit[r]`` (left as given when nothing is hit).
+    ``far``: a ray starting inside a circle or polygon reads the distance to where it leaves it
+    (the edge it leaves through for a polygon) instead of 0.
     """
     n_rays = dist.shape[0]
     for s in range(first, last):
@@ -138,6 +151,8 @@ def trace(
             if t >= dist[r]:
                 continue  # missed the (bounding) circle, or something nearer is already hit
             edge = -1
+            if far and kind == CIRCLE and t == 0.0:
+                t = _circle_exit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
             if kind != CIRCLE:
                 inside = kind == POLYGON
                 t = math.inf
@@ -150,7 +165,7 @@ def trace(
                     if te < t:
                         t = te
                         edge = k
-                if inside:
+                if inside and not far:
                     t = 0.0
                     edge = -1
             if t < dist[r]:
@@ -179,9 +194,13 @@ def _kernel(
     gain: float,
     dist: FloatArray,
     out: FloatArray,
+    exact: bool,
+    ex_cos: FloatArray,
+    ex_sin: FloatArray,
+    far: bool,
 ) -> None:
     n_agents, n_rays = dist.shape
-    ca, sa = np.cos(angles), np.sin(angles)
+    ca, sa = (ex_cos, ex_sin) if exact else (np.cos(angles), np.sin(angles))
     ux, uy = np.empty(n_rays), np.empty(n_rays)
     ox, oy = np.empty(n_rays), np.empty(n_rays)
     wv = np.empty((max(g_verts.shape[0], 1), 2))  # shape vertices in world coordinates
@@ -193,7 +212,7 @@ def _kernel(
         aim(px, py, hc, hs, ca, sa, start, max_range, ux, uy, ox, oy, dist[b])
         w = agent_world[b]
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv, None)
+              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv, None, far)
         for r in range(n_rays):
             out[b, r] = gain * (max_range - dist[b, r]) / max_range
 
@@ -209,6 +228,8 @@ def cast(
     gain: float,
     dist: FloatArray,
     out: FloatArray,
+    directions: tuple[FloatArray, FloatArray] | None = None,
+    far_side: bool = False,
 ) -> None:
     """Cast ``len(angles)`` rays from every agent; fill ``dist`` and ``out`` (B, R) in place.
 
@@ -218,9 +239,15 @@ def cast(
     agent_body, agent_world : (B,) the agent's body row and trial world.
     angles : (R,) ray directions relative to the body's heading (radians).
     start : distance from the body's centre at which rays begin (its radius).
+    directions : (cos, sin) of ``angles`` given exactly (:meth:`EyeSpec.directions`, ``exact_axes``);
+        None computes them from ``angles`` in the kernel (the default, as every champion was run).
+    far_side : a ray starting inside a circle or polygon reads the distance to its far side, not 0.
     """
     g = geometry
+    exact = directions is not None
+    ex_cos, ex_sin = directions if directions is not None else (angles, angles)
     _kernel(
         poses, g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
         g.world_start, agent_body, agent_world, angles, start, max_range, gain, dist, out,
+        exact, np.ascontiguousarray(ex_cos, dtype=np.float64), np.ascontiguousarray(ex_sin, dtype=np.float64), far_side,
     )

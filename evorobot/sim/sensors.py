@@ -134,7 +134,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
         hc, hs = math.cos(heading), math.sin(heading)
         aim(px, py, hc, hs, ir_c, ir_s, radius, ir_range, ux, uy, ox, oy, ir_dist[b])
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv, None)
+              lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv, None, False)
         i = 0
         for r in range(n_ir // ir_rays):  # a sensor reads the nearest hit of its rays
             d = ir_dist[b, r * ir_rays]
@@ -164,7 +164,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
                 q += 1
         if q > 0:  # one pass over the shapes for every line of sight; a shorter hit hides the light
             trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], wv, None)
+                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], wv, None, False)
         for p in range(q):
             if lmax[p] == 0.0 or ld[p] >= lmax[p]:
                 lvalue[lsensor[p]] += lgain[p]
@@ -192,7 +192,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
         aim(px, py, hc, hs, cam_c, cam_s, radius, cam_range, cux, cuy, cox, coy, cam_dist[b])
         chit[:, 0] = -1
         trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              lo, hi, me, cox, coy, cux, cuy, cam_dist[b], wv, chit)
+              lo, hi, me, cox, coy, cux, cuy, cam_dist[b], wv, chit, False)
         for r in range(n_cam):
             s = chit[r, 0]
             cam_pix[b, r] = 0.0 if s < 0 else g_bright[s] * shade(
