@@ -58,6 +58,7 @@ class Episode:
         self.task, self.controller = setup.task, setup.controller
         self.dt = setup.experiment.simulation.dt
         self.substeps = setup.experiment.simulation.substeps
+        self.placement = setup.experiment.simulation.placement
         self.n_individuals = genomes.shape[0]
         shared = conditions.ndim == 2
         if not shared and conditions.shape[0] != self.n_individuals:
@@ -107,9 +108,12 @@ class Episode:
         world = World()
         rows, objects, origins = [], [], []
         radius = self.agent.body.radius
+        own_space = self.placement == "per_trial"  # [simulation] placement: a Space per trial
         for trials in conditions:
             space = world.new_space()
-            for cond in trials:
+            for k, cond in enumerate(trials):
+                if own_space and k > 0:
+                    space = world.new_space()
                 origins.append(world.new_world(space))
                 starts = self.body_task.agent_starts(cond)
                 for x, y, heading in starts:

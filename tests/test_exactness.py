@@ -2,6 +2,7 @@
 
 import hashlib
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from evorobot.setup import build
 from evorobot.sim import rays
 from evorobot.sim.world import World
 
-from conftest import CP_WORLD
+from conftest import CP_WORLD, assert_alone_equals_batch
 
 START, RANGE = 15.0, 220.0
 
@@ -97,3 +98,26 @@ def test_default_fitness_is_heads():
     fit = evaluate_individuals(setup, genomes, conditions).fitness
     digest = hashlib.sha256(np.ascontiguousarray(fit).tobytes()).hexdigest()
     assert digest == "9ae454cc3e5910293807f9894fe912472b5c022655edbcbaa70074f6a6654c54"  # commit dd04cdf
+
+
+def _cp_setup(placement: str, tmp: Path):
+    path = tmp / "cp.toml"
+    path.write_text(CP_WORLD.read_text().replace("[simulation]", f'[simulation]\nplacement = "{placement}"'))
+    return build(load_world(path))
+
+
+@pytest.mark.parametrize("placement", ["tiled", "per_trial"])
+def test_per_trial_placement_makes_a_trial_independent_of_its_slot(placement, tmp_path):
+    setup = _cp_setup(placement, tmp_path)
+    conditions = setup.task.conditions(conditions_rng(1, 0))
+    genome = np.random.default_rng(5).uniform(-1, 1, (1, setup.genome_size))
+    together = evaluate_individuals(setup, genome, conditions).fitness[0]
+    alone = np.array([evaluate_individuals(setup, genome, conditions[i:i + 1]).fitness[0, 0] for i in range(24)])
+    # tiled: trial k at x = 2000 k rounds differently from the same trial at x = 0 (3e-13)
+    assert np.array_equal(together, alone) == (placement == "per_trial")
+
+
+def test_per_trial_placement_alone_equals_batch(tmp_path):
+    setup = _cp_setup("per_trial", tmp_path)
+    conditions = setup.task.conditions(conditions_rng(1, 0))
+    assert_alone_equals_batch(setup, np.random.default_rng(3).uniform(-1, 1, (3, setup.genome_size)), conditions)
