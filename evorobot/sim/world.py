@@ -6,7 +6,8 @@ alone (replay, viewer) or beside others in a population chunk, which is what mak
 bitwise identical in both (ARCHITECTURE.md §4): pymunk's solver order and the rounding of tiled
 coordinates depend only on what is in the Space. (A trial's tile slot is part of that
 composition: the same trial run in another slot rounds differently in the last bits, so a trial
-always keeps its slot, ``trial index * TILE``.)
+always keeps its slot, ``trial index * TILE``. With ``[simulation] placement = "per_trial"`` the
+episode opens a Space per trial instead, each world at the origin.)
 
 Bodies and shapes are mirrored into flat arrays (:class:`Geometry`) once, at build time, so that the
 numba sensor kernels see plain arrays: body poses are refreshed every tick by :meth:`World.read`
