@@ -44,6 +44,8 @@ def experiment(world: Path, controller: str | None) -> Experiment:
     raw = tomllib.loads(world.read_text())
     if controller is not None:
         raw["controller"] = {"type": controller}
+        if raw["task"]["type"] == "pattern_completion":  # 100 units: ~1e6 genes for cascaded/second-order nets
+            raw["task"]["units"] = 20
     if raw.get("optimizer", {}).get("type") not in TRAINERS:  # a trainer has no population
         raw.setdefault("optimizer", {})["population"] = 4
     raw.setdefault("evolution", {}).update(generations=2, chunk_size=4)
