@@ -236,9 +236,9 @@ def replay(target: str, as_json: bool = False, trace: str | None = None, record:
         summary = "".join(f"; mean {k} {np.mean(v):.4f}" for k, v in diags.items())
         if stored is not None:
             verdict = "identical bit for bit" if match else "DIFFERS from the stored fitness"
-            print(f"mean fitness {fitness:.6f}{summary}  (stored {source.stored_fitness:.6f}; {verdict})")
+            print(f"{setup.task.fitness_name} {fitness:.6f}{summary}  (stored {source.stored_fitness:.6f}; {verdict})")
         else:
-            print(f"mean fitness {fitness:.6f}{summary}  ({len(conds)} trials, {source.info.get('trials', 'no stored fitness')})")
+            print(f"{setup.task.fitness_name} {fitness:.6f}{summary}  ({len(conds)} trials, {source.info.get('trials', 'no stored fitness')})")
         if test is not None:
             print(f"held-out test: {test.metric} {test.score:.6g}")
     if record is not None:

@@ -228,5 +228,13 @@ def test_evolution_and_replay_use_the_product(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["evolve", str(ROOT / "worlds" / "size_and_aperture.toml"), "--generations", "1",
                  "--population", "2", "--out", str(run)]) == 0
+    capsys.readouterr()
     assert main(["replay", str(run)]) == 0
-    assert "identical bit for bit" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "identical bit for bit" in out
+    last = next(line for line in out.splitlines() if "bit for bit" in line)
+    assert last.startswith("fitness (aperture mean x size mean) ")  # not "mean fitness"
+    trials = [float(line.split("fitness ")[1].split()[0]) for line in out.splitlines() if line.startswith("trial ")]
+    assert len(trials) == 240
+    stated = float(last.split()[6])
+    assert stated == pytest.approx((math.fsum(trials[:120]) / 120) * (math.fsum(trials[120:]) / 120), abs=2e-6)

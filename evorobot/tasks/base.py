@@ -134,6 +134,8 @@ class Task(ABC):
     """Agents per trial world (a team runs copies of one network)."""
     held_out_metric: ClassVar[str] = ""
     """Name of :meth:`held_out_score` (empty: no held-out test)."""
+    fitness_name: ClassVar[str] = "mean fitness"
+    """What :meth:`individual_fitness` computes, as ``evorobot replay`` prints it."""
     fitness_accumulates: ClassVar[bool] = True
     """Whether :meth:`fitness` of a trial still running, read as if it ended now, is its fitness so
     far (time near the light, ticks balanced, errors so far); False where the fitness is decided

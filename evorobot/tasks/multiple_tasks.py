@@ -110,6 +110,8 @@ class SizeAndAperture(FallingTask):
             fit[m] = task.fitness(part, conditions[m, 1:])
         return fit
 
+    fitness_name = "fitness (aperture mean x size mean)"
+
     def individual_fitness(self, trials: FloatArray) -> float:
         """The aperture trials' mean score times the size trials' (``trials`` in the order of
         :meth:`conditions`)."""
