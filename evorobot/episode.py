@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
+from numba import njit
 
 from evorobot._types import BoolArray, FloatArray
 from evorobot.setup import Setup
@@ -88,7 +89,8 @@ class Episode:
         self.robots = RobotSensors(self.agent, self.morphology) if self.agent.is_robot else None
         eye = self.agent.eye
         self._angles = np.ascontiguousarray(eye.angles() if eye else np.zeros(0), dtype=np.float64)
-        self._directions = eye.directions() if eye else None  # exact cos/sin ([agent.eye] exact_axes)
+        # the rays' (cos, sin) relative to the heading: exact ([agent.eye] exact_axes) or numba's, once
+        self._directions = (eye.directions() or rays.ray_directions(self._angles)) if eye else None
         self._hide = task.update_visibility if task.hides_objects else None
         # optional task hook: set its kinematic objects' velocities (n_bodies, 3) each tick, one numba call
         self._steer = task.steer_objects if task.steers_objects else None
@@ -172,8 +174,13 @@ class Episode:
             body.angular_velocity = 0.0
         self.world.pull()
         nb, n = self.world.n_bodies, self.n_agents
-        self.poses = np.empty((nb, 3))
-        self.velocities = self._initial_velocities.copy()
+        shared = self.world.kinematic_arrays()
+        if shared is not None:  # the kinematic kernel's own arrays: no copies per tick
+            self.poses, self.velocities = shared
+            self.velocities[:] = self._initial_velocities
+        else:
+            self.poses = np.empty((nb, 3))
+            self.velocities = self._initial_velocities.copy()
         if self.robots is not None:  # IR distances, nothing seen yet
             self.distances = np.full((n, self.robots.n_ir_rays), self.robots.ir_range)
         else:  # eye rays, nothing seen yet
@@ -193,8 +200,7 @@ class Episode:
     @property
     def running(self) -> bool:
         """Whether any trial is still going and the step limit is not reached."""
-        live = ~(self.scores.done | self.scores.failed)
-        return bool(live.any()) and self.step_count < self.task.max_steps
+        return self.step_count < self.task.max_steps and _any_live(self.scores.done, self.scores.failed)
 
     def tick(self) -> None:
         """Advance every trial by one step (finished trials keep moving but no longer score)."""
@@ -255,6 +261,15 @@ class Episode:
             if observer is not None:
                 observer(self)
         return self.result()
+
+
+@njit(cache=True)
+def _any_live(done: BoolArray, failed: BoolArray) -> bool:
+    """Whether some trial is neither done nor failed (one pass, stops at the first)."""
+    for b in range(done.shape[0]):
+        if not (done[b] or failed[b]):
+            return True
+    return False
 
 
 def evaluate_individuals(setup: Setup, genomes: FloatArray, conditions: FloatArray) -> EpisodeResult:

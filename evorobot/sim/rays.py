@@ -82,17 +82,53 @@ def aim(px: float, py: float, hc: float, hs: float, ca: FloatArray, sa: FloatArr
         dist[r] = max_range
 
 
+@njit(cache=True)
+def place(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: FloatArray, g_vstart: IntArray,
+          g_vcount: IntArray, g_verts: FloatArray, wc: FloatArray, wv: FloatArray, box: FloatArray) -> None:
+    """Every shape in world coordinates for this tick, once for all the rays that test it: its
+    centre ``wc`` (S, 2), the vertices of polygons and segments ``wv`` (V, 2, rows as in ``g_verts``)
+    and their bounding box ``box`` (S, 4: x low, x high, y low, y high)."""
+    for s in range(g_body.shape[0]):
+        body = g_body[s]
+        bx, by, angle = poses[body, 0], poses[body, 1], poses[body, 2]
+        co, si = (math.cos(angle), math.sin(angle)) if angle != 0.0 else (1.0, 0.0)  # static: no trig
+        wc[s, 0] = bx + co * g_centre[s, 0] - si * g_centre[s, 1]
+        wc[s, 1] = by + si * g_centre[s, 0] + co * g_centre[s, 1]
+        if g_kind[s] == CIRCLE:
+            continue
+        v0, n = g_vstart[s], g_vcount[s]
+        if bx == 0.0 and by == 0.0 and angle == 0.0:  # static geometry is stored in world coordinates
+            for k in range(v0, v0 + n):
+                wv[k, 0], wv[k, 1] = g_verts[k, 0], g_verts[k, 1]
+        else:
+            for k in range(v0, v0 + n):
+                wv[k, 0] = bx + co * g_verts[k, 0] - si * g_verts[k, 1]
+                wv[k, 1] = by + si * g_verts[k, 0] + co * g_verts[k, 1]
+        xlo = ylo = math.inf
+        xhi = yhi = -math.inf
+        for k in range(v0, v0 + n):  # bounding box: cheap rejection for long walls
+            xlo, xhi = min(xlo, wv[k, 0]), max(xhi, wv[k, 0])
+            ylo, yhi = min(ylo, wv[k, 1]), max(yhi, wv[k, 1])
+        box[s, 0], box[s, 1], box[s, 2], box[s, 3] = xlo, xhi, ylo, yhi
+
+
+def place_geometry(poses: FloatArray, g: Geometry) -> None:
+    """:func:`place` every shape of ``g`` into its scratch arrays (``placed_*``)."""
+    place(poses, g.body, g.kind, g.centre, g.vert_start, g.vert_count, g.verts,
+          g.placed_centre, g.placed_verts, g.placed_box)
+
+
 @njit(cache=True, inline="always")
 def trace(
-    poses: FloatArray,
     g_body: IntArray,
     g_kind: IntArray,
-    g_centre: FloatArray,
     g_radius: FloatArray,
     g_vstart: IntArray,
     g_vcount: IntArray,
-    g_verts: FloatArray,
     g_visible: np.ndarray,
+    wc: FloatArray,
+    wv: FloatArray,
+    box: FloatArray,
     first: int,
     last: int,
     me: int,
@@ -101,7 +137,6 @@ def trace(
     ux: FloatArray,
     uy: FloatArray,
     dist: FloatArray,
-    wv: FloatArray,
     hit: IntArray | None,
     far: bool,
 ) -> None:
@@ -109,65 +144,62 @@ def trace(
 
     Ray ``r`` leaves ``(ox[r], oy[r])`` along the unit vector ``(ux[r], uy[r])``; ``dist[r]``
     holds its maximum length on entry. Shapes of body ``me`` and invisible shapes are skipped.
-    ``wv`` is scratch space for one shape's world vertices. ``hit`` is either None (distances
+    ``wc``, ``wv``, ``box``: the shapes placed in world coordinates this tick (:func:`place`).
+    ``hit`` is either None (distances
     only: numba compiles that version without the bookkeeping, so Beer's eye and the IR pay
     nothing for it) or ``(n_rays, 2)``: each hit lowering ``dist[r]`` writes the shape's
     index and the edge it crossed (edge ``k`` runs from vertex ``k`` to ``k + 1``; -1 for a circle
     or a ray starting inside the shape) into ``hit[r]`` (left as given when nothing is hit).
     ``far``: a ray starting inside a circle or polygon reads the distance to where it leaves it
     (the edge it leaves through for a polygon) instead of 0.
+
+    The circle and the vertex shapes have a ray loop each (one branch per shape, not per ray):
+    with the polygon code in the same loop the circle test ran at half its speed (measured).
     """
     n_rays = dist.shape[0]
     for s in range(first, last):
-        body = g_body[s]
-        if body == me or not g_visible[s]:
+        if g_body[s] == me or not g_visible[s]:
             continue
-        bx, by, angle = poses[body, 0], poses[body, 1], poses[body, 2]
-        co, si = (math.cos(angle), math.sin(angle)) if angle != 0.0 else (1.0, 0.0)  # static: no trig
-        cx = bx + co * g_centre[s, 0] - si * g_centre[s, 1]
-        cy = by + si * g_centre[s, 0] + co * g_centre[s, 1]
+        cx, cy, rs = wc[s, 0], wc[s, 1], g_radius[s]
         kind = g_kind[s]
+        if kind == CIRCLE:
+            for r in range(n_rays):
+                t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs)
+                if t >= dist[r]:
+                    continue  # missed, or something nearer is already hit
+                if far and t == 0.0:
+                    t = _circle_exit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs)
+                    if t >= dist[r]:
+                        continue
+                dist[r] = t
+                if hit is not None:
+                    hit[r, 0], hit[r, 1] = s, -1
+            continue
         v0, n = g_vstart[s], g_vcount[s]
-        vs, base = wv, 0  # the shape's vertices in world coordinates: vs[base + k]
-        if kind != CIRCLE:
-            if bx == 0.0 and by == 0.0 and angle == 0.0:
-                vs, base = g_verts, v0  # static geometry is stored in world coordinates already
-            else:
-                for k in range(n):
-                    wv[k, 0] = bx + co * g_verts[v0 + k, 0] - si * g_verts[v0 + k, 1]
-                    wv[k, 1] = by + si * g_verts[v0 + k, 0] + co * g_verts[v0 + k, 1]
         n_edges = n if kind == POLYGON else 1
-        xlo = ylo = math.inf
-        xhi = yhi = -math.inf
-        for k in range(n if kind != CIRCLE else 0):  # bounding box: cheap rejection for long walls
-            xlo, xhi = min(xlo, vs[base + k, 0]), max(xhi, vs[base + k, 0])
-            ylo, yhi = min(ylo, vs[base + k, 1]), max(yhi, vs[base + k, 1])
+        xlo, xhi, ylo, yhi = box[s, 0], box[s, 1], box[s, 2], box[s, 3]
         for r in range(n_rays):
-            if kind != CIRCLE:  # two rejections (order-free, they only skip): the cheaper first
-                ex, ey = ox[r] + dist[r] * ux[r], oy[r] + dist[r] * uy[r]
-                if min(ox[r], ex) > xhi or max(ox[r], ex) < xlo or min(oy[r], ey) > yhi or max(oy[r], ey) < ylo:
-                    continue  # the ray's box misses the shape's box
-            t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
-            if t >= dist[r]:
-                continue  # missed the (bounding) circle, or something nearer is already hit
+            # two rejections (order-free, they only skip): the cheaper first
+            ex, ey = ox[r] + dist[r] * ux[r], oy[r] + dist[r] * uy[r]
+            if min(ox[r], ex) > xhi or max(ox[r], ex) < xlo or min(oy[r], ey) > yhi or max(oy[r], ey) < ylo:
+                continue  # the ray's box misses the shape's box
+            if _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs) >= dist[r]:
+                continue  # missed the bounding circle, or something nearer is already hit
+            inside = kind == POLYGON
+            t = math.inf
             edge = -1
-            if far and kind == CIRCLE and t == 0.0:
-                t = _circle_exit(ox[r], oy[r], ux[r], uy[r], cx, cy, g_radius[s])
-            if kind != CIRCLE:
-                inside = kind == POLYGON
-                t = math.inf
-                for k in range(n_edges):
-                    j = (k + 1) % n
-                    ax, ay, qx, qy = vs[base + k, 0], vs[base + k, 1], vs[base + j, 0], vs[base + j, 1]
-                    if _cross(qx - ax, qy - ay, ox[r] - ax, oy[r] - ay) < 0.0:
-                        inside = False  # origin right of a counter-clockwise edge
-                    te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
-                    if te < t:
-                        t = te
-                        edge = k
-                if inside and not far:
-                    t = 0.0
-                    edge = -1
+            for k in range(n_edges):
+                j = k + 1 if k + 1 < n else 0
+                ax, ay, qx, qy = wv[v0 + k, 0], wv[v0 + k, 1], wv[v0 + j, 0], wv[v0 + j, 1]
+                if _cross(qx - ax, qy - ay, ox[r] - ax, oy[r] - ay) < 0.0:
+                    inside = False  # origin right of a counter-clockwise edge
+                te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
+                if te < t:
+                    t = te
+                    edge = k
+            if inside and not far:
+                t = 0.0
+                edge = -1
             if t < dist[r]:
                 dist[r] = t
                 if hit is not None:
@@ -185,25 +217,25 @@ def _kernel(
     g_vcount: IntArray,
     g_verts: FloatArray,
     g_visible: np.ndarray,
+    wc: FloatArray,
+    wv: FloatArray,
+    box: FloatArray,
     world_start: IntArray,
     agent_body: IntArray,
     agent_world: IntArray,
-    angles: FloatArray,
+    ca: FloatArray,
+    sa: FloatArray,
     start: float,
     max_range: float,
     gain: float,
     dist: FloatArray,
     out: FloatArray,
-    exact: bool,
-    ex_cos: FloatArray,
-    ex_sin: FloatArray,
     far: bool,
 ) -> None:
     n_agents, n_rays = dist.shape
-    ca, sa = (ex_cos, ex_sin) if exact else (np.cos(angles), np.sin(angles))
+    place(poses, g_body, g_kind, g_centre, g_vstart, g_vcount, g_verts, wc, wv, box)
     ux, uy = np.empty(n_rays), np.empty(n_rays)
     ox, oy = np.empty(n_rays), np.empty(n_rays)
-    wv = np.empty((max(g_verts.shape[0], 1), 2))  # shape vertices in world coordinates
     for b in range(n_agents):
         me = agent_body[b]
         px, py = poses[me, 0], poses[me, 1]
@@ -211,8 +243,8 @@ def _kernel(
         hc, hs = (math.cos(heading), math.sin(heading)) if heading != 0.0 else (1.0, 0.0)  # exact: cos 0, sin 0
         aim(px, py, hc, hs, ca, sa, start, max_range, ux, uy, ox, oy, dist[b])
         w = agent_world[b]
-        trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], wv, None, far)
+        trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box,
+              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], None, far)
         for r in range(n_rays):
             out[b, r] = gain * (max_range - dist[b, r]) / max_range
 
@@ -244,10 +276,17 @@ def cast(
     far_side : a ray starting inside a circle or polygon reads the distance to its far side, not 0.
     """
     g = geometry
-    exact = directions is not None
-    ex_cos, ex_sin = directions if directions is not None else (angles, angles)
+    ca, sa = directions if directions is not None else ray_directions(angles)
     _kernel(
         poses, g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
-        g.world_start, agent_body, agent_world, angles, start, max_range, gain, dist, out,
-        exact, np.ascontiguousarray(ex_cos, dtype=np.float64), np.ascontiguousarray(ex_sin, dtype=np.float64), far_side,
+        g.placed_centre, g.placed_verts, g.placed_box, g.world_start, agent_body, agent_world,
+        np.ascontiguousarray(ca, dtype=np.float64), np.ascontiguousarray(sa, dtype=np.float64),
+        start, max_range, gain, dist, out, far_side,
     )
+
+
+@njit(cache=True)
+def ray_directions(angles: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """cos and sin of the ray angles relative to the heading, as every champion was run (numba's
+    ``np.cos``/``np.sin``, which need not round as numpy's do); :func:`cast` computes them when not given."""
+    return np.cos(angles), np.sin(angles)

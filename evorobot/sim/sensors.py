@@ -35,7 +35,7 @@ from numba import njit
 from evorobot._types import FloatArray, IntArray
 from evorobot.agent import AgentSpec
 from evorobot.sim.camera import ReceptiveFields, shade
-from evorobot.sim.rays import aim, trace
+from evorobot.sim.rays import aim, place, trace
 from evorobot.sim.world import CIRCLE, POLYGON, Geometry
 
 LINEAR, INVERSE_SQUARE = 0, 1
@@ -105,7 +105,7 @@ def _contact(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Fl
 @njit(cache=True)
 def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: FloatArray, g_radius: FloatArray,
             g_vstart: IntArray, g_vcount: IntArray, g_verts: FloatArray, g_visible: np.ndarray,
-            world_start: IntArray, lights: FloatArray, n_lights: IntArray,
+            wc: FloatArray, wpv: FloatArray, box: FloatArray, world_start: IntArray, lights: FloatArray, n_lights: IntArray,
             agent_body: IntArray, agent_world: IntArray, agent_trial: IntArray, step: int, radius: float,
             ir_angles: FloatArray, ir_rays: int, ir_range: float, ir_decay: float, ir_noise: float,
             light_angles: FloatArray, light_cos_half: float, falloff: int, r0: float, light_noise: float,
@@ -122,7 +122,7 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
     ld, lmax, lgain = np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs)
     lsensor = np.empty(n_pairs, dtype=np.int64)
     lvalue = np.empty(max(n_light, 1))
-    wv = np.empty((max(g_verts.shape[0], 1), 2))
+    place(poses, g_body, g_kind, g_centre, g_vstart, g_vcount, g_verts, wc, wpv, box)
     cam_c, cam_s = np.cos(cam_angles), np.sin(cam_angles)
     cux, cuy, cox, coy = np.empty(n_cam), np.empty(n_cam), np.empty(n_cam), np.empty(n_cam)
     chit = np.empty((n_cam, 2), dtype=np.int64)
@@ -133,8 +133,8 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
         px, py, heading = poses[me, 0], poses[me, 1], poses[me, 2]
         hc, hs = math.cos(heading), math.sin(heading)
         aim(px, py, hc, hs, ir_c, ir_s, radius, ir_range, ux, uy, ox, oy, ir_dist[b])
-        trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              lo, hi, me, ox, oy, ux, uy, ir_dist[b], wv, None, False)
+        trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wpv, box,
+              lo, hi, me, ox, oy, ux, uy, ir_dist[b], None, False)
         i = 0
         for r in range(n_ir // ir_rays):  # a sensor reads the nearest hit of its rays
             d = ir_dist[b, r * ir_rays]
@@ -163,8 +163,8 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
                 ld[q] = d
                 q += 1
         if q > 0:  # one pass over the shapes for every line of sight; a shorter hit hides the light
-            trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], wv, None, False)
+            trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wpv, box,
+                  lo, hi, me, lx[:q], ly[:q], lux[:q], luy[:q], ld[:q], None, False)
         for p in range(q):
             if lmax[p] == 0.0 or ld[p] >= lmax[p]:
                 lvalue[lsensor[p]] += lgain[p]
@@ -191,8 +191,8 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
             continue
         aim(px, py, hc, hs, cam_c, cam_s, radius, cam_range, cux, cuy, cox, coy, cam_dist[b])
         chit[:, 0] = -1
-        trace(poses, g_body, g_kind, g_centre, g_radius, g_vstart, g_vcount, g_verts, g_visible,
-              lo, hi, me, cox, coy, cux, cuy, cam_dist[b], wv, chit, False)
+        trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wpv, box,
+              lo, hi, me, cox, coy, cux, cuy, cam_dist[b], chit, False)
         for r in range(n_cam):
             s = chit[r, 0]
             cam_pix[b, r] = 0.0 if s < 0 else g_bright[s] * shade(
@@ -261,7 +261,7 @@ class RobotSensors:
         """
         cam_dist, pixels = self._camera_buffers(agent_body.shape[0])
         _kernel(poses, g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
-                g.world_start, g.lights, g.n_lights, agent_body, agent_world, agent_trial, step, self.radius,
+                g.placed_centre, g.placed_verts, g.placed_box, g.world_start, g.lights, g.n_lights, agent_body, agent_world, agent_trial, step, self.radius,
                 self.ir_angles, self.ir_rays, self.ir_range, self.ir_decay, self.ir_noise,
                 self.light_angles, self.cos_half, self.falloff, self.r0, self.light_noise,
                 self.sectors, self.margin, g.brightness, self.cam_angles, self.cam_range, self.cam_noise,

@@ -61,6 +61,8 @@ class Geometry(NamedTuple):
 
     Shapes of one world are contiguous: world ``w`` owns shapes
     ``world_start[w]:world_start[w + 1]``. Local coordinates are in the owning body's frame.
+    The ``placed_*`` arrays are scratch space that the sensor kernels fill each tick
+    (:func:`evorobot.sim.rays.place`): every shape once, whatever number of rays test it.
     """
 
     body: IntArray  # (S,) row of the owning body in the pose array
@@ -75,6 +77,9 @@ class Geometry(NamedTuple):
     world_start: IntArray  # (W + 1,)
     lights: FloatArray  # (W, L, 3) x, y (Space coordinates) and intensity of each world's lights
     n_lights: IntArray  # (W,) lights in use per world
+    placed_centre: FloatArray  # (S, 2) scratch: each shape's centre in Space coordinates this tick
+    placed_verts: FloatArray  # (V, 2) scratch: vertices in Space coordinates this tick
+    placed_box: FloatArray  # (S, 4) scratch: bounding boxes (x lo, x hi, y lo, y hi) this tick
 
 
 class World:
@@ -225,6 +230,9 @@ class World:
             world_start=np.array(self._world_start + [s], dtype=np.int64),
             lights=lights,
             n_lights=n_lights,
+            placed_centre=np.zeros((s, 2)),
+            placed_verts=np.zeros((len(verts), 2)),
+            placed_box=np.zeros((s, 4)),
         )
         # One float array per Space and direction, bound once to numpy memory longer than one pass
         # over the Space's bodies (so pymunk never reallocates it), and one prebuilt
@@ -285,13 +293,20 @@ class World:
         if self.kinematic:
             self._poses[row, :2] = self.bodies[row].position  # what pymunk stores, to the bit
 
+    def kinematic_arrays(self) -> tuple[FloatArray, FloatArray] | None:
+        """A kinematic batch's own pose and velocity arrays (n_bodies, 3), or None: a caller that
+        holds them reads poses and writes velocities in place, and :meth:`read` and
+        :meth:`write_velocities` given them do nothing."""
+        return (self._poses, self._velocities) if self.kinematic else None
+
     def read(self, poses: FloatArray) -> None:
         """Fill ``poses`` (n_bodies, 3) with x, y, angle: one batch call per Space (a copy of the
         kernel's poses in a kinematic batch)."""
         if not poses.flags.c_contiguous:
             raise ValueError("poses must be C-contiguous (it is filled through a flat view)")
         if self.kinematic:
-            poses[:] = self._poses
+            if poses is not self._poses:
+                poses[:] = self._poses
             return
         self._batch.read(poses[: len(self.bodies)])
         poses[len(self.bodies):] = 0.0
@@ -299,7 +314,8 @@ class World:
     def write_velocities(self, velocities: FloatArray) -> None:
         """Set every moving body's velocity and angular velocity from ``velocities`` (n_bodies, 3)."""
         if self.kinematic:
-            self._velocities[:] = velocities
+            if velocities is not self._velocities:
+                self._velocities[:] = velocities
             return
         self._batch.write(velocities[: len(self.bodies)])
 
