@@ -30,7 +30,7 @@ from evorobot._types import BoolArray, FloatArray
 from evorobot.setup import Setup
 from evorobot.sim import motors, rays
 from evorobot.sim.sensors import RobotSensors, draw_noise
-from evorobot.sim.world import World
+from evorobot.sim.world import World, collector_paused
 from evorobot.tasks.base import BodyTask, DynamicsTask, Frame
 from evorobot.tasks.sequence import SequenceTask
 
@@ -94,7 +94,8 @@ class Episode:
         self._hide = task.update_visibility if task.hides_objects else None
         # optional task hook: set its kinematic objects' velocities (n_bodies, 3) each tick, one numba call
         self._steer = task.steer_objects if task.steers_objects else None
-        self._build(conditions)
+        with collector_paused():  # tens of thousands of long-lived objects, no cycles
+            self._build(conditions)
         # each robot's row in the noise table: (trial, robot within the team); shared trials share rows
         noise_rows = conditions[0] if shared else self.conditions
         repeats = self.n_individuals if shared else 1
