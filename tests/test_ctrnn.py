@@ -463,7 +463,7 @@ def test_options_agree_with_solve_ivp() -> None:
     assert 1e-15 < err < 1e-8
 
 
-# -- kernel layouts (issue 20): source-major from SOURCE_MAJOR_N neurons on, the same bits ------------
+# -- kernel layouts (issue 20): batch-minor below SOURCE_MAJOR_N neurons, source-major from there, the same bits
 def ordered_step(integrator: str, p: CTRNNParams, b: int, y: list[float], o: list[float], x: list[float],
                  dt: float) -> None:
     """One step of network ``b`` in plain Python floats, every sum in order (inputs by k, then
@@ -520,7 +520,7 @@ def test_every_layout_steps_bit_for_bit_like_the_ordered_loop(integrator: str, t
                 tau_range=(0.5, 3.0) if integrator != "euler" else (0.1, 3.0), initial_state="evolved")
     n, b_n, steps = ctrl.n_neurons, 3, 4 if hidden > 100 else 12
     p = random_params(ctrl, b_n, seed=hidden)
-    assert p.w.flags.c_contiguous == (n < SOURCE_MAJOR_N)  # the decoded layout picks the kernel's loop
+    assert p.w.flags.f_contiguous == (n < SOURCE_MAJOR_N)  # batch-minor below it (B = 3: not also C)
     rng = np.random.default_rng(7)
     runs = [(p, ctrl.init_state(p)), (target_major(p), ctrl.init_state(p))]
     ref = [(p.y0[b].tolist(), runs[0][1].o[b].tolist()) for b in range(b_n)]

@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 SOURCE = Path(__file__).with_name("ctrnn_ref.c")
 
 
@@ -43,8 +45,13 @@ def compile_reference() -> Callable[..., Callable[[], None]] | None:
     fn.restype = None
 
     def bind(tau, bias, gain, w, w_in, y, o, x, dt):
-        """A zero-argument step over these arrays (C-contiguous float64, as the numba kernel's);
-        the ctypes pointers are made once so the timed call costs what the C loop costs."""
+        """A zero-argument step over these arrays (the C loop reads them C-contiguous: the parameters
+        and inputs are taken as C-contiguous copies where they are not, e.g. a small network's
+        batch-minor arrays; ``y`` and ``o``, updated in place, must be C-contiguous); the ctypes
+        pointers are made once so the timed call costs what the C loop costs."""
+        if not (y.flags.c_contiguous and o.flags.c_contiguous):
+            raise ValueError("the C loop updates y and o in place: they must be C-contiguous")
+        tau, bias, gain, w, w_in, x = (np.ascontiguousarray(a) for a in (tau, bias, gain, w, w_in, x))
         b, n = tau.shape
         args = [a.ctypes.data_as(ptr) for a in (tau, bias, gain, w, w_in, y, o, x)]
         k, step_dt = w_in.shape[2], ctypes.c_double(dt)
@@ -53,6 +60,7 @@ def compile_reference() -> Callable[..., Callable[[], None]] | None:
             fn(b, n, k, *args, step_dt)
 
         step.library = lib  # type: ignore[attr-defined]  # keep the library loaded
+        step.arrays = (tau, bias, gain, w, w_in, x)  # type: ignore[attr-defined]  # and the copies alive
         return step
 
     return bind

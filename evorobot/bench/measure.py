@@ -86,8 +86,9 @@ def numpy_euler_step(tau: FloatArray, bias: FloatArray, gain: FloatArray, w: Flo
 def bench_ctrnn(quick: bool) -> list[Row]:
     """Batched CTRNN kernels vs plain numpy (and the C loop), B = 256 networks, N = 7, 10, 50, 200.
 
-    numpy's baseline is the faster of its runs on the decoded weights (source-major from
-    ``SOURCE_MAJOR_N`` neurons on) and on C-contiguous copies; the C loop reads C-contiguous copies.
+    numpy's baseline is the faster of its runs on the decoded arrays (batch-minor below
+    ``SOURCE_MAJOR_N`` neurons, source-major weights from there) and on C-contiguous copies; the C
+    loop and the per-network numpy baseline read the C-contiguous copies.
     """
     from evorobot.bench.cref import compile_reference
     from evorobot.controllers.ctrnn import CTRNN, CTRNNSpec
@@ -112,16 +113,15 @@ def bench_ctrnn(quick: bool) -> list[Row]:
             fn()  # compile / load from cache
             n = calls_for(fn, target)
             cost[k] = best_time(fn, n, repeats) / (n * per_call)
-        y, o = np.zeros_like(p.tau), nets["euler"].init_state(p).o.copy()
-        w_c, w_in_c = np.ascontiguousarray(p.w), np.ascontiguousarray(p.w_in)
-        layouts = [(p.w, p.w_in)] + ([(w_c, w_in_c)] if w_c is not p.w else [])
+        c = type(p)(*(np.array(a, order="C") for a in p))  # C-contiguous copies (the decoded layout varies with N)
+        y, o = np.zeros(p.tau.shape), np.array(nets["euler"].init_state(p).o, order="C")
         np_cost = float("inf")
-        for w, w_in in layouts:
-            fn = lambda w=w, w_in=w_in: numpy_euler_step(p.tau, p.bias, p.gain, w, w_in, y, o, x, dt)  # noqa: E731
+        for q in (p, c):
+            fn = lambda q=q: numpy_euler_step(q.tau, q.bias, q.gain, q.w, q.w_in, y, o, x, dt)  # noqa: E731
             n = calls_for(fn, target)
             np_cost = min(np_cost, best_time(fn, n, repeats) / (n * per_call))
         # numpy one network at a time: the non-batched code this kernel replaces
-        views = [tuple(a[b : b + 1] for a in (p.tau, p.bias, p.gain, p.w, p.w_in, y, o, x)) for b in range(BATCH)]
+        views = [tuple(a[b : b + 1] for a in (c.tau, c.bias, c.gain, c.w, c.w_in, y, o, x)) for b in range(BATCH)]
 
         def per_network() -> None:
             for v in views:
@@ -131,8 +131,8 @@ def bench_ctrnn(quick: bool) -> list[Row]:
         single_cost = best_time(per_network, n, repeats) / (n * per_call)
         e = cost["euler"]
         if cref is not None:
-            yc, oc = np.zeros_like(p.tau), nets["euler"].init_state(p).o.copy()
-            fn = cref(p.tau, p.bias, p.gain, w_c, w_in_c, yc, oc, x, dt)
+            yc, oc = np.zeros(p.tau.shape), np.array(nets["euler"].init_state(p).o, order="C")
+            fn = cref(c.tau, c.bias, c.gain, c.w, c.w_in, yc, oc, x, dt)
             n = calls_for(fn, target)
             c_cost = best_time(fn, n, repeats) / (n * per_call)
             rows.append(row(f"ctrnn.euler.{tag}.vs_c", e * 1e9, "ns/neuron-step", c_cost * 1e9, c_cost / e))

@@ -22,7 +22,14 @@ t : bool
     ``(B, n_in, N) [input, target]`` (the transposes, C-contiguous): the sums then run with the
     targets in the inner loop, which vectorises across targets (see :func:`_sum_into`).
 
-Both layouts compute every neuron's sum in the same order (input weights in order of ``k``,
+Batch-minor (small networks, :data:`SOURCE_MAJOR_N`): when ``tau, bias, gain, w, w_in, y, o`` are
+all F-contiguous, i.e. the full transposes (``.T``) of C-contiguous ``(N, B)``, ``(N, N, B)``
+``[source, target, network]`` and ``(n_in, N, B)`` arrays, the step kernels take the batch-minor
+loop (decided at compile time from the array types, :func:`_batch_minor`): targets and sources
+outside, the networks innermost over contiguous rows, so that each SIMD lane is one network's own
+sum (vectorised across networks, the only long axis at N = 7).
+
+Every layout computes every neuron's sum in the same order (input weights in order of ``k``,
 then recurrent weights in order of ``j``) with the same operations, so they give the same bits;
 the layout only decides which loop is innermost.
 """
@@ -31,13 +38,15 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
 __all__ = ["EULER", "EXP_EULER", "KERNELS", "RK4", "SOURCE_MAJOR_N", "advance", "field", "field_vjp", "outputs",
            "step_vjp"]
 
 #: Networks of this many neurons or more are stepped source-major (the shell stores their weights
-#: so): below it the target-major loop of four targets at a time is as fast (N = 7, 10) and avoids
-#: a transposed view per tick.
+#: so); below it batch-minor (the shell stores every parameter and state so): 1.58x the
+#: target-major loop at N = 7, 1.36x at N = 12, 1.13x at N = 16 (B = 256), even from N = 20 on and
+#: behind source-major from N = 50 on (measured, Euler).
 SOURCE_MAJOR_N = 16
 #: From this many targets on, a source-major sum takes one source per pass over the targets: a
 #: single linear stream through the weights, which the hardware prefetcher follows from DRAM
@@ -166,8 +175,160 @@ def outputs(gain, bias, y, o):
         _sigma_into(gain, bias, b, y, b, o)
 
 
+# -- batch-minor: the networks innermost ------------------------------------------------------
+# Arrays are the C-contiguous bases: tau, bias, gain, y, o (N, B); w (N, N, B) [source, target];
+# w_in (n_in, N, B) [input, target]. The loops over networks are vectorised by LLVM, one network
+# per lane, each lane's operations those of the network's own scalar loop (no fastmath: no
+# reassociation, no FMA contraction); exp is still called once per element (libm's exp).
+
+
+def _batch_minor(tau, bias, gain, w, w_in, y, o):  # pragma: no cover - replaced in compiled code
+    """Whether the step kernels take the batch-minor loop: every array F-contiguous (numba layout 'F')."""
+    return all(a.flags.f_contiguous and not a.flags.c_contiguous for a in (tau, bias, gain, w, w_in, y, o))
+
+
+@overload(_batch_minor)
+def _batch_minor_typed(tau, bias, gain, w, w_in, y, o):
+    bm = all(getattr(a, "layout", "") == "F" for a in (tau, bias, gain, w, w_in, y, o))
+    return lambda tau, bias, gain, w, w_in, y, o: bm
+
+
+@njit(cache=True, inline="always")
+def _sum_bm(a, i, x, acc, r):
+    """acc[r, b] += sum_j a[j, i, b] * x[j, b] for every network b, summed in order of j."""
+    m, n_b = a.shape[0], a.shape[2]
+    j = 0
+    while j + 4 <= m:
+        for b in range(n_b):
+            acc[r, b] = (((acc[r, b] + a[j, i, b] * x[j, b]) + a[j + 1, i, b] * x[j + 1, b])
+                         + a[j + 2, i, b] * x[j + 2, b]) + a[j + 3, i, b] * x[j + 3, b]
+        j += 4
+    while j < m:
+        for b in range(n_b):
+            acc[r, b] += a[j, i, b] * x[j, b]
+        j += 1
+
+
+@njit(cache=True, inline="always")
+def _inputs_bm(x):
+    """The inputs (B, n_in) as a fresh (n_in, B) array."""
+    n_b, m = x.shape
+    xt = np.empty((m, n_b))
+    for b in range(n_b):
+        for k in range(m):
+            xt[k, b] = x[b, k]
+    return xt
+
+
+@njit(cache=True, inline="always")
+def _drive_bm(w, w_in, xt, o, i, acc):
+    """acc[0] = W_in x + W o of target ``i`` for every network (input part summed first)."""
+    for b in range(acc.shape[1]):
+        acc[0, b] = 0.0
+    _sum_bm(w_in, i, xt, acc, 0)
+    _sum_bm(w, i, o, acc, 0)
+
+
+@njit(cache=True, inline="always")
+def _sigma_bm(gain, bias, y, o, z):
+    """o = sigma(g (y + theta)), (N, B) arrays; ``z`` (1, B) scratch. The exps in their own loop
+    (scalar libm calls) leave the arithmetic around them vectorised."""
+    n, n_b = y.shape
+    for i in range(n):
+        for b in range(n_b):
+            z[0, b] = -gain[i, b] * (y[i, b] + bias[i, b])
+        for b in range(n_b):
+            z[0, b] = np.exp(z[0, b])
+        for b in range(n_b):
+            o[i, b] = 1.0 / (1.0 + z[0, b])
+
+
+@njit(cache=True, inline="always")
+def _outputs_bm(o, first, out):
+    for b in range(out.shape[0]):
+        for k in range(out.shape[1]):
+            out[b, k] = o[first + k, b]
+
+
+@njit(cache=True, error_model="numpy")
+def _euler_bm(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+    n, n_b = y.shape
+    xt = _inputs_bm(x)
+    acc, z = np.empty((1, n_b)), np.empty((1, n_b))
+    for i in range(n):  # all states from the previous outputs (Beer's EulerStep) ...
+        _drive_bm(w, w_in, xt, o, i, acc)
+        for b in range(n_b):
+            y[i, b] += dt / tau[i, b] * (acc[0, b] - y[i, b])
+    _sigma_bm(gain, bias, y, o, z)  # ... then all outputs
+    _outputs_bm(o, first, out)
+
+
+@njit(cache=True, error_model="numpy")
+def _exp_euler_bm(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+    n, n_b = y.shape
+    xt = _inputs_bm(x)
+    acc, z = np.empty((1, n_b)), np.empty((1, n_b))
+    for i in range(n):
+        _drive_bm(w, w_in, xt, o, i, acc)
+        for b in range(n_b):
+            z[0, b] = -dt / tau[i, b]
+        for b in range(n_b):
+            z[0, b] = np.exp(z[0, b])
+        for b in range(n_b):
+            a = acc[0, b]
+            y[i, b] = a + (y[i, b] - a) * z[0, b]
+    _sigma_bm(gain, bias, y, o, z)
+    _outputs_bm(o, first, out)
+
+
+@njit(cache=True, error_model="numpy")
+def _rk4_bm(tau, bias, gain, w, w_in, y, o, x, dt, out, first):
+    n, n_b = y.shape
+    xt = _inputs_bm(x)
+    ext, rtau, ksum = np.empty((n, n_b)), np.empty((n, n_b)), np.empty((n, n_b))
+    ys, os = np.empty((n, n_b)), np.empty((n, n_b))  # staged states and outputs
+    acc, z = np.empty((1, n_b)), np.empty((1, n_b))
+    for i in range(n):
+        for b in range(n_b):
+            ext[i, b] = 0.0
+            rtau[i, b] = 1.0 / tau[i, b]
+        _sum_bm(w_in, i, xt, ext, i)
+        for b in range(n_b):
+            acc[0, b] = ext[i, b]
+        _sum_bm(w, i, o, acc, 0)  # k1 = f(y), from the current outputs
+        for b in range(n_b):
+            k = (acc[0, b] - y[i, b]) * rtau[i, b]
+            ksum[i, b] = k
+            ys[i, b] = y[i, b] + 0.5 * dt * k
+    for stage in range(3):  # k2, k3, k4 from the staged states ys
+        _sigma_bm(gain, bias, ys, os, z)
+        h = 0.5 * dt if stage == 0 else dt
+        for i in range(n):
+            for b in range(n_b):
+                acc[0, b] = ext[i, b]
+            _sum_bm(w, i, os, acc, 0)
+            for b in range(n_b):
+                k = (acc[0, b] - ys[i, b]) * rtau[i, b]
+                if stage < 2:
+                    ksum[i, b] += 2.0 * k
+                    ys[i, b] = y[i, b] + h * k
+                else:
+                    ksum[i, b] += k
+    for i in range(n):
+        for b in range(n_b):
+            y[i, b] += dt / 6.0 * ksum[i, b]
+    _sigma_bm(gain, bias, y, o, z)
+    _outputs_bm(o, first, out)
+
+
+# -- the step kernels: any layout -------------------------------------------------------------
+
+
 @njit(cache=True, error_model="numpy")
 def _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
+    if _batch_minor(tau, bias, gain, w, w_in, y, o):  # compile-time constant
+        _euler_bm(tau.T, bias.T, gain.T, w.T, w_in.T, y.T, o.T, x, dt, out, first)
+        return
     n_b, n = y.shape
     acc = np.empty(n)
     for b in range(n_b):
@@ -181,6 +342,9 @@ def _euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
 
 @njit(cache=True, error_model="numpy")
 def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
+    if _batch_minor(tau, bias, gain, w, w_in, y, o):  # compile-time constant
+        _exp_euler_bm(tau.T, bias.T, gain.T, w.T, w_in.T, y.T, o.T, x, dt, out, first)
+        return
     n_b, n = y.shape
     acc = np.empty(n)
     for b in range(n_b):
@@ -195,6 +359,9 @@ def _exp_euler_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
 
 @njit(cache=True, error_model="numpy")
 def _rk4_step(tau, bias, gain, w, w_in, y, o, x, dt, out, first, t):
+    if _batch_minor(tau, bias, gain, w, w_in, y, o):  # compile-time constant
+        _rk4_bm(tau.T, bias.T, gain.T, w.T, w_in.T, y.T, o.T, x, dt, out, first)
+        return
     n_b, n = y.shape
     # separate allocations (not rows of one array) let LLVM see that they do not alias
     ext, acc, rtau, ksum = np.empty(n), np.empty(n), np.empty(n), np.empty(n)

@@ -8,12 +8,15 @@ networks", Adaptive Behavior 3(4))::
 
 and the motor commands are the outputs of the motor neurons. Weights are indexed
 ``[target, source]``; absent connections take no gene and are exact zeros in the dense matrices.
-Small networks store them target-major (each neuron's sum runs over contiguous memory); from
-:data:`~evorobot.controllers._ctrnn_kernels.SOURCE_MAJOR_N` neurons on, :meth:`ContinuousNetwork.decode`
-stores them source-major (``w`` and ``w_in`` are transposed views of C-contiguous
-``[source, target]`` arrays), so the kernel's inner loop runs over targets and vectorises. Each
-neuron's sum keeps its order either way (inputs in order, then recurrent sources in order): the
-layout changes no bit, only the speed. Integrators (kernels in
+Below :data:`~evorobot.controllers._ctrnn_kernels.SOURCE_MAJOR_N` neurons,
+:meth:`ContinuousNetwork.decode` stores every parameter batch-minor (each array the transpose
+``.T`` of a C-contiguous array with the networks on its last axis, and :meth:`~ContinuousNetwork.init_state`
+the states so), so the kernel's inner loop runs over the networks and vectorises; from
+``SOURCE_MAJOR_N`` neurons on it stores the weights source-major (``w`` and ``w_in`` are transposed
+views of C-contiguous ``[source, target]`` arrays), so the kernel's inner loop runs over targets.
+Values and indexing (``[network, ...]``) are the same in every layout; each neuron's sum keeps
+its order (inputs in order, then recurrent sources in order): the layout changes no bit, only
+the speed; arrays in any other layout (a lesion's copy) take the plain target-major loop. Integrators (kernels in
 :mod:`~evorobot.controllers._ctrnn_kernels`), the external input held constant over the tick:
 
 - ``euler``: the order of Beer's ``EulerStep`` (CTRNN.cpp): every state is advanced from the
@@ -242,8 +245,11 @@ def connectivity(topology: str, hidden: int, n_outputs: int, n_inputs: int) -> t
 
 
 def center_crossing_biases(w: FloatArray) -> FloatArray:
-    """``theta_i = -sum_j w[..., i, j] / 2`` (Mathayomchan & Beer 2002) of weights ``(..., N, N)``."""
-    return -0.5 * np.sum(w, axis=-1)
+    """``theta_i = -sum_j w[..., i, j] / 2`` (Mathayomchan & Beer 2002) of weights ``(..., N, N)``.
+
+    Summed over a C-contiguous copy whatever the layout of ``w`` (numpy's summation order, so the
+    last bits, depends on the memory layout): the bits :meth:`ContinuousNetwork.decode` computes."""
+    return -0.5 * np.sum(np.ascontiguousarray(w), axis=-1)
 
 
 class ContinuousNetwork(Controller):
@@ -330,25 +336,28 @@ class ContinuousNetwork(Controller):
     def decode(self, genomes: npt.ArrayLike) -> CTRNNParams:
         """Map genes ``(B, genome_size)`` in [-1, 1] to fresh float64 :class:`CTRNNParams`.
 
-        Every array is C-contiguous, except that from ``SOURCE_MAJOR_N`` neurons on ``w`` and
-        ``w_in`` are stored source-major: transposed views (last two axes) of C-contiguous
-        ``[source, target]`` arrays. Same values, same indexing; :meth:`step` takes the
-        source-major kernel path for them (and the target-major one for any other layout).
+        Below ``SOURCE_MAJOR_N`` neurons every array is stored batch-minor: the transpose
+        (``.T``) of a C-contiguous array, ``(N, B)``, ``(N, N, B)`` ``[source, target, network]``
+        or ``(n_inputs, N, B)``, so F-contiguous; from ``SOURCE_MAJOR_N`` neurons on every array
+        is C-contiguous except ``w`` and ``w_in``, stored source-major: transposed views (last two
+        axes) of C-contiguous ``[source, target]`` arrays. Same values, same indexing; :meth:`step`
+        takes the matching kernel loop (and the target-major one for any other layout).
         """
         p = self.layout.decode(genomes)
         bias = p["bias"]
         if self._cc is not None:
             bias = np.where(self._cc, center_crossing_biases(p["w"]), bias)
         y0 = p["y0"] if "y0" in p else np.zeros_like(p["tau"])
-        w, w_in = p["w"], p["w_in"]
+        params = CTRNNParams(p["tau"], bias, p["gain"], p["w"], p["w_in"], y0)
         if self._source_major:
-            w, w_in = _source_major(w), _source_major(w_in)
-        return CTRNNParams(p["tau"], bias, p["gain"], w, w_in, y0)
+            return params._replace(w=_source_major(params.w), w_in=_source_major(params.w_in))
+        return CTRNNParams(*(_batch_minor(a) for a in params))
 
     def init_state(self, params: CTRNNParams) -> CTRNNState:
-        """Fresh state: ``y = y0`` (B, N) and ``o = sigma(g (y0 + theta))`` (B, N); new arrays every call."""
-        y = params.y0.copy()
-        o = np.empty_like(y)
+        """Fresh state: ``y = y0`` (B, N) and ``o = sigma(g (y0 + theta))`` (B, N); new arrays every
+        call, batch-minor (F-contiguous) below ``SOURCE_MAJOR_N`` neurons, C-contiguous from there."""
+        y = params.y0.copy(order="C" if self._source_major else "F")
+        o = np.empty_like(y)  # the same layout
         outputs(params.gain, params.bias, y, o)
         return CTRNNState(y, o)
 
@@ -359,8 +368,10 @@ class ContinuousNetwork(Controller):
 
         ``state`` is updated in place (``state.o`` must equal sigma(g (y + theta)), as
         ``init_state`` and ``step`` leave it); ``inputs`` (B, n_inputs) are held constant over the
-        tick; ``out`` (B, n_outputs) receives the motor neurons' outputs, in [0, 1]. Weights in
-        any layout give the same bits; source-major ones (:meth:`decode`) the faster loop.
+        tick; ``out`` (B, n_outputs) receives the motor neurons' outputs, in [0, 1]. Arrays in
+        any layout give the same bits; those of :meth:`decode` and :meth:`init_state` the faster
+        loop (batch-minor: every parameter and state F-contiguous, chosen by the kernel from the
+        array types; source-major weights: chosen here).
         """
         w, w_in, t = params.w, params.w_in, False
         if self._source_major:  # weights in another layout (a lesion's copy) take the target-major loop
@@ -439,6 +450,12 @@ class ContinuousNetwork(Controller):
         return float(total), grads
 
 
+def _batch_minor(a: FloatArray) -> FloatArray:
+    """``a`` (B, ...) with the same values, stored as the transpose ``.T`` of a C-contiguous (..., B):
+    F-contiguous, a fresh array."""
+    return np.array(a, order="F")
+
+
 def _source_major(a: FloatArray) -> FloatArray:
     """``a`` (B, n, m) with the same values, stored as the transposed view of a C-contiguous (B, m, n)."""
     return np.ascontiguousarray(a.transpose(0, 2, 1)).transpose(0, 2, 1)
@@ -484,7 +501,7 @@ def center_crossing_genomes(controller: ContinuousNetwork, genomes: npt.ArrayLik
     g = np.array(genomes, dtype=np.float64)
     if controller._cc is not None:
         return g
-    theta = center_crossing_biases(np.ascontiguousarray(controller.decode(g).w))  # decode's sum order
+    theta = center_crossing_biases(controller.decode(g).w)  # decode's sum order
     return controller.layout.set_block(g, "bias", theta, where=controller.wiring.w.any(axis=1))
 
 
