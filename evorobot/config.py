@@ -49,6 +49,10 @@ class SimulationSpec:
     dt: float = setting(0.1, gt=0, doc="integration step of network and physics")
     substeps: int = setting(1, ge=1, doc="physics steps per tick; robots pushing into walls need several "
                             "(a robot sinks into a wall by at most one substep's travel per tick)")
+    project_contacts: bool = setting(
+        False, doc="robots: cut each tick's commanded velocity so that it cannot carry the robot into static "
+                   "geometry (walls, obstacles), which lets one substep keep robots out of walls; other robots "
+                   "and moving objects are still left to pymunk's contact solver")
     placement: str = setting("tiled", choices=("tiled", "per_trial"),
                              doc="tiled: an individual's trials share one Space, trial k at x = 2000 k; per_trial: "
                                  "every trial has a Space of its own at the origin, so a trial's rounding does "

@@ -60,7 +60,9 @@ class Episode:
         self.dt = setup.experiment.simulation.dt
         self.substeps = setup.experiment.simulation.substeps
         self.placement = setup.experiment.simulation.placement
+        self.project_contacts = setup.experiment.simulation.project_contacts
         self.n_individuals = genomes.shape[0]
+        self.max_steps = self.task.max_steps  # ticks after which every trial has ended
         shared = conditions.ndim == 2
         if not shared and conditions.shape[0] != self.n_individuals:
             raise ValueError(f"conditions (n, T, k) must have n = {self.n_individuals}, got {conditions.shape}")
@@ -89,13 +91,15 @@ class Episode:
         self.robots = RobotSensors(self.agent, self.morphology) if self.agent.is_robot else None
         eye = self.agent.eye
         self._angles = np.ascontiguousarray(eye.angles() if eye else np.zeros(0), dtype=np.float64)
-        # the rays' (cos, sin) relative to the heading: exact ([agent.eye] exact_axes) or numba's, once
-        self._directions = (eye.directions() or rays.ray_directions(self._angles)) if eye else None
+        self._directions = eye.directions() if eye else None  # exact (cos, sin) ([agent.eye] exact_axes)
         self._hide = task.update_visibility if task.hides_objects else None
         # optional task hook: set its kinematic objects' velocities (n_bodies, 3) each tick, one numba call
         self._steer = task.steer_objects if task.steers_objects else None
         with collector_paused():  # tens of thousands of long-lived objects, no cycles
             self._build(conditions)
+        self._eye = None if eye is None or self.robots is not None else rays.EyeCaster(
+            self.geometry, self.agent_body, self.agent_world, self._angles, self.agent.body.radius, eye.range,
+            eye.gain, self._directions, eye.inside == "far_side")
         # each robot's row in the noise table: (trial, robot within the team); shared trials share rows
         noise_rows = conditions[0] if shared else self.conditions
         repeats = self.n_individuals if shared else 1
@@ -133,6 +137,7 @@ class Episode:
         self.team = self.agent_body.reshape(-1, self.n_robots)  # (worlds, robots) body rows
         self.agent_world = np.repeat(np.arange(self.team.shape[0], dtype=np.int64), self.n_robots)
         self.origins = np.array(origins, dtype=np.float64).reshape(-1, 2)
+        self._origin_x = np.ascontiguousarray(self.origins[:, 0])  # the horizontal motor's, once
         width = max((len(o) for o in objects), default=0)
         self.objects = np.full((len(origins), max(width, 1)), -1, dtype=np.int64)
         for b, objs in enumerate(objects):
@@ -201,7 +206,7 @@ class Episode:
     @property
     def running(self) -> bool:
         """Whether any trial is still going and the step limit is not reached."""
-        return self.step_count < self.task.max_steps and _any_live(self.scores.done, self.scores.failed)
+        return self.step_count < self.max_steps and _any_live(self.scores.done, self.scores.failed)
 
     def tick(self) -> None:
         """Advance every trial by one step (finished trials keep moving but no longer score)."""
@@ -219,11 +224,8 @@ class Episode:
         if self.robots is not None:
             self.robots.sense(self.poses, self.geometry, self.agent_body, self.agent_world, self.agent_trial,
                               self.step_count, self.noise, self.inputs, self.distances)
-        else:
-            eye = self.agent.eye
-            rays.cast(self.poses, self.geometry, self.agent_body, self.agent_world, self._angles,
-                      self.agent.body.radius, eye.range, eye.gain, self.distances, self.inputs,
-                      self._directions, eye.inside == "far_side")
+        elif self._eye is not None:
+            self._eye(self.poses, self.distances, self.inputs)
 
     def act(self) -> None:
         """The rest of a tick, from the motor commands in ``outputs``: motors, physics (or the task's
@@ -237,9 +239,14 @@ class Episode:
         if self.robots is not None:
             motors.differential(self.outputs, motor.max_speed, motor.wheel_distance, self.agent_body,
                                 self.poses, self.velocities, self.wheels, self.scores.failed)
+            if self.project_contacts:
+                g = self.geometry
+                motors.project_off_static(self.agent_body, self.agent_world, self.agent.body.radius, self.dt,
+                                          self.poses, self.velocities, g.body, g.kind, g.centre, g.radius,
+                                          g.vert_start, g.vert_count, g.verts, g.world_start, len(self.world.bodies))
         else:
-            motors.horizontal(self.outputs, motor.gain, self.agent_body, self.origins[:, 0],
-                              self.body_task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
+            motors.horizontal(self.outputs, motor.gain, self.agent_body, self._origin_x, self.body_task.x_limit,
+                              self.dt, self.poses, self.velocities, self.scores.failed)
         if self._steer is not None:
             self._steer(self.frame, self.step_count, self.velocities)
         self.world.write_velocities(self.velocities)

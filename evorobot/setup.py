@@ -106,11 +106,13 @@ def _instantiate(exp: Experiment) -> Setup:
     agent = exp.agent
     if agent is not None and agent.is_robot:
         travel = agent.motor.max_speed * dt / exp.simulation.substeps
-        if travel > agent.body.radius / 4:
+        guarded = exp.simulation.project_contacts and task.n_robots == 1  # walls kept off by the motor
+        if travel > agent.body.radius / 4 and not guarded:
             need = math.ceil(agent.motor.max_speed * dt / (agent.body.radius / 4))
             raise ConfigError(
                 f"{src} [simulation]: `substeps` = {exp.simulation.substeps} lets a robot at full speed sink "
-                f"{travel:.3g} into a wall per tick (more than a quarter of its radius); use substeps >= {need}")
+                f"{travel:.3g} into a wall per tick (more than a quarter of its radius); use substeps >= {need}"
+                + (" or project_contacts = true" if task.n_robots == 1 else ""))
     io: AgentSpec | TaskIO = agent if agent is not None else cast(DynamicsTask, task).interface
     controller = CONTROLLERS[exp.controller_type].for_agent(exp.controller, io, dt, f"{src} [controller]")
     if controller.offline and (not isinstance(task, SequenceTask) or task.feeds_back_outputs):

@@ -18,7 +18,9 @@ the same per-trial fitness up to floating-point noise (tests/test_bench.py check
 - noise: ``amplitude * noise[step, i]``, the trial's rows of :func:`evorobot.sim.sensors.draw_noise`
   from its seed; each reading clipped to [0, 1];
 - differential drive as :func:`evorobot.sim.motors.differential` (velocities written once per
-  tick, then ``substeps`` physics steps); a non-finite command fails the trial;
+  tick, then ``substeps`` physics steps), the velocity cut off the arena's static shapes by
+  :func:`evorobot.sim.motors.project_one` with ``[simulation] project_contacts``; a non-finite
+  command fails the trial;
 - fitness: the mean over the trial of the closeness ``clip((d0 - d) / (d0 - reach), 0, 1)`` (1
   within ``reach``) scored after each tick, ``d0`` the distance at the start pose (phototaxis v2); a failed or unfinished trial scores
   the task's worst.
@@ -34,8 +36,9 @@ import pymunk
 
 from evorobot._types import FloatArray
 from evorobot.bench.naive import NaiveResult, ctrnn_euler_step, worst_scores
+from evorobot.sim.motors import project_one
 from evorobot.sim.sensors import LINEAR, RobotSensors, draw_noise
-from evorobot.sim.world import STATIC, World
+from evorobot.sim.world import CIRCLE, POLYGON, STATIC, World
 
 if TYPE_CHECKING:
     from evorobot.setup import Setup
@@ -51,6 +54,8 @@ class _ArenaSpace:
     def __init__(self, space: pymunk.Space) -> None:
         self.space = space
         self.lights: list[tuple[float, float, float]] = []
+        self.statics: list[tuple[int, tuple[float, float], float, list[tuple[float, float]]]] = []
+        """(kind, centre, bounding radius, vertices) of each static shape, for the contact projection."""
 
     def _add(self, shape: pymunk.Shape) -> None:
         shape.friction = 0.0
@@ -58,12 +63,17 @@ class _ArenaSpace:
 
     def add_polygon(self, row: int, verts: list[tuple[float, float]], brightness: float = 1.0) -> None:
         assert row == STATIC
-        self._add(pymunk.Poly(self.space.static_body, verts))
+        poly = pymunk.Poly(self.space.static_body, verts)
+        self._add(poly)
+        vs = [(v.x, v.y) for v in poly.get_vertices()]
+        cx, cy = sum(v[0] for v in vs) / len(vs), sum(v[1] for v in vs) / len(vs)
+        self.statics.append((POLYGON, (cx, cy), max(math.hypot(x - cx, y - cy) for x, y in vs), vs))
 
     def add_circle(self, row: int, radius: float, brightness: float = 1.0,
                    offset: tuple[float, float] = (0.0, 0.0)) -> None:
         assert row == STATIC
         self._add(pymunk.Circle(self.space.static_body, radius, offset))
+        self.statics.append((CIRCLE, (float(offset[0]), float(offset[1])), float(radius), []))
 
     def add_light(self, position: tuple[float, float], intensity: float = 1.0) -> None:
         self.lights.append((float(position[0]), float(position[1]), float(intensity)))
@@ -78,6 +88,13 @@ class NaiveRobotTrial:
         arena = _ArenaSpace(space)
         task.build(cast(World, arena), 0, cond)
         self.lights = arena.lights
+        st = arena.statics  # the static shapes as arrays, for motors.project_one
+        self.kinds = np.array([k for k, _, _, _ in st], dtype=np.int64)
+        self.centres = np.array([c for _, c, _, _ in st], dtype=np.float64).reshape(-1, 2)
+        self.radii = np.array([r for _, _, r, _ in st], dtype=np.float64)
+        self.vcount = np.array([len(v) for _, _, _, v in st], dtype=np.int64)
+        self.vstart = np.concatenate([[0], np.cumsum(self.vcount)[:-1]]).astype(np.int64)
+        self.verts = np.array([p for _, _, _, v in st for p in v], dtype=np.float64).reshape(-1, 2)
         x, y, heading = task.agent_start(cond)
         radius, mass = agent.body.radius, agent.body.mass
         self.body = pymunk.Body(mass, pymunk.moment_for_circle(mass, 0.0, radius))
@@ -151,6 +168,7 @@ def run_naive_robot(setup: "Setup", genomes: FloatArray, conditions: FloatArray,
         raise ValueError("the naive robot baseline implements phototaxis with an Euler CTRNN only")
     genomes = np.ascontiguousarray(genomes, dtype=np.float64)
     agent, dt, substeps = exp.agent, exp.simulation.dt, exp.simulation.substeps
+    project = exp.simulation.project_contacts
     motor, reach, h = agent.motor, float(task.spec.reach), dt / substeps
     max_speed, wheel_distance = float(motor.max_speed), float(motor.wheel_distance)
     limit = task.max_steps if max_steps is None else min(max_steps, task.max_steps)
@@ -187,7 +205,12 @@ def run_naive_robot(setup: "Setup", genomes: FloatArray, conditions: FloatArray,
                     break
                 left, right = min(max(left, -1.0), 1.0), min(max(right, -1.0), 1.0)
                 v, heading = 0.5 * max_speed * (left + right), body.angle
-                body.velocity = (v * math.cos(heading), v * math.sin(heading))
+                vx, vy = v * math.cos(heading), v * math.sin(heading)
+                if project:  # [simulation] project_contacts: one jitted call for this one robot
+                    pos = body.position
+                    vx, vy = project_one(pos.x, pos.y, vx, vy, sensors.radius, dt, trial.kinds, trial.centres,
+                                         trial.radii, trial.vstart, trial.vcount, trial.verts)
+                body.velocity = (vx, vy)
                 body.angular_velocity = max_speed * (right - left) / wheel_distance
                 for _ in range(substeps):
                     space.step(h)

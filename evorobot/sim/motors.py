@@ -87,3 +87,91 @@ def differential(
         velocities[row, 0] = v * math.cos(heading)
         velocities[row, 1] = v * math.sin(heading)
         velocities[row, 2] = max_speed * (right - left) / wheel_distance
+
+
+@njit(cache=True, inline="always")
+def _off_shape(px: float, py: float, vx: float, vy: float, radius: float, dt: float, reach: float, kind: int,
+               cx: float, cy: float, r_s: float, v0: int, n: int, verts: FloatArray) -> tuple[float, float]:
+    """``(vx, vy)`` less what would carry a circular robot of ``radius`` at ``(px, py)`` into the
+    static shape (circle ``(cx, cy, r_s)``, or polygon/segment ``verts[v0:v0 + n]``) within ``dt``:
+    the speed towards the shape's nearest point is cut to the gap left, the rest kept. ``reach``:
+    at least how far the robot can get this tick (``radius + |v| dt``); farther shapes are skipped."""
+    if kind == 0:  # CIRCLE
+        dx, dy = px - cx, py - cy
+        dc = math.sqrt(dx * dx + dy * dy)
+        if dc - r_s > reach or dc == 0.0:
+            return vx, vy  # out of reach this tick, whatever the direction
+        nx, ny, gap = dx / dc, dy / dc, dc - r_s - radius
+    else:
+        xlo = ylo = math.inf
+        xhi = yhi = -math.inf
+        for k in range(v0, v0 + n):  # the box first: a long wall's bounding circle is always near
+            xlo, xhi = min(xlo, verts[k, 0]), max(xhi, verts[k, 0])
+            ylo, yhi = min(ylo, verts[k, 1]), max(yhi, verts[k, 1])
+        ox, oy = max(xlo - px, px - xhi, 0.0), max(ylo - py, py - yhi, 0.0)
+        if ox * ox + oy * oy > reach * reach:
+            return vx, vy
+        best, qx, qy, inside = math.inf, cx, cy, kind == 1  # POLYGON: counter-clockwise vertices
+        n_edges = n if kind == 1 else 1
+        for k in range(n_edges):
+            j = k + 1 if k + 1 < n else 0
+            ax, ay, bx, by = verts[v0 + k, 0], verts[v0 + k, 1], verts[v0 + j, 0], verts[v0 + j, 1]
+            if (bx - ax) * (py - ay) - (by - ay) * (px - ax) < 0.0:
+                inside = False
+            ex, ey = bx - ax, by - ay
+            ll = ex * ex + ey * ey
+            t = 0.0 if ll == 0.0 else min(max(((px - ax) * ex + (py - ay) * ey) / ll, 0.0), 1.0)
+            sx, sy = ax + t * ex, ay + t * ey
+            d2 = (px - sx) * (px - sx) + (py - sy) * (py - sy)
+            if d2 < best:
+                best, qx, qy = d2, sx, sy
+        d = math.sqrt(best)
+        if inside or d == 0.0:
+            return vx, vy  # centre inside the shape: left to the contact solver
+        nx, ny, gap = (px - qx) / d, (py - qy) / d, d - radius
+    approach = -(vx * nx + vy * ny)  # speed towards the shape
+    allowed = max(gap, 0.0) / dt
+    if approach > allowed:
+        cut = approach - allowed
+        vx, vy = vx + cut * nx, vy + cut * ny
+    return vx, vy
+
+
+@njit(cache=True)
+def project_off_static(agent_body: IntArray, agent_world: IntArray, radius: float, dt: float, poses: FloatArray,
+                       velocities: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: FloatArray,
+                       g_radius: FloatArray, g_vstart: IntArray, g_vcount: IntArray, g_verts: FloatArray,
+                       world_start: IntArray, first_static: int) -> None:
+    """Cut every robot's commanded velocity so that it cannot enter static geometry this tick
+    (``[simulation] project_contacts``): one substep then keeps a robot out of walls and obstacles.
+
+    Each static shape of the robot's world (body row ``>= first_static``: stored in Space
+    coordinates) within reach takes away the velocity component towards its nearest point beyond
+    the gap left (a robot touching a wall keeps only its motion along the wall: it slides), in the
+    order of the shape table. Other robots and moving objects are left to pymunk's solver.
+    """
+    for b in range(agent_body.shape[0]):
+        row = agent_body[b]
+        px, py = poses[row, 0], poses[row, 1]
+        vx, vy = velocities[row, 0], velocities[row, 1]
+        reach = radius + math.sqrt(vx * vx + vy * vy) * dt  # cuts only shorten the velocity
+        w = agent_world[b]
+        for s in range(world_start[w], world_start[w + 1]):
+            if g_body[s] < first_static:
+                continue
+            vx, vy = _off_shape(px, py, vx, vy, radius, dt, reach, g_kind[s], g_centre[s, 0], g_centre[s, 1], g_radius[s],
+                                g_vstart[s], g_vcount[s], g_verts)
+        velocities[row, 0], velocities[row, 1] = vx, vy
+
+
+@njit(cache=True)
+def project_one(px: float, py: float, vx: float, vy: float, radius: float, dt: float, g_kind: IntArray,
+                g_centre: FloatArray, g_radius: FloatArray, g_vstart: IntArray, g_vcount: IntArray,
+                g_verts: FloatArray) -> tuple[float, float]:
+    """:func:`project_off_static` for one robot against a table of static shapes (all of them, in
+    order): the per-robot call of the naive baseline (:mod:`evorobot.bench.naive_robot`)."""
+    reach = radius + math.sqrt(vx * vx + vy * vy) * dt
+    for s in range(g_kind.shape[0]):
+        vx, vy = _off_shape(px, py, vx, vy, radius, dt, reach, g_kind[s], g_centre[s, 0], g_centre[s, 1], g_radius[s],
+                            g_vstart[s], g_vcount[s], g_verts)
+    return vx, vy

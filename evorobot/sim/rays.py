@@ -249,6 +249,26 @@ def _kernel(
             out[b, r] = gain * (max_range - dist[b, r]) / max_range
 
 
+class EyeCaster:
+    """:func:`cast` with its arguments bound once: ``caster(poses, dist, out)`` is one kernel call,
+    without the per-tick Python work of gathering a dozen arrays (:class:`evorobot.episode.Episode`
+    calls it every tick)."""
+
+    def __init__(self, geometry: Geometry, agent_body: IntArray, agent_world: IntArray, angles: FloatArray,
+                 start: float, max_range: float, gain: float,
+                 directions: tuple[FloatArray, FloatArray] | None = None, far_side: bool = False) -> None:
+        g = geometry
+        ca, sa = directions if directions is not None else ray_directions(angles)
+        self._head = (g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
+                      g.placed_centre, g.placed_verts, g.placed_box, g.world_start, agent_body, agent_world,
+                      np.ascontiguousarray(ca, dtype=np.float64), np.ascontiguousarray(sa, dtype=np.float64),
+                      float(start), float(max_range), float(gain))
+        self._far = bool(far_side)
+
+    def __call__(self, poses: FloatArray, dist: FloatArray, out: FloatArray) -> None:
+        _kernel(poses, *self._head, dist, out, self._far)
+
+
 def cast(
     poses: FloatArray,
     geometry: Geometry,
@@ -275,14 +295,7 @@ def cast(
         None computes them from ``angles`` in the kernel (the default, as every champion was run).
     far_side : a ray starting inside a circle or polygon reads the distance to its far side, not 0.
     """
-    g = geometry
-    ca, sa = directions if directions is not None else ray_directions(angles)
-    _kernel(
-        poses, g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
-        g.placed_centre, g.placed_verts, g.placed_box, g.world_start, agent_body, agent_world,
-        np.ascontiguousarray(ca, dtype=np.float64), np.ascontiguousarray(sa, dtype=np.float64),
-        start, max_range, gain, dist, out, far_side,
-    )
+    EyeCaster(geometry, agent_body, agent_world, angles, start, max_range, gain, directions, far_side)(poses, dist, out)
 
 
 @njit(cache=True)
