@@ -173,7 +173,8 @@ def test_replay_fresh_trials_of_world_file_and_champion(tmp_path, capsys):
 @pytest.mark.parametrize("argv,fragment", [
     (["replay", str(ROOT / "worlds" / "categorical_perception.toml"), "--trials", "5"], "fixed grid of trials"),
     (["evolve", str(ROOT / "worlds" / "braitenberg.toml")], "has no genes to evolve"),
-    (["replay", str(PHOTOTAXIS), "--set", "simulation.substeps=1"], "use substeps >= 3"),
+    (["replay", str(PHOTOTAXIS), "--set", "simulation.substeps=1", "--set", "simulation.project_contacts=false"],
+     "use substeps >= 3 or project_contacts = true"),
     (["replay", str(PHOTOTAXIS), "--set", 'agent.sensors=["ir", "camera"]'], "`camera`"),
     (["replay", str(PHOTOTAXIS), "--set", 'agent.sensors=["ir"]'], "needs light sensors"),
     (["replay", str(PHOTOTAXIS), "--set", 'agent.file="../agents/beer_agent.toml"', "--set", 'agent.sensors=["eye"]'],

@@ -150,7 +150,9 @@ def run_naive(setup: "Setup", genomes: FloatArray, conditions: FloatArray, max_s
     n_ind, n_trials = fitness.shape
     agent_steps = 0
     for i in range(n_ind):
-        tau, bias, gain, w, w_in = p.tau[i], p.bias[i], p.gain[i], p.w[i], p.w_in[i]
+        # each network's own contiguous arrays, as a per-agent program holds them (decode may store the
+        # batch in another layout)
+        tau, bias, gain, w, w_in = (np.ascontiguousarray(a[i]) for a in (p.tau, p.bias, p.gain, p.w, p.w_in))
         for t in range(n_trials):
             trial = NaiveTrial(setup, conditions[t])
             space, agent, obj = trial.space, trial.agent, trial.obj

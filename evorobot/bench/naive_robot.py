@@ -183,7 +183,9 @@ def run_naive_robot(setup: "Setup", genomes: FloatArray, conditions: FloatArray,
     for t in range(n_trials):
         noise = draw_noise(conditions[t : t + 1, -1], task.max_steps, n_in)[0] if noisy else None
         for i in range(n_ind):
-            tau, bias, gain, w, w_in = p.tau[i], p.bias[i], p.gain[i], p.w[i], p.w_in[i]
+            # each network's own contiguous arrays, as a per-agent program holds them (decode may store the
+            # batch in another layout)
+            tau, bias, gain, w, w_in = (np.ascontiguousarray(a[i]) for a in (p.tau, p.bias, p.gain, p.w, p.w_in))
             trial = NaiveRobotTrial(setup, conditions[t])
             space, body = trial.space, trial.body
             light_x, light_y = float(conditions[t, 3]), float(conditions[t, 4])
