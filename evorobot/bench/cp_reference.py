@@ -152,10 +152,17 @@ def compile_cp_reference() -> CPReference | None:
     return None if lib is None else CPReference(lib)
 
 
+LARGE_INDIVIDUALS = 43
+"""Individuals of the second, informational comparison: 43 x 24 trials = 1032 agents, where the
+batched episode's throughput levels off (README, Scaling)."""
+
+
 def bench_cp_vs_c(quick: bool) -> list[Row]:
-    """Agent-steps/s of the batched categorical-perception Episode (16 individuals x every trial of
-    worlds/categorical_perception.toml) against the C reference on the same genomes and trials,
-    whole trials, both timed here (best of repeats); rows ``episode.cp.vs_c`` and ``episode.cp.c_us``."""
+    """Agent-steps/s of the batched categorical-perception Episode against the C reference on the
+    same genomes and trials of worlds/categorical_perception.toml, whole trials, both timed here
+    (best of repeats): ``episode.cp.vs_c`` with 16 individuals x 24 trials = 384 agents (an
+    evolution chunk's batch; the target's row), ``episode.cp.vs_c.1032`` with 43 individuals (the
+    batch at which the episode levels off; no target), and ``episode.cp.c_us``."""
     from evorobot.config import load_world
     from evorobot.episode import Episode
     from evorobot.seeding import conditions_rng
@@ -169,21 +176,23 @@ def bench_cp_vs_c(quick: bool) -> list[Row]:
         return []
     setup = build(load_world(world))
     cond = setup.task.conditions(conditions_rng(1, 0))
-    genomes = np.random.default_rng(2024).uniform(-1.0, 1.0, (EPISODE_INDIVIDUALS, setup.genome_size))
     repeats = 5 if quick else 15  # one whole episode is about 10 ms: many short repeats, the least
-    warm = Episode(setup, genomes[:1], cond[:1])
+    warm = Episode(setup, np.zeros((1, setup.genome_size)), cond[:1])
     for _ in range(3):
         warm.tick()  # compile / load every kernel of the loop
-    ep = Episode(setup, genomes, cond)
-    t_ep = best_time(ep.run, 1, repeats, setup=ep.reset)  # as episode_vs_naive times it
-    ep_rate = ep.n_agents * ep.step_count / t_ep
-    c_run = ref.bind(setup, genomes, cond)
-    c = c_run()
-    c_rate = c.agent_steps / best_time(c_run, 1, repeats)
-    diff = float(np.max(np.abs(c.fitness - ep.result().fitness)))
-    if not diff <= TOLERANCE:
-        print(f"evorobot bench: warning: episode.cp.vs_c: C and batched fitness differ by {diff:.3g}", file=sys.stderr)
-    return [
-        row("episode.cp.vs_c", ep_rate, "agent-steps/s", c_rate, ep_rate / c_rate),
-        row("episode.cp.c_us", 1e6 / c_rate, "us/agent-step"),
-    ]
+    rows, c_rate = [], 0.0
+    sizes = (EPISODE_INDIVIDUALS,) if quick else (EPISODE_INDIVIDUALS, LARGE_INDIVIDUALS)
+    for n in sizes:
+        genomes = np.random.default_rng(2024).uniform(-1.0, 1.0, (n, setup.genome_size))
+        ep = Episode(setup, genomes, cond)
+        t_ep = best_time(ep.run, 1, repeats, setup=ep.reset)  # as episode_vs_naive times it
+        ep_rate = ep.n_agents * ep.step_count / t_ep
+        c_run = ref.bind(setup, genomes, cond)
+        c = c_run()
+        c_rate = c.agent_steps / best_time(c_run, 1, repeats)
+        diff = float(np.max(np.abs(c.fitness - ep.result().fitness)))
+        name = "episode.cp.vs_c" if n == EPISODE_INDIVIDUALS else f"episode.cp.vs_c.{ep.n_agents}"
+        if not diff <= TOLERANCE:
+            print(f"evorobot bench: warning: {name}: C and batched fitness differ by {diff:.3g}", file=sys.stderr)
+        rows.append(row(name, ep_rate, "agent-steps/s", c_rate, ep_rate / c_rate))
+    return [*rows, row("episode.cp.c_us", 1e6 / c_rate, "us/agent-step")]
