@@ -49,6 +49,9 @@ class EyeSpec:
     exact_axes: bool = setting(False, doc="ray directions at multiples of 90 degrees from the heading get exact "
                                "cosines and sines (0, +-1) and rays symmetric about the axis exactly mirrored "
                                "cosines and sines; false: cos/sin of the angle in radians (cos(pi/2) = 6e-17)")
+    midpoint_edges: bool = setting(False, doc="test polygon and segment edges from their midpoints: exactly "
+                                   "mirror-invariant (a mirrored object reads mirrored distances bit for bit); "
+                                   "false: from their first vertex, as every champion was run")
     inside: str = setting("zero", choices=("zero", "far_side"),
                           doc="what a ray starting inside a circle or polygon reads: 0, or the distance along "
                               "the ray to where it leaves the shape (after Izquierdo's VisuallyGuidedAgent)")

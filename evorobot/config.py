@@ -19,6 +19,7 @@ carry it so that they replay with no other file.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass
@@ -57,6 +58,12 @@ class SimulationSpec:
                              doc="tiled: an individual's trials share one Space, trial k at x = 2000 k; per_trial: "
                                  "every trial has a Space of its own at the origin, so a trial's rounding does "
                                  "not depend on its slot (mirror offsets +x and -x are mirrored coordinates)")
+    mirror_exact: bool = setting(
+        False, doc="a trial and its mirror image (object at -x for +x) compute mirrored values bit for bit, so a "
+                   "symmetric genome scores them identically; implies placement = per_trial, [agent.eye] "
+                   "exact_axes and midpoint_edges, [controller] paired_sums and, where the task has it and its "
+                   "offset_range is symmetric, [task] mirrored_offsets (the resolved experiment lists each); "
+                   "needs Beer's agent (eye, horizontal motor) and a symmetric continuous-time network")
 
 
 @dataclass(frozen=True)
@@ -312,7 +319,51 @@ def experiment_from_dict(raw: dict[str, Any], source: str, base: Path | None = N
     )
     for table in ("experiment", "simulation", "task", "controller", "optimizer", "evolution"):
         check_settings(getattr(exp, table), f"{source} [{table}]", table, limits)
-    return exp
+    return _mirror_exact(exp, raw, source) if exp.simulation.mirror_exact else exp
+
+
+def _mirror_exact(exp: Experiment, raw: dict[str, Any], source: str) -> Experiment:
+    """``[simulation] mirror_exact``: ``exp`` with every setting it implies turned on, so that the
+    resolved experiment (and a champion file) names each one. Mirror exactness of a trial rests on
+    four things, each its own option: a Space per trial at the origin (``placement = "per_trial"``:
+    the mirror's coordinates are exact negations), ray directions mirrored exactly (``exact_axes``)
+    and edges tested from their midpoints (``midpoint_edges``), the network's sums in mirror pairs
+    (``paired_sums``), and, for the trial grid, offsets that are exact negations of each other
+    (``mirrored_offsets``, where the task has it and its ``offset_range`` is symmetric; a
+    one-sided grid has no mirror pairs to make). The rest of a tick (the horizontal motor, the x
+    limit, the kinematic step, the arrival offset, a score of ``|offset|``) is odd or even under
+    ``x -> -x`` in IEEE arithmetic already. A key set explicitly to the contrary is an error."""
+    where = f"{source} [simulation]"
+    agent = exp.agent
+    if agent is None or agent.eye is None or agent.motor.type != "horizontal":
+        raise ConfigError(f"{where}: `mirror_exact` needs Beer's agent (an [agent.eye] and the horizontal motor)")
+    if not hasattr(exp.controller, "paired_sums") or not exp.controller.symmetric:
+        raise ConfigError(f"{where}: `mirror_exact` needs a continuous-time network (ctrnn, mtrnn, hierarchical) "
+                          f"with symmetric = true, got `{exp.controller_type}`"
+                          + ("" if not hasattr(exp.controller, "symmetric") else
+                             f" with symmetric = {str(exp.controller.symmetric).lower()}"))
+    implied: list[tuple[str, Any, str, Any]] = [
+        ("simulation", raw.get("simulation", {}), "placement", "per_trial"),
+        ("agent.eye", (raw.get("agent") or {}).get("eye", {}), "exact_axes", True),
+        ("agent.eye", (raw.get("agent") or {}).get("eye", {}), "midpoint_edges", True),
+        ("controller", raw.get("controller", {}), "paired_sums", True),
+    ]
+    task = exp.task
+    mirrored = hasattr(task, "mirrored_offsets") and task.offset_range[0] == -task.offset_range[1]
+    if mirrored:
+        implied.append(("task", raw.get("task", {}), "mirrored_offsets", True))
+    for table, given, key, value in implied:
+        if isinstance(given, dict) and key in given and given[key] != value:
+            raise ConfigError(f"{source} [{table}]: `{key}` = {given[key]!r} contradicts [simulation] mirror_exact "
+                              f"= true, which implies {key} = {value!r} (remove the key)")
+    eye = dataclasses.replace(agent.eye, exact_axes=True, midpoint_edges=True)
+    return dataclasses.replace(
+        exp,
+        simulation=dataclasses.replace(exp.simulation, placement="per_trial"),
+        agent=dataclasses.replace(agent, eye=eye),
+        controller=dataclasses.replace(exp.controller, paired_sums=True),
+        task=dataclasses.replace(task, mirrored_offsets=True) if mirrored else task,
+    )
 
 
 def with_trials(exp: Experiment, n: int, what: str) -> Experiment:

@@ -99,7 +99,7 @@ class Episode:
             self._build(conditions)
         self._eye = None if eye is None or self.robots is not None else rays.EyeCaster(
             self.geometry, self.agent_body, self.agent_world, self._angles, self.agent.body.radius, eye.range,
-            eye.gain, self._directions, eye.inside == "far_side")
+            eye.gain, self._directions, eye.inside == "far_side", eye.midpoint_edges)
         # each robot's row in the noise table: (trial, robot within the team); shared trials share rows
         noise_rows = conditions[0] if shared else self.conditions
         repeats = self.n_individuals if shared else 1

@@ -47,6 +47,11 @@ types. Options every type shares (:class:`NetworkSpec`):
   ``initial_state_range``; the others start at 0.
 - ``symmetric``: bilateral symmetry (Beer 2003): each group, the inputs and the motors are
   mirrored end-to-end (an odd group's middle neuron maps onto itself); mirrored pairs share genes.
+- ``paired_sums`` (issue 21; needs ``symmetric``): each neuron sums its terms in mirror pairs
+  (:func:`~evorobot.controllers._ctrnn_kernels.mirror_pairs`; center-crossing biases too), so that
+  in the mirror image of a trial (inputs reversed) neuron ``m(i)`` computes neuron ``i``'s value bit
+  for bit, whatever the integrator. Other bits than the plain order's (off by default); gradient
+  training keeps the plain order.
 - ``sensor_neurons``: each input drives its own leaky sensory neuron (weight 1, no gene; the eye
   gain scales the signal), whose output feeds the network through evolved weights, as in Beer's
   visual agent (Beer 1996). The sensory neurons are part of the same state: one kernel still.
@@ -83,7 +88,9 @@ from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.controllers._ctrnn_gradients import adjoint, gradient
 from evorobot.controllers._ctrnn_kernels import (
     KERNELS,
+    PAIRED,
     SOURCE_MAJOR_N,
+    mirror_pairs,
     outputs,
 )
 from evorobot.controllers.base import Controller, GradientModel, check_io
@@ -118,9 +125,14 @@ class NetworkSpec:
     )
     initial_state_range: Range = setting((-5.0, 5.0), doc="range of evolved initial states")
     sensor_neurons: bool = setting(False, doc="each input drives its own leaky sensory neuron (Beer 1996)")
+    paired_sums: bool = setting(
+        False, doc="symmetric only: sum each neuron's inputs and recurrent terms in mirror pairs, so that a "
+                   "trial's mirror image computes mirrored states bit for bit (other bits than the default order)")
 
     def validate(self, where: str) -> None:
         """Cross-key checks (called by :func:`evorobot.spec.parse`)."""
+        if self.paired_sums and not self.symmetric:
+            raise ConfigError(f"{where}: `paired_sums` needs symmetric = true (mirror pairs of a symmetric genome)")
         if self.center_crossing_init and self.bias_mode == "center_crossing":
             raise ConfigError(f'{where}: `center_crossing_init` needs bias_mode = "evolved" '
                               f"(center-crossing biases are not in the genome)")
@@ -328,6 +340,10 @@ class ContinuousNetwork(Controller):
         self.genome_size = self.layout.genome_size
         self._kernel = KERNELS[spec.integrator]
         self._source_major = n >= SOURCE_MAJOR_N
+        self._pairs = None  # paired_sums: the input and recurrent pair orders
+        if getattr(spec, "paired_sums", False):
+            self._pairs = (mirror_pairs(np.arange(self.n_inputs)[::-1], True), mirror_pairs(nm, False))
+            self._kernel = PAIRED[spec.integrator]
 
     @abstractmethod
     def _wiring(self, spec: Any, n_inputs: int, n_outputs: int) -> Wiring:
@@ -346,7 +362,8 @@ class ContinuousNetwork(Controller):
         p = self.layout.decode(genomes)
         bias = p["bias"]
         if self._cc is not None:
-            bias = np.where(self._cc, center_crossing_biases(p["w"]), bias)
+            theta = center_crossing_biases(p["w"]) if self._pairs is None else _paired_biases(p["w"], self._pairs[1])
+            bias = np.where(self._cc, theta, bias)
         y0 = p["y0"] if "y0" in p else np.zeros_like(p["tau"])
         params = CTRNNParams(p["tau"], bias, p["gain"], p["w"], p["w_in"], y0)
         if self._source_major:
@@ -374,6 +391,10 @@ class ContinuousNetwork(Controller):
         array types; source-major weights: chosen here).
         """
         w, w_in, t = params.w, params.w_in, False
+        if self._pairs is not None:  # mirror-paired sums: plain indexing, any layout
+            self._kernel(params.tau, params.bias, params.gain, w, w_in, state.y, state.o, inputs, dt, out,
+                         self._first_out, *self._pairs)
+            return
         if self._source_major:  # weights in another layout (a lesion's copy) take the target-major loop
             wt, wt_in = w.transpose(0, 2, 1), w_in.transpose(0, 2, 1)
             if wt.flags.c_contiguous and wt_in.flags.c_contiguous:
@@ -448,6 +469,15 @@ class ContinuousNetwork(Controller):
         total = adjoint(*params, inputs, targets, weights, lengths, self.dt, self._first_out, loss, int(substeps),
                          *(g[0] for g in grads))
         return float(total), grads
+
+
+def _paired_biases(w: FloatArray, pairs: IntArray) -> FloatArray:
+    """Center-crossing biases ``-sum_j w[..., i, j] / 2`` summed in mirror pairs (``paired_sums``):
+    neuron ``m(i)``'s row is neuron ``i``'s permuted by ``m``, so the two get the same bits."""
+    total = np.zeros(w.shape[:-1])
+    for j, m in pairs:
+        total = total + (w[..., j] + w[..., m] if m >= 0 else w[..., j])
+    return -0.5 * total
 
 
 def _batch_minor(a: FloatArray) -> FloatArray:

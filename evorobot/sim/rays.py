@@ -10,6 +10,12 @@ A ray that starts inside a circle or polygon reads distance 0, or with ``far=Tru
 ``inside = "far_side"``) the distance along the ray to where it leaves the shape (a segment has no
 inside). Agreement with pymunk's own
 ``Space.segment_query_first`` is tested on random scenes.
+
+Edges of polygons and segments are tested from their first vertex (:func:`_edge_hit`, as every
+champion was run) or, with ``midpoint`` (``[agent.eye] midpoint_edges``, issue 21), from their
+midpoint (:func:`_edge_hit_mid`), whose arithmetic is exactly mirror-invariant: the mirror image
+``x -> -x`` of an edge ``a -> q`` is the edge ``M(q) -> M(a)`` of the mirrored (counter-clockwise)
+polygon, and the midpoint form computes the same distance, bit for bit, from either.
 """
 
 from __future__ import annotations
@@ -69,6 +75,33 @@ def _edge_hit(ox: float, oy: float, ux: float, uy: float, ax: float, ay: float, 
 
 
 @njit(cache=True, inline="always")
+def _edge_hit_mid(ox: float, oy: float, ux: float, uy: float, ax: float, ay: float, bx: float,
+                  by: float) -> float:
+    """:func:`_edge_hit` in midpoint form, exact under the mirror ``M: x -> -x``.
+
+    With ``m = (a + b) / 2``, ``e = b - a`` and ``p = m - o``: the ray ``o + t u`` meets the line
+    ``m + s e`` at ``s = cross(p, u) / cross(u, e)`` (the edge is ``|s| <= 1/2``) and
+    ``t = cross(p, e) / cross(u, e)``. The mirrored ray ``(M o, M u)`` against the mirrored edge
+    traversed ``M(b) -> M(a)`` computes ``m' = M m``, ``e' = -M e``, ``p' = M p`` exactly (IEEE
+    negation and sums commute), so ``cross(u', e') = cross(u, e)``, ``cross(p', e') = cross(p, e)``
+    and ``cross(p', u') = -cross(p, u)``, bit for bit: the same ``t`` and ``s' = -s``.
+    """
+    mx, my = (ax + bx) * 0.5, (ay + by) * 0.5
+    ex, ey = bx - ax, by - ay
+    den = _cross(ux, uy, ex, ey)
+    if den == 0.0:
+        return math.inf
+    px, py = mx - ox, my - oy
+    s = _cross(px, py, ux, uy) / den
+    if s < -0.5 or s > 0.5:
+        return math.inf
+    t = _cross(px, py, ex, ey) / den
+    if t < 0.0:
+        return math.inf
+    return t
+
+
+@njit(cache=True, inline="always")
 def aim(px: float, py: float, hc: float, hs: float, ca: FloatArray, sa: FloatArray, start: float, max_range: float,
         ux: FloatArray, uy: FloatArray, ox: FloatArray, oy: FloatArray, dist: FloatArray) -> None:
     """Point a fan of rays for :func:`trace`: directions ``(ca, sa)`` (cosines and sines relative to
@@ -119,6 +152,87 @@ def place_geometry(poses: FloatArray, g: Geometry) -> None:
 
 
 @njit(cache=True, inline="always")
+def _trace(
+    g_body: IntArray,
+    g_kind: IntArray,
+    g_radius: FloatArray,
+    g_vstart: IntArray,
+    g_vcount: IntArray,
+    g_visible: np.ndarray,
+    wc: FloatArray,
+    wv: FloatArray,
+    box: FloatArray,
+    first: int,
+    last: int,
+    me: int,
+    ox: FloatArray,
+    oy: FloatArray,
+    ux: FloatArray,
+    uy: FloatArray,
+    dist: FloatArray,
+    hit: IntArray | None,
+    far: bool,
+    midpoint: bool | None,
+) -> None:
+    """:func:`trace`, and with ``midpoint`` not None the midpoint edge test (:func:`_edge_hit_mid`:
+    the hit and the inside test exactly mirror-invariant). ``midpoint`` None compiles the default
+    edge test alone (numba prunes the other branch: the default pays nothing)."""
+    n_rays = dist.shape[0]
+    for s in range(first, last):
+        if g_body[s] == me or not g_visible[s]:
+            continue
+        cx, cy, rs = wc[s, 0], wc[s, 1], g_radius[s]
+        kind = g_kind[s]
+        if kind == CIRCLE:
+            for r in range(n_rays):
+                t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs)
+                if t >= dist[r]:
+                    continue  # missed, or something nearer is already hit
+                if far and t == 0.0:
+                    t = _circle_exit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs)
+                    if t >= dist[r]:
+                        continue
+                dist[r] = t
+                if hit is not None:
+                    hit[r, 0], hit[r, 1] = s, -1
+            continue
+        v0, n = g_vstart[s], g_vcount[s]
+        n_edges = n if kind == POLYGON else 1
+        xlo, xhi, ylo, yhi = box[s, 0], box[s, 1], box[s, 2], box[s, 3]
+        for r in range(n_rays):
+            # two rejections (order-free, they only skip): the cheaper first
+            ex, ey = ox[r] + dist[r] * ux[r], oy[r] + dist[r] * uy[r]
+            if min(ox[r], ex) > xhi or max(ox[r], ex) < xlo or min(oy[r], ey) > yhi or max(oy[r], ey) < ylo:
+                continue  # the ray's box misses the shape's box
+            if _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs) >= dist[r]:
+                continue  # missed the bounding circle, or something nearer is already hit
+            inside = kind == POLYGON
+            t = math.inf
+            edge = -1
+            for k in range(n_edges):
+                j = k + 1 if k + 1 < n else 0
+                ax, ay, qx, qy = wv[v0 + k, 0], wv[v0 + k, 1], wv[v0 + j, 0], wv[v0 + j, 1]
+                if midpoint is None:
+                    if _cross(qx - ax, qy - ay, ox[r] - ax, oy[r] - ay) < 0.0:
+                        inside = False  # origin right of a counter-clockwise edge
+                    te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
+                else:  # the same tests from the edge's midpoint (exactly mirror-invariant)
+                    if _cross(qx - ax, qy - ay, ox[r] - (ax + qx) * 0.5, oy[r] - (ay + qy) * 0.5) < 0.0:
+                        inside = False
+                    te = _edge_hit_mid(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
+                if te < t:
+                    t = te
+                    edge = k
+            if inside and not far:
+                t = 0.0
+                edge = -1
+            if t < dist[r]:
+                dist[r] = t
+                if hit is not None:
+                    hit[r, 0], hit[r, 1] = s, edge
+
+
+@njit(cache=True, inline="always")
 def trace(
     g_body: IntArray,
     g_kind: IntArray,
@@ -156,55 +270,8 @@ def trace(
     The circle and the vertex shapes have a ray loop each (one branch per shape, not per ray):
     with the polygon code in the same loop the circle test ran at half its speed (measured).
     """
-    n_rays = dist.shape[0]
-    for s in range(first, last):
-        if g_body[s] == me or not g_visible[s]:
-            continue
-        cx, cy, rs = wc[s, 0], wc[s, 1], g_radius[s]
-        kind = g_kind[s]
-        if kind == CIRCLE:
-            for r in range(n_rays):
-                t = _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs)
-                if t >= dist[r]:
-                    continue  # missed, or something nearer is already hit
-                if far and t == 0.0:
-                    t = _circle_exit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs)
-                    if t >= dist[r]:
-                        continue
-                dist[r] = t
-                if hit is not None:
-                    hit[r, 0], hit[r, 1] = s, -1
-            continue
-        v0, n = g_vstart[s], g_vcount[s]
-        n_edges = n if kind == POLYGON else 1
-        xlo, xhi, ylo, yhi = box[s, 0], box[s, 1], box[s, 2], box[s, 3]
-        for r in range(n_rays):
-            # two rejections (order-free, they only skip): the cheaper first
-            ex, ey = ox[r] + dist[r] * ux[r], oy[r] + dist[r] * uy[r]
-            if min(ox[r], ex) > xhi or max(ox[r], ex) < xlo or min(oy[r], ey) > yhi or max(oy[r], ey) < ylo:
-                continue  # the ray's box misses the shape's box
-            if _circle_hit(ox[r], oy[r], ux[r], uy[r], cx, cy, rs) >= dist[r]:
-                continue  # missed the bounding circle, or something nearer is already hit
-            inside = kind == POLYGON
-            t = math.inf
-            edge = -1
-            for k in range(n_edges):
-                j = k + 1 if k + 1 < n else 0
-                ax, ay, qx, qy = wv[v0 + k, 0], wv[v0 + k, 1], wv[v0 + j, 0], wv[v0 + j, 1]
-                if _cross(qx - ax, qy - ay, ox[r] - ax, oy[r] - ay) < 0.0:
-                    inside = False  # origin right of a counter-clockwise edge
-                te = _edge_hit(ox[r], oy[r], ux[r], uy[r], ax, ay, qx, qy)
-                if te < t:
-                    t = te
-                    edge = k
-            if inside and not far:
-                t = 0.0
-                edge = -1
-            if t < dist[r]:
-                dist[r] = t
-                if hit is not None:
-                    hit[r, 0], hit[r, 1] = s, edge
-
+    _trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box, first, last, me, ox, oy, ux, uy,
+           dist, hit, far, None)
 
 @njit(cache=True)
 def _kernel(
@@ -231,6 +298,7 @@ def _kernel(
     dist: FloatArray,
     out: FloatArray,
     far: bool,
+    midpoint: bool | None,
 ) -> None:
     n_agents, n_rays = dist.shape
     place(poses, g_body, g_kind, g_centre, g_vstart, g_vcount, g_verts, wc, wv, box)
@@ -243,8 +311,8 @@ def _kernel(
         hc, hs = (math.cos(heading), math.sin(heading)) if heading != 0.0 else (1.0, 0.0)  # exact: cos 0, sin 0
         aim(px, py, hc, hs, ca, sa, start, max_range, ux, uy, ox, oy, dist[b])
         w = agent_world[b]
-        trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box,
-              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], None, far)
+        _trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box,
+               world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], None, far, midpoint)
         for r in range(n_rays):
             out[b, r] = gain * (max_range - dist[b, r]) / max_range
 
@@ -256,7 +324,8 @@ class EyeCaster:
 
     def __init__(self, geometry: Geometry, agent_body: IntArray, agent_world: IntArray, angles: FloatArray,
                  start: float, max_range: float, gain: float,
-                 directions: tuple[FloatArray, FloatArray] | None = None, far_side: bool = False) -> None:
+                 directions: tuple[FloatArray, FloatArray] | None = None, far_side: bool = False,
+                 midpoint_edges: bool = False) -> None:
         g = geometry
         ca, sa = directions if directions is not None else ray_directions(angles)
         self._head = (g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
@@ -264,9 +333,10 @@ class EyeCaster:
                       np.ascontiguousarray(ca, dtype=np.float64), np.ascontiguousarray(sa, dtype=np.float64),
                       float(start), float(max_range), float(gain))
         self._far = bool(far_side)
+        self._midpoint = True if midpoint_edges else None  # None: the default edge test, compiled alone
 
     def __call__(self, poses: FloatArray, dist: FloatArray, out: FloatArray) -> None:
-        _kernel(poses, *self._head, dist, out, self._far)
+        _kernel(poses, *self._head, dist, out, self._far, self._midpoint)
 
 
 def cast(
@@ -282,6 +352,7 @@ def cast(
     out: FloatArray,
     directions: tuple[FloatArray, FloatArray] | None = None,
     far_side: bool = False,
+    midpoint_edges: bool = False,
 ) -> None:
     """Cast ``len(angles)`` rays from every agent; fill ``dist`` and ``out`` (B, R) in place.
 
@@ -294,8 +365,11 @@ def cast(
     directions : (cos, sin) of ``angles`` given exactly (:meth:`EyeSpec.directions`, ``exact_axes``);
         None computes them from ``angles`` in the kernel (the default, as every champion was run).
     far_side : a ray starting inside a circle or polygon reads the distance to its far side, not 0.
+    midpoint_edges : edges tested from their midpoints (:func:`_edge_hit_mid`, exactly mirror-invariant;
+        ``[agent.eye] midpoint_edges``); False: from their first vertex, as every champion was run.
     """
-    EyeCaster(geometry, agent_body, agent_world, angles, start, max_range, gain, directions, far_side)(poses, dist, out)
+    EyeCaster(geometry, agent_body, agent_world, angles, start, max_range, gain, directions, far_side,
+              midpoint_edges)(poses, dist, out)
 
 
 @njit(cache=True)

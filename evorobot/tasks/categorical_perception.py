@@ -18,7 +18,9 @@ Trials
     ``offsets`` horizontal start offsets evenly spaced over ``offset_range`` ([-50, 50]) for each
     of the two shapes: 24 trials by default, a fixed grid. ``offset_skip`` > 0 leaves the band
     ``(-offset_skip, offset_skip)`` out of the grid (half the offsets on each side of it), so that
-    no object starts straight above the agent, as in Izquierdo's grids (default 0: none left out). Objects start at y = 275 and fall at
+    no object starts straight above the agent, as in Izquierdo's grids (default 0: none left out).
+    ``mirrored_offsets`` makes the grid exactly antisymmetric (offset ``i`` is minus offset
+    ``n-1-i`` bit for bit; ``[simulation] mirror_exact`` turns it on). Objects start at y = 275 and fall at
     vy = -3; the agent starts at x = 0, y = 0 with all neuron states reset.
 Termination
     When the object's centre is ``end_distance`` (one body diameter, 30) above the agent's.
@@ -50,6 +52,7 @@ from evorobot.tasks.falling import (
     FallingSpec,
     FallingTask,
     add_falling_object,
+    check_mirrored,
     check_skip,
     skip_grid,
 )
@@ -67,12 +70,16 @@ class CategoricalPerceptionSpec(FallingSpec):
     offset_skip: float = setting(
         0.0, ge=0, doc="offsets within this distance of 0 are left out of the grid (0: none)"
     )
+    mirrored_offsets: bool = setting(
+        False, doc="offset grid exactly antisymmetric: offset i is minus offset n-1-i bit for bit (needs a "
+                   "symmetric offset_range; the default linspace is not)")
     avoid_shape: str = setting("diamond", choices=("diamond", "line"), doc="the shape to avoid")
     fall_speed: float = setting(3.0, gt=0, doc="objects' falling speed")
 
     def validate(self, where: str) -> None:
         super().validate(where)
         check_skip(self.offsets, self.offset_range, 0.0, self.offset_skip, "offsets offset_range offset_skip", where)
+        check_mirrored(self.offset_range, self.mirrored_offsets, "mirrored_offsets offset_range", where)
 
 
 class CategoricalPerception(FallingTask):
@@ -92,7 +99,8 @@ class CategoricalPerception(FallingTask):
         return 2 * self.spec.offsets
 
     def conditions(self, rng: np.random.Generator) -> FloatArray:
-        x = skip_grid(self.spec.offsets, *self.spec.offset_range, 0.0, self.spec.offset_skip)
+        x = skip_grid(self.spec.offsets, *self.spec.offset_range, 0.0, self.spec.offset_skip,
+                      self.spec.mirrored_offsets)
         return np.array([(xi, avoid) for avoid in (0.0, 1.0) for xi in x], dtype=np.float64)
 
     def build(self, world: World, space: int, cond: FloatArray) -> list[int]:

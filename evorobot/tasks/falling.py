@@ -11,7 +11,9 @@ differ and how a trial is scored:
   arrival height, the agent's x limit, the distance clip of the catch score), and
   :class:`FallingSpec`: those and one object size;
 - :func:`grid` and :func:`skip_grid`: evenly spaced trial grids, the second with a band left out
-  (Izquierdo's grids skip the offset 0 and the object size equal to the body's diameter);
+  (Izquierdo's grids skip the offset 0 and the object size equal to the body's diameter), and
+  with ``mirrored`` exactly antisymmetric (a task's ``mirrored_offsets``, issue 21: value ``i`` is
+  ``-value(n-1-i)`` bit for bit, which ``np.linspace(-50, 50, n)`` is not);
 - :class:`FallingTask`: the agent's start, the x limit, the step limit, the arrival score and the
   optional hiding of objects. Object slot ``k`` of a trial *arrives* when its centre first comes
   within ``ends[k]`` above the agent's centre; the signed horizontal offset
@@ -70,14 +72,33 @@ def grid(n: int, lo: float, hi: float) -> FloatArray:
     return np.linspace(lo, hi, n) if n > 1 else np.array([(lo + hi) / 2])
 
 
-def skip_grid(n: int, lo: float, hi: float, centre: float, skip: float) -> FloatArray:
+def skip_grid(n: int, lo: float, hi: float, centre: float, skip: float, mirrored: bool = False) -> FloatArray:
     """:func:`grid` with the open band ``(centre - skip, centre + skip)`` left out: ``n / 2``
     values evenly spaced over ``[lo, centre - skip]`` and as many over ``[centre + skip, hi]``
     (``skip`` 0: the plain grid, bit for bit). Izquierdo's trial grids leave out the offset 0 and
-    the object size equal to the body's diameter this way (VisuallyGuidedAgent, main.cpp)."""
+    the object size equal to the body's diameter this way (VisuallyGuidedAgent, main.cpp).
+
+    ``mirrored`` (a range symmetric about ``centre`` = 0): the upper half of the grid as above (bit
+    for bit), the lower half its exact negation, so value ``i`` is ``-value(n-1-i)`` (a middle
+    value, odd ``n`` without ``skip``, is 0)."""
+    if mirrored:
+        if centre != 0.0 or lo != -hi:
+            raise ValueError(f"a mirrored grid needs a range symmetric about 0, got [{lo}, {hi}] around {centre}")
+        half = n // 2
+        upper = grid(half, skip, hi) if skip != 0.0 else grid(n, lo, hi)[n - half:]
+        middle = [0.0] if skip == 0.0 and n % 2 else []
+        return np.concatenate([-upper[::-1], middle, upper])
     if skip == 0.0:
         return grid(n, lo, hi)
     return np.concatenate([grid(n // 2, lo, centre - skip), grid(n // 2, centre + skip, hi)])
+
+
+def check_mirrored(span: tuple[float, float], mirrored: bool, names: str, where: str) -> None:
+    """Refuse ``mirrored`` offsets (:func:`skip_grid`) over a range not symmetric about 0; ``names``
+    is "mirrored_key range_key"."""
+    if mirrored and span[0] != -span[1]:
+        flag, span_key = names.split()
+        raise ConfigError(f"{where}: `{flag}` needs `{span_key}` symmetric about 0 ([-a, a]), got {list(span)}")
 
 
 def check_skip(n: int, span: tuple[float, float], centre: float, skip: float, names: str, where: str) -> None:

@@ -21,8 +21,9 @@ Trials
     ..., 24) times ``sizes`` circle diameters evenly spaced over ``size_range`` ([20, 40]) with
     the diameters within ``size_skip`` (2) of the body's diameter left out (20, 22, ..., 28 catch;
     32, ..., 40 avoid): 120 trials. ``offset_skip`` > 0 leaves the offsets within it of 0 out (for
-    a two-sided grid such as [-24, 24] with ``offset_skip`` 2). The circle starts ``object_y``
-    (240) above the agent's centre and falls at ``fall_speed`` (3); the agent starts at x = 0
+    a two-sided grid such as [-24, 24] with ``offset_skip`` 2; ``mirrored_offsets`` makes such a
+    grid exactly antisymmetric, offset ``i`` minus offset ``n-1-i`` bit for bit). The circle
+    starts ``object_y`` (240) above the agent's centre and falls at ``fall_speed`` (3); the agent starts at x = 0
     with its neuron states reset.
 Termination
     When the circle's centre is ``end_distance`` (30, one body diameter) above the agent's.
@@ -59,6 +60,7 @@ from evorobot.tasks.falling import (
     FallingTask,
     add_falling_object,
     catch_score,
+    check_mirrored,
     check_skip,
     skip_grid,
 )
@@ -80,6 +82,9 @@ class SizeCategorisationSpec(DropSpec):
     offset_skip: float = setting(
         0.0, ge=0, doc="offsets within this distance of 0 are left out of the grid (0: none)"
     )
+    mirrored_offsets: bool = setting(
+        False, doc="offset grid exactly antisymmetric: offset i is minus offset n-1-i bit for bit (needs a "
+                   "symmetric offset_range)")
     fall_speed: float = setting(3.0, gt=0, doc="the circle's falling speed")
 
     def validate(self, where: str) -> None:
@@ -87,6 +92,7 @@ class SizeCategorisationSpec(DropSpec):
         if self.size_range[0] <= 0:
             raise ConfigError(f"{where}: `size_range` must be > 0, got {list(self.size_range)}")
         check_skip(self.offsets, self.offset_range, 0.0, self.offset_skip, "offsets offset_range offset_skip", where)
+        check_mirrored(self.offset_range, self.mirrored_offsets, "mirrored_offsets offset_range", where)
 
 
 class SizeCategorisation(FallingTask):
@@ -117,7 +123,7 @@ class SizeCategorisation(FallingTask):
 
     def conditions(self, rng: np.random.Generator) -> FloatArray:
         s = self.spec
-        offsets = skip_grid(s.offsets, *s.offset_range, 0.0, s.offset_skip)
+        offsets = skip_grid(s.offsets, *s.offset_range, 0.0, s.offset_skip, s.mirrored_offsets)
         return np.array([(x, d, float(d > self.body_width)) for x in offsets for d in self._sizes()],
                         dtype=np.float64)
 
