@@ -21,6 +21,7 @@ observe it, they never re-implement it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -28,7 +29,7 @@ from numba import njit
 
 from evorobot._types import BoolArray, FloatArray
 from evorobot.setup import Setup
-from evorobot.sim import motors, rays
+from evorobot.sim import fan, motors, rays
 from evorobot.sim.sensors import RobotSensors, draw_noise
 from evorobot.sim.world import World, collector_paused
 from evorobot.tasks.base import BodyTask, DynamicsTask, Frame
@@ -97,9 +98,11 @@ class Episode:
         self._steer = task.steer_objects if task.steers_objects else None
         with collector_paused():  # tens of thousands of long-lived objects, no cycles
             self._build(conditions)
-        self._eye = None if eye is None or self.robots is not None else rays.EyeCaster(
-            self.geometry, self.agent_body, self.agent_world, self._angles, self.agent.body.radius, eye.range,
-            eye.gain, self._directions, eye.inside == "far_side", eye.midpoint_edges)
+        self._eye: Callable[[FloatArray, FloatArray, FloatArray], None] | None = None
+        if eye is not None and self.robots is None:  # agents alone with a circle vectorised, the rest generic
+            eye_args = (self.geometry, self.agent_body, self.agent_world, self._angles, self.agent.body.radius,
+                        eye.range, eye.gain, self._directions, eye.inside == "far_side", eye.midpoint_edges)
+            self._eye = fan.CircleFanEye.build(*eye_args) or rays.EyeCaster(*eye_args)
         # each robot's row in the noise table: (trial, robot within the team); shared trials share rows
         noise_rows = conditions[0] if shared else self.conditions
         repeats = self.n_individuals if shared else 1
@@ -198,6 +201,20 @@ class Episode:
         if self._hide is not None:
             self.geometry.visible[:] = True
             self._hide(self.poses, self.agent_body, self.agent_world, self.objects, self.geometry)
+        self._bind_motor(shared is not None)
+
+    def _bind_motor(self, shared: bool) -> None:
+        """The motor kernel with this reset's arrays bound (a tick then makes no attribute lookups for
+        it), and whether the World's read and write are needed (not when it shares our arrays)."""
+        motor = self.agent.motor
+        if self.robots is not None:
+            self._motor = partial(motors.differential, self.outputs, motor.max_speed, motor.wheel_distance,
+                                  self.agent_body, self.poses, self.velocities, self.wheels, self.scores.failed)
+        else:
+            self._motor = partial(motors.horizontal, self.outputs, motor.gain, self.agent_body, self._origin_x,
+                                  self.body_task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
+        self._copies = not shared
+        self._score = partial(self.body_task.score, self.frame)
 
     @property
     def time(self) -> float:
@@ -235,24 +252,20 @@ class Episode:
             self.plant_task.advance(self.plant, self.outputs, self.step_count, self.scores)
             self.step_count += 1
             return
-        motor = self.agent.motor
-        if self.robots is not None:
-            motors.differential(self.outputs, motor.max_speed, motor.wheel_distance, self.agent_body,
-                                self.poses, self.velocities, self.wheels, self.scores.failed)
-            if self.project_contacts:
-                g = self.geometry
-                motors.project_off_static(self.agent_body, self.agent_world, self.agent.body.radius, self.dt,
-                                          self.poses, self.velocities, g.body, g.kind, g.centre, g.radius,
-                                          g.vert_start, g.vert_count, g.verts, g.world_start, len(self.world.bodies))
-        else:
-            motors.horizontal(self.outputs, motor.gain, self.agent_body, self._origin_x, self.body_task.x_limit,
-                              self.dt, self.poses, self.velocities, self.scores.failed)
+        self._motor()
+        if self.project_contacts and self.robots is not None:
+            g = self.geometry
+            motors.project_off_static(self.agent_body, self.agent_world, self.agent.body.radius, self.dt,
+                                      self.poses, self.velocities, g.body, g.kind, g.centre, g.radius,
+                                      g.vert_start, g.vert_count, g.verts, g.world_start, len(self.world.bodies))
         if self._steer is not None:
             self._steer(self.frame, self.step_count, self.velocities)
-        self.world.write_velocities(self.velocities)
+        if self._copies:
+            self.world.write_velocities(self.velocities)
         self.world.step(self.dt, self.substeps)
-        self.world.read(self.poses)
-        self.body_task.score(self.frame, self.step_count, self.scores)
+        if self._copies:
+            self.world.read(self.poses)
+        self._score(self.step_count, self.scores)
         self.step_count += 1
 
     def result(self) -> EpisodeResult:
