@@ -201,11 +201,11 @@ class Episode:
         if self._hide is not None:
             self.geometry.visible[:] = True
             self._hide(self.poses, self.agent_body, self.agent_world, self.objects, self.geometry)
-        self._bind_motor(shared is not None)
+        self._bind_motor()
 
-    def _bind_motor(self, shared: bool) -> None:
-        """The motor kernel with this reset's arrays bound (a tick then makes no attribute lookups for
-        it), and whether the World's read and write are needed (not when it shares our arrays)."""
+    def _bind_motor(self) -> None:
+        """The motor kernel and the task's score with this reset's arrays bound (a tick then makes no
+        attribute lookups for them)."""
         motor = self.agent.motor
         if self.robots is not None:
             self._motor = partial(motors.differential, self.outputs, motor.max_speed, motor.wheel_distance,
@@ -213,7 +213,6 @@ class Episode:
         else:
             self._motor = partial(motors.horizontal, self.outputs, motor.gain, self.agent_body, self._origin_x,
                                   self.body_task.x_limit, self.dt, self.poses, self.velocities, self.scores.failed)
-        self._copies = not shared
         self._score = partial(self.body_task.score, self.frame)
 
     @property
@@ -260,11 +259,9 @@ class Episode:
                                       g.vert_start, g.vert_count, g.verts, g.world_start, len(self.world.bodies))
         if self._steer is not None:
             self._steer(self.frame, self.step_count, self.velocities)
-        if self._copies:
-            self.world.write_velocities(self.velocities)
+        self.world.write_velocities(self.velocities)  # both return at once on a kinematic World's own arrays
         self.world.step(self.dt, self.substeps)
-        if self._copies:
-            self.world.read(self.poses)
+        self.world.read(self.poses)
         self._score(self.step_count, self.scores)
         self.step_count += 1
 
