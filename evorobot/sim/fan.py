@@ -9,7 +9,7 @@ ray, one branch-free loop over the agents computes :func:`evorobot.sim.rays._cir
 ``_circle_exit`` for the far-side reading) and selects the result the generic kernel's branches
 would pick. Each SIMD lane is one agent doing the generic arithmetic in the generic order, so the
 distances are the same bits (tests/test_fan.py). Every other agent (a diamond, a line, several
-objects) runs the generic :func:`~evorobot.sim.rays.aim` and :func:`~evorobot.sim.rays.trace` (with its
+objects) runs the generic per-agent loop, :func:`~evorobot.sim.rays.cast_agents` (with its
 edge test setting) in the same kernel call.
 
 Measured, not assumed: the same branch-free test for polygons (every edge of every ray, selected)
@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from evorobot._types import FloatArray, IntArray
-from evorobot.sim.rays import _trace, aim, place, ray_directions
+from evorobot.sim.rays import cast_agents, place, ray_directions
 from evorobot.sim.world import CIRCLE, Geometry
 
 
@@ -88,18 +88,8 @@ def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: Flo
         for r in range(n_rays):
             dist[b, r] = dT[r, i]
             out[b, r] = oT[r, i]
-    ux, uy = np.empty(n_rays), np.empty(n_rays)
-    ox, oy = np.empty(n_rays), np.empty(n_rays)
-    for b in rest:  # the generic kernel's loop (rays._kernel)
-        me = agent_body[b]
-        heading = poses[me, 2]
-        hc_, hs_ = (math.cos(heading), math.sin(heading)) if heading != 0.0 else (1.0, 0.0)
-        aim(poses[me, 0], poses[me, 1], hc_, hs_, ca, sa, start, rng, ux, uy, ox, oy, dist[b])
-        w = agent_world[b]
-        _trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box,
-               world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], None, far, midpoint)
-        for r in range(n_rays):
-            out[b, r] = gain * (rng - dist[b, r]) / rng
+    cast_agents(rest, poses, g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box, world_start,
+                agent_body, agent_world, ca, sa, start, rng, gain, dist, out, far, midpoint)
 
 
 class CircleFanEye:

@@ -152,7 +152,7 @@ def place_geometry(poses: FloatArray, g: Geometry) -> None:
 
 
 @njit(cache=True, inline="always")
-def _trace(
+def trace(
     g_body: IntArray,
     g_kind: IntArray,
     g_radius: FloatArray,
@@ -172,11 +172,28 @@ def _trace(
     dist: FloatArray,
     hit: IntArray | None,
     far: bool,
-    midpoint: bool | None,
+    midpoint: bool | None = None,
 ) -> None:
-    """:func:`trace`, and with ``midpoint`` not None the midpoint edge test (:func:`_edge_hit_mid`:
-    the hit and the inside test exactly mirror-invariant). ``midpoint`` None compiles the default
-    edge test alone (numba prunes the other branch: the default pays nothing)."""
+    """Lower ``dist[r]`` to the distance of ray ``r``'s first hit among shapes ``first:last``.
+
+    Ray ``r`` leaves ``(ox[r], oy[r])`` along the unit vector ``(ux[r], uy[r])``; ``dist[r]``
+    holds its maximum length on entry. Shapes of body ``me`` and invisible shapes are skipped.
+    ``wc``, ``wv``, ``box``: the shapes placed in world coordinates this tick (:func:`place`).
+    ``hit`` is either None (distances
+    only: numba compiles that version without the bookkeeping, so Beer's eye and the IR pay
+    nothing for it) or ``(n_rays, 2)``: each hit lowering ``dist[r]`` writes the shape's
+    index and the edge it crossed (edge ``k`` runs from vertex ``k`` to ``k + 1``; -1 for a circle
+    or a ray starting inside the shape) into ``hit[r]`` (left as given when nothing is hit).
+    ``far``: a ray starting inside a circle or polygon reads the distance to where it leaves it
+    (the edge it leaves through for a polygon) instead of 0.
+
+    The circle and the vertex shapes have a ray loop each (one branch per shape, not per ray):
+    with the polygon code in the same loop the circle test ran at half its speed (measured).
+
+    ``midpoint`` not None: the midpoint edge test (:func:`_edge_hit_mid`, ``[agent.eye] midpoint_edges``:
+    the hit and the inside test exactly mirror-invariant); None (the default) compiles the first-vertex
+    test alone (numba prunes the other branch: the default pays nothing).
+    """
     n_rays = dist.shape[0]
     for s in range(first, last):
         if g_body[s] == me or not g_visible[s]:
@@ -232,89 +249,38 @@ def _trace(
                     hit[r, 0], hit[r, 1] = s, edge
 
 
-@njit(cache=True, inline="always")
-def trace(
-    g_body: IntArray,
-    g_kind: IntArray,
-    g_radius: FloatArray,
-    g_vstart: IntArray,
-    g_vcount: IntArray,
-    g_visible: np.ndarray,
-    wc: FloatArray,
-    wv: FloatArray,
-    box: FloatArray,
-    first: int,
-    last: int,
-    me: int,
-    ox: FloatArray,
-    oy: FloatArray,
-    ux: FloatArray,
-    uy: FloatArray,
-    dist: FloatArray,
-    hit: IntArray | None,
-    far: bool,
-) -> None:
-    """Lower ``dist[r]`` to the distance of ray ``r``'s first hit among shapes ``first:last``.
-
-    Ray ``r`` leaves ``(ox[r], oy[r])`` along the unit vector ``(ux[r], uy[r])``; ``dist[r]``
-    holds its maximum length on entry. Shapes of body ``me`` and invisible shapes are skipped.
-    ``wc``, ``wv``, ``box``: the shapes placed in world coordinates this tick (:func:`place`).
-    ``hit`` is either None (distances
-    only: numba compiles that version without the bookkeeping, so Beer's eye and the IR pay
-    nothing for it) or ``(n_rays, 2)``: each hit lowering ``dist[r]`` writes the shape's
-    index and the edge it crossed (edge ``k`` runs from vertex ``k`` to ``k + 1``; -1 for a circle
-    or a ray starting inside the shape) into ``hit[r]`` (left as given when nothing is hit).
-    ``far``: a ray starting inside a circle or polygon reads the distance to where it leaves it
-    (the edge it leaves through for a polygon) instead of 0.
-
-    The circle and the vertex shapes have a ray loop each (one branch per shape, not per ray):
-    with the polygon code in the same loop the circle test ran at half its speed (measured).
-    """
-    _trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box, first, last, me, ox, oy, ux, uy,
-           dist, hit, far, None)
-
 @njit(cache=True)
-def _kernel(
-    poses: FloatArray,
-    g_body: IntArray,
-    g_kind: IntArray,
-    g_centre: FloatArray,
-    g_radius: FloatArray,
-    g_vstart: IntArray,
-    g_vcount: IntArray,
-    g_verts: FloatArray,
-    g_visible: np.ndarray,
-    wc: FloatArray,
-    wv: FloatArray,
-    box: FloatArray,
-    world_start: IntArray,
-    agent_body: IntArray,
-    agent_world: IntArray,
-    ca: FloatArray,
-    sa: FloatArray,
-    start: float,
-    max_range: float,
-    gain: float,
-    dist: FloatArray,
-    out: FloatArray,
-    far: bool,
-    midpoint: bool | None,
-) -> None:
-    n_agents, n_rays = dist.shape
-    place(poses, g_body, g_kind, g_centre, g_vstart, g_vcount, g_verts, wc, wv, box)
+def cast_agents(agents: IntArray, poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_radius: FloatArray,
+                g_vstart: IntArray, g_vcount: IntArray, g_visible: np.ndarray, wc: FloatArray, wv: FloatArray,
+                box: FloatArray, world_start: IntArray, agent_body: IntArray, agent_world: IntArray,
+                ca: FloatArray, sa: FloatArray, start: float, max_range: float, gain: float, dist: FloatArray,
+                out: FloatArray, far: bool, midpoint: bool | None) -> None:
+    """The eye of the agents ``agents`` (indices into the batch), the shapes already placed this tick
+    (:func:`place`): :func:`aim` and :func:`trace` per agent, then the inputs."""
+    n_rays = dist.shape[1]
     ux, uy = np.empty(n_rays), np.empty(n_rays)
     ox, oy = np.empty(n_rays), np.empty(n_rays)
-    for b in range(n_agents):
+    for b in agents:
         me = agent_body[b]
-        px, py = poses[me, 0], poses[me, 1]
         heading = poses[me, 2]
         hc, hs = (math.cos(heading), math.sin(heading)) if heading != 0.0 else (1.0, 0.0)  # exact: cos 0, sin 0
-        aim(px, py, hc, hs, ca, sa, start, max_range, ux, uy, ox, oy, dist[b])
+        aim(poses[me, 0], poses[me, 1], hc, hs, ca, sa, start, max_range, ux, uy, ox, oy, dist[b])
         w = agent_world[b]
-        _trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box,
-               world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], None, far, midpoint)
+        trace(g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box,
+              world_start[w], world_start[w + 1], me, ox, oy, ux, uy, dist[b], None, far, midpoint)
         for r in range(n_rays):
             out[b, r] = gain * (max_range - dist[b, r]) / max_range
+
+
+@njit(cache=True)
+def _kernel(poses: FloatArray, g_body: IntArray, g_kind: IntArray, g_centre: FloatArray, g_radius: FloatArray,
+            g_vstart: IntArray, g_vcount: IntArray, g_verts: FloatArray, g_visible: np.ndarray, wc: FloatArray,
+            wv: FloatArray, box: FloatArray, world_start: IntArray, agent_body: IntArray, agent_world: IntArray,
+            everyone: IntArray, ca: FloatArray, sa: FloatArray, start: float, max_range: float, gain: float,
+            dist: FloatArray, out: FloatArray, far: bool, midpoint: bool | None) -> None:
+    place(poses, g_body, g_kind, g_centre, g_vstart, g_vcount, g_verts, wc, wv, box)
+    cast_agents(everyone, poses, g_body, g_kind, g_radius, g_vstart, g_vcount, g_visible, wc, wv, box, world_start,
+                agent_body, agent_world, ca, sa, start, max_range, gain, dist, out, far, midpoint)
 
 
 class EyeCaster:
@@ -330,7 +296,7 @@ class EyeCaster:
         ca, sa = directions if directions is not None else ray_directions(angles)
         self._head = (g.body, g.kind, g.centre, g.radius, g.vert_start, g.vert_count, g.verts, g.visible,
                       g.placed_centre, g.placed_verts, g.placed_box, g.world_start, agent_body, agent_world,
-                      np.ascontiguousarray(ca, dtype=np.float64), np.ascontiguousarray(sa, dtype=np.float64),
+                      np.arange(agent_body.shape[0], dtype=np.int64), np.ascontiguousarray(ca, dtype=np.float64), np.ascontiguousarray(sa, dtype=np.float64),
                       float(start), float(max_range), float(gain))
         self._far = bool(far_side)
         self._midpoint = True if midpoint_edges else None  # None: the default edge test, compiled alone
