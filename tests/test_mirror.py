@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from evorobot.config import experiment_from_dict, load_world
-from evorobot.controllers._ctrnn_kernels import KERNELS, PAIRED, mirror_pairs
+from evorobot.controllers._ctrnn_kernels import KERNELS
+from evorobot.controllers._ctrnn_paired import PAIRED, mirror_pairs
 from evorobot.episode import Episode
 from evorobot.errors import ConfigError
 from evorobot.seeding import conditions_rng

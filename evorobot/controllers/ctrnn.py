@@ -48,7 +48,7 @@ types. Options every type shares (:class:`NetworkSpec`):
 - ``symmetric``: bilateral symmetry (Beer 2003): each group, the inputs and the motors are
   mirrored end-to-end (an odd group's middle neuron maps onto itself); mirrored pairs share genes.
 - ``paired_sums`` (issue 21; needs ``symmetric``): each neuron sums its terms in mirror pairs
-  (:func:`~evorobot.controllers._ctrnn_kernels.mirror_pairs`; center-crossing biases too), so that
+  (:func:`~evorobot.controllers._ctrnn_paired.mirror_pairs`; center-crossing biases too), so that
   in the mirror image of a trial (inputs reversed) neuron ``m(i)`` computes neuron ``i``'s value bit
   for bit, whatever the integrator. Other bits than the plain order's (off by default); gradient
   training keeps the plain order.
@@ -86,13 +86,8 @@ import numpy.typing as npt
 
 from evorobot._types import BoolArray, FloatArray, IntArray
 from evorobot.controllers._ctrnn_gradients import adjoint, gradient
-from evorobot.controllers._ctrnn_kernels import (
-    KERNELS,
-    PAIRED,
-    SOURCE_MAJOR_N,
-    mirror_pairs,
-    outputs,
-)
+from evorobot.controllers._ctrnn_kernels import KERNELS, SOURCE_MAJOR_N, outputs
+from evorobot.controllers._ctrnn_paired import PAIRED, mirror_pairs
 from evorobot.controllers.base import Controller, GradientModel, check_io
 from evorobot.errors import ConfigError
 from evorobot.genome import Block, GeneLayout, axis_mirror
